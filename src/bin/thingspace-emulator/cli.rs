@@ -1,0 +1,133 @@
+//! Command-line parsing for the emulator (hand-rolled: four flags don't need a parser crate).
+
+/// App key and secret registered when no `--client` is given.
+pub const DEFAULT_CLIENT: (&str, &str) = ("emulator-client", "emulator-secret");
+
+pub const USAGE: &str = "usage: thingspace-emulator [--listen ADDR] [--client ID:SECRET]... \
+[--user NAME:PASSWORD]... [--exit-on-stdin-eof]";
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Args {
+    pub listen: String,
+    pub clients: Vec<(String, String)>,
+    pub users: Vec<(String, String)>,
+    pub exit_on_stdin_eof: bool,
+}
+
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CliError {
+    #[error("{0} needs a value")]
+    MissingValue(&'static str),
+    #[error("{flag} takes NAME:VALUE with a non-empty NAME")]
+    BadPair { flag: &'static str },
+    #[error("unknown argument {0:?}")]
+    Unknown(String),
+    /// Not an error: the user asked for the usage text.
+    #[error("help requested")]
+    Help,
+}
+
+/// Splits `NAME:VALUE` at the first colon, so a password or secret may contain colons.
+fn pair(flag: &'static str, value: &str) -> Result<(String, String), CliError> {
+    match value.split_once(':') {
+        Some((name, rest)) if !name.is_empty() => Ok((name.to_owned(), rest.to_owned())),
+        _ => Err(CliError::BadPair { flag }),
+    }
+}
+
+/// Parses the arguments after the program name. Accepts `--flag VALUE` and `--flag=VALUE`.
+pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
+    let mut out = Args {
+        listen: "127.0.0.1:0".to_owned(),
+        clients: Vec::new(),
+        users: Vec::new(),
+        exit_on_stdin_eof: false,
+    };
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f.to_owned(), Some(v.to_owned())),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |name: &'static str| -> Result<String, CliError> {
+            match &inline {
+                Some(v) => Ok(v.clone()),
+                None => it.next().ok_or(CliError::MissingValue(name)),
+            }
+        };
+        match flag.as_str() {
+            "--listen" => out.listen = value("--listen")?,
+            "--client" => out.clients.push(pair("--client", &value("--client")?)?),
+            "--user" => out.users.push(pair("--user", &value("--user")?)?),
+            "--exit-on-stdin-eof" if inline.is_none() => out.exit_on_stdin_eof = true,
+            "-h" | "--help" => return Err(CliError::Help),
+            _ => return Err(CliError::Unknown(arg)),
+        }
+    }
+    if out.clients.is_empty() {
+        out.clients
+            .push((DEFAULT_CLIENT.0.to_owned(), DEFAULT_CLIENT.1.to_owned()));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn args(a: &[&str]) -> Result<Args, CliError> {
+        parse(a.iter().map(|s| (*s).to_owned()))
+    }
+
+    #[test]
+    fn defaults() {
+        let a = args(&[]).unwrap();
+        assert_eq!(a.listen, "127.0.0.1:0");
+        assert_eq!(
+            a.clients,
+            vec![("emulator-client".to_owned(), "emulator-secret".to_owned())]
+        );
+        assert!(a.users.is_empty());
+        assert!(!a.exit_on_stdin_eof);
+    }
+
+    #[test]
+    fn repeated_flags_and_both_value_forms() {
+        let a = args(&[
+            "--listen=127.0.0.1:8080",
+            "--client",
+            "id:se:cret",
+            "--user",
+            "alice:p:w",
+            "--user=bob:",
+            "--exit-on-stdin-eof",
+        ])
+        .unwrap();
+        assert_eq!(a.listen, "127.0.0.1:8080");
+        assert_eq!(a.clients, vec![("id".to_owned(), "se:cret".to_owned())]);
+        assert_eq!(
+            a.users,
+            vec![
+                ("alice".to_owned(), "p:w".to_owned()),
+                ("bob".to_owned(), String::new())
+            ]
+        );
+        assert!(a.exit_on_stdin_eof);
+    }
+
+    #[test]
+    fn errors() {
+        assert_eq!(args(&["--listen"]), Err(CliError::MissingValue("--listen")));
+        assert_eq!(
+            args(&["--user", "nocolon"]),
+            Err(CliError::BadPair { flag: "--user" })
+        );
+        assert_eq!(
+            args(&["--client", ":x"]),
+            Err(CliError::BadPair { flag: "--client" })
+        );
+        assert_eq!(args(&["--bogus"]), Err(CliError::Unknown("--bogus".into())));
+        assert_eq!(args(&["--help"]), Err(CliError::Help));
+    }
+}

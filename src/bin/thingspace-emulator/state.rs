@@ -1,0 +1,819 @@
+//! The emulator's state machine: clients, OAuth tokens, users, sessions, the clock and the log.
+//!
+//! Everything here is synchronous and takes the emulator time (`now`, in ms) as a parameter, so
+//! token hours, session idle expiry and lock-out are tested without sockets or sleeping. The
+//! server keeps one `State` behind one mutex and never holds it across an await.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+
+use crate::faults::FaultQueue;
+
+/// An OAuth token is valid for one hour; every token request inside it returns the same token.
+pub const TOKEN_LIFETIME_MS: u64 = 60 * 60 * 1000;
+/// A session ends after 20 minutes without use.
+pub const SESSION_IDLE_MS: u64 = 20 * 60 * 1000;
+/// ThingSpace locks a user after this many consecutive failed log-ins.
+pub const LOCKOUT_THRESHOLD: u32 = 5;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct User {
+    pub password: String,
+    pub locked: bool,
+    pub consecutive_failed_logins: u32,
+    pub failed_logins: u64,
+    pub successful_logins: u64,
+    pub resets: u64,
+    pub logouts: u64,
+}
+
+impl User {
+    fn new(password: &str) -> Self {
+        Self {
+            password: password.to_owned(),
+            ..Self::default()
+        }
+    }
+}
+
+/// The control API's view of a user. It includes the password on purpose: tests compare it
+/// with what Terraform stored.
+#[derive(Debug, Serialize)]
+pub struct UserView {
+    pub username: String,
+    pub password: String,
+    pub locked: bool,
+    pub consecutive_failed_logins: u32,
+    pub failed_logins: u64,
+    pub successful_logins: u64,
+    pub resets: u64,
+    pub logouts: u64,
+}
+
+#[derive(Debug)]
+struct Token {
+    client_id: String,
+    expires_at: u64,
+}
+
+#[derive(Debug)]
+struct Session {
+    username: String,
+    last_used: u64,
+}
+
+/// A token request's answer.
+#[derive(Debug, PartialEq, Eq)]
+pub struct IssuedToken {
+    pub access_token: String,
+    /// Whole seconds left in the token's hour.
+    pub expires_in: u64,
+    /// True when this request minted the token; false when it returned the hour's token.
+    pub minted: bool,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum BearerError {
+    /// No `Authorization: Bearer` header (gateway 900902).
+    Missing,
+    /// Unknown, revoked or expired token (gateway 900901).
+    Invalid,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum LoginError {
+    /// Wrong password or unknown user: the two look the same so a caller can't probe for users.
+    InvalidCredentials,
+    /// The user is locked; even the right password is refused.
+    Locked,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionError {
+    /// No `VZ-M2M-Token` header.
+    Missing,
+    /// The header is not a GUID.
+    NotGuid,
+    /// Idle for more than 20 minutes, logged out, expired by the control API, or never issued.
+    Expired,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ResetError {
+    WrongOldPassword,
+}
+
+/// What an API request did, as the request log records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Ok,
+    FailedLogin,
+    Locked,
+    Error,
+    Fault,
+}
+
+/// One API request in the log (control requests are not logged).
+#[derive(Debug, Clone, Serialize)]
+pub struct LogEntry {
+    pub seq: u64,
+    pub method: String,
+    pub path: String,
+    /// None while unanswered, and forever when the connection was dropped or abandoned.
+    pub status: Option<u16>,
+    pub username: Option<String>,
+    pub outcome: Outcome,
+    pub effect: bool,
+    pub fault: bool,
+    pub user_agent: Option<String>,
+    pub at_ms: u64,
+}
+
+/// Request counts per API path since the log was last cleared.
+#[derive(Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    pub token: u64,
+    pub login: u64,
+    pub reset: u64,
+    pub logout: u64,
+    /// Distinct tokens minted.
+    pub tokens_issued: u64,
+}
+
+pub const TOKEN_PATH: &str = "/api/ts/v1/oauth2/token";
+pub const REVOKE_PATH: &str = "/api/ts/v1/oauth2/revoke";
+pub const LOGIN_PATH: &str = "/api/m2m/v1/session/login";
+pub const RESET_PATH: &str = "/api/m2m/v1/session/password/actions/reset";
+pub const LOGOUT_PATH: &str = "/api/m2m/v1/session/logout";
+
+#[derive(Debug, Default)]
+pub struct State {
+    clients: HashMap<String, String>,
+    users: HashMap<String, User>,
+    tokens: HashMap<String, Token>,
+    /// The token of each client's current hour.
+    current_token: HashMap<String, String>,
+    sessions: HashMap<String, Session>,
+    /// Owners of ended sessions, so the request log can name the user of a late call.
+    ended_sessions: HashMap<String, String>,
+    clock_offset_ms: u64,
+    next_seq: u64,
+    log: Vec<LogEntry>,
+    pub faults: FaultQueue,
+}
+
+impl State {
+    pub fn new(clients: &[(String, String)], users: &[(String, String)]) -> Self {
+        let mut state = Self {
+            next_seq: 1,
+            ..Self::default()
+        };
+        for (id, secret) in clients {
+            state.clients.insert(id.clone(), secret.clone());
+        }
+        for (name, password) in users {
+            state.put_user(name, password);
+        }
+        state
+    }
+
+    // ---- clock ----
+
+    /// Emulator time: the real clock plus every `advance`.
+    pub fn now(&self, real_ms: u64) -> u64 {
+        real_ms.saturating_add(self.clock_offset_ms)
+    }
+
+    pub fn advance(&mut self, ms: u64) {
+        self.clock_offset_ms = self.clock_offset_ms.saturating_add(ms);
+    }
+
+    // ---- OAuth ----
+
+    pub fn client_secret_matches(&self, client_id: &str, secret: &str) -> bool {
+        self.clients
+            .get(client_id)
+            .is_some_and(|s| constant_time_eq(s.as_bytes(), secret.as_bytes()))
+    }
+
+    /// Returns the client's token for its current hour, minting one when there is none.
+    pub fn issue_token(&mut self, client_id: &str, now: u64) -> IssuedToken {
+        if let Some(existing) = self.current_token.get(client_id)
+            && let Some(token) = self.tokens.get(existing)
+            && now < token.expires_at
+        {
+            return IssuedToken {
+                access_token: existing.clone(),
+                expires_in: (token.expires_at - now) / 1000,
+                minted: false,
+            };
+        }
+        // The previous hour's token is dead; drop it so the maps don't grow forever.
+        if let Some(old) = self.current_token.remove(client_id) {
+            self.tokens.remove(&old);
+        }
+        let access_token = random_uuid();
+        self.tokens.insert(
+            access_token.clone(),
+            Token {
+                client_id: client_id.to_owned(),
+                expires_at: now.saturating_add(TOKEN_LIFETIME_MS),
+            },
+        );
+        self.current_token
+            .insert(client_id.to_owned(), access_token.clone());
+        IssuedToken {
+            access_token,
+            expires_in: TOKEN_LIFETIME_MS / 1000,
+            minted: true,
+        }
+    }
+
+    /// Revokes `token` if it belongs to `client_id`. Returns whether a live token was revoked.
+    pub fn revoke_token(&mut self, client_id: &str, token: &str) -> bool {
+        if self
+            .tokens
+            .get(token)
+            .is_some_and(|t| t.client_id == client_id)
+        {
+            self.tokens.remove(token);
+            self.current_token.remove(client_id);
+            return true;
+        }
+        false
+    }
+
+    /// The gateway's check of an `Authorization` header value.
+    pub fn check_bearer(&self, authorization: Option<&str>, now: u64) -> Result<(), BearerError> {
+        let token = authorization
+            .and_then(|v| {
+                let (scheme, rest) = v.trim().split_once(' ')?;
+                scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+            })
+            .filter(|t| !t.is_empty())
+            .ok_or(BearerError::Missing)?;
+        match self.tokens.get(token) {
+            Some(t) if now < t.expires_at => Ok(()),
+            _ => Err(BearerError::Invalid),
+        }
+    }
+
+    /// Invalidates every OAuth token; the next token request mints a new one.
+    pub fn expire_tokens(&mut self) -> usize {
+        let n = self.tokens.len();
+        self.tokens.clear();
+        self.current_token.clear();
+        n
+    }
+
+    // ---- users and sessions ----
+
+    /// Creates or replaces a user: unlocked, with zeroed counters.
+    pub fn put_user(&mut self, username: &str, password: &str) {
+        self.users.insert(username.to_owned(), User::new(password));
+    }
+
+    pub fn user_view(&self, username: &str) -> Option<UserView> {
+        self.users.get(username).map(|u| UserView {
+            username: username.to_owned(),
+            password: u.password.clone(),
+            locked: u.locked,
+            consecutive_failed_logins: u.consecutive_failed_logins,
+            failed_logins: u.failed_logins,
+            successful_logins: u.successful_logins,
+            resets: u.resets,
+            logouts: u.logouts,
+        })
+    }
+
+    pub fn usernames(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.users.keys().cloned().collect();
+        names.sort();
+        names
+    }
+
+    /// A session log-in. Five consecutive failures lock the user; a success resets the count.
+    /// Attempts refused because the user is locked count as failed log-ins too (the client
+    /// spent an attempt), but can't lock "more".
+    pub fn login(
+        &mut self,
+        username: &str,
+        password: &str,
+        now: u64,
+    ) -> Result<String, LoginError> {
+        let Some(user) = self.users.get_mut(username) else {
+            return Err(LoginError::InvalidCredentials);
+        };
+        if user.locked {
+            user.failed_logins += 1;
+            user.consecutive_failed_logins = user.consecutive_failed_logins.saturating_add(1);
+            return Err(LoginError::Locked);
+        }
+        if !constant_time_eq(user.password.as_bytes(), password.as_bytes()) {
+            user.failed_logins += 1;
+            user.consecutive_failed_logins += 1;
+            if user.consecutive_failed_logins >= LOCKOUT_THRESHOLD {
+                user.locked = true;
+            }
+            return Err(LoginError::InvalidCredentials);
+        }
+        user.consecutive_failed_logins = 0;
+        user.successful_logins += 1;
+        let token = random_uuid();
+        self.sessions.insert(
+            token.clone(),
+            Session {
+                username: username.to_owned(),
+                last_used: now,
+            },
+        );
+        Ok(token)
+    }
+
+    /// Resolves a `VZ-M2M-Token` header to its session's user, refreshing the idle timer.
+    pub fn use_session(&mut self, header: Option<&str>, now: u64) -> Result<String, SessionError> {
+        let raw = header.map(str::trim).filter(|h| !h.is_empty());
+        let raw = raw.ok_or(SessionError::Missing)?;
+        if !is_guid(raw) {
+            return Err(SessionError::NotGuid);
+        }
+        let key = raw.to_ascii_lowercase();
+        let Some(session) = self.sessions.get_mut(&key) else {
+            return Err(SessionError::Expired);
+        };
+        if now.saturating_sub(session.last_used) > SESSION_IDLE_MS
+            || !self.users.contains_key(&session.username)
+        {
+            self.end_session(&key);
+            return Err(SessionError::Expired);
+        }
+        session.last_used = now;
+        Ok(session.username.clone())
+    }
+
+    /// Resets the user's password to a new random one, effective at once. What a reset does to
+    /// the user's other sessions is undocumented; the emulator leaves them alive.
+    pub fn reset_password(
+        &mut self,
+        username: &str,
+        old_password: &str,
+    ) -> Result<String, ResetError> {
+        let user = self
+            .users
+            .get_mut(username)
+            .ok_or(ResetError::WrongOldPassword)?;
+        if !constant_time_eq(user.password.as_bytes(), old_password.as_bytes()) {
+            return Err(ResetError::WrongOldPassword);
+        }
+        let mut new_password = random_password();
+        while new_password == user.password {
+            new_password = random_password();
+        }
+        user.password = new_password.clone();
+        user.resets += 1;
+        Ok(new_password)
+    }
+
+    fn end_session(&mut self, key: &str) -> Option<String> {
+        let session = self.sessions.remove(key)?;
+        self.ended_sessions
+            .insert(key.to_owned(), session.username.clone());
+        Some(session.username)
+    }
+
+    /// The user whose session `header` names, when that session has ended.
+    pub fn ended_session_user(&self, header: Option<&str>) -> Option<String> {
+        let key = header?.trim().to_ascii_lowercase();
+        self.ended_sessions.get(&key).cloned()
+    }
+
+    /// Ends a session that `use_session` just validated.
+    pub fn logout(&mut self, session_token: &str) {
+        if let Some(username) = self.end_session(&session_token.trim().to_ascii_lowercase())
+            && let Some(user) = self.users.get_mut(&username)
+        {
+            user.logouts += 1;
+        }
+    }
+
+    /// Ends every session; their next use answers `SessionToken.Expired`.
+    pub fn expire_sessions(&mut self) -> usize {
+        let keys: Vec<String> = self.sessions.keys().cloned().collect();
+        for key in &keys {
+            self.end_session(key);
+        }
+        keys.len()
+    }
+
+    // ---- request log ----
+
+    /// Opens a log entry for a request as it starts; the server fills it in as it progresses.
+    pub fn log_start(
+        &mut self,
+        method: &str,
+        path: &str,
+        user_agent: Option<String>,
+        fault: bool,
+        now: u64,
+    ) -> u64 {
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        self.log.push(LogEntry {
+            seq,
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status: None,
+            username: None,
+            // If the request never finishes (a dropped or abandoned connection) this stands.
+            outcome: if fault {
+                Outcome::Fault
+            } else {
+                Outcome::Error
+            },
+            effect: false,
+            fault,
+            user_agent,
+            at_ms: now,
+        });
+        seq
+    }
+
+    /// The entry for `seq`, unless the log was cleared since.
+    pub fn log_entry(&mut self, seq: u64) -> Option<&mut LogEntry> {
+        // Entries are appended in seq order, so a binary search finds them after a clear too.
+        let idx = self.log.binary_search_by_key(&seq, |e| e.seq).ok()?;
+        self.log.get_mut(idx)
+    }
+
+    pub fn log(&self) -> &[LogEntry] {
+        &self.log
+    }
+
+    pub fn clear_log(&mut self) {
+        self.log.clear();
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats::default();
+        for e in &self.log {
+            match e.path.as_str() {
+                TOKEN_PATH => {
+                    stats.token += 1;
+                    if e.effect {
+                        stats.tokens_issued += 1;
+                    }
+                }
+                LOGIN_PATH => stats.login += 1,
+                RESET_PATH => stats.reset += 1,
+                LOGOUT_PATH => stats.logout += 1,
+                _ => {}
+            }
+        }
+        stats
+    }
+}
+
+/// Compares secrets without an early exit, so timing doesn't reveal a prefix.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// A random version 4 UUID, lowercase. fastrand is not a CSPRNG; it is enough for an emulator.
+pub fn random_uuid() -> String {
+    let mut b = fastrand::u128(..).to_be_bytes();
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        &hex[0..8],
+        &hex[8..12],
+        &hex[12..16],
+        &hex[16..20],
+        &hex[20..32]
+    )
+}
+
+/// 12 alphanumeric characters with at least one upper case letter, one lower case letter and
+/// one digit, like the documentation's `Wh0a1545a84d`.
+pub fn random_password() -> String {
+    const UPPER: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ";
+    const LOWER: &[u8] = b"abcdefghijklmnopqrstuvwxyz";
+    const DIGIT: &[u8] = b"0123456789";
+    let pick = |set: &[u8]| char::from(set[fastrand::usize(..set.len())]);
+    let mut chars: Vec<char> = vec![pick(UPPER), pick(LOWER), pick(DIGIT)];
+    let all: Vec<u8> = [UPPER, LOWER, DIGIT].concat();
+    while chars.len() < 12 {
+        chars.push(pick(&all));
+    }
+    fastrand::shuffle(&mut chars);
+    chars.into_iter().collect()
+}
+
+/// True for the 8-4-4-4-12 hex form of a GUID.
+pub fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    const MIN: u64 = 60 * 1000;
+
+    fn state() -> State {
+        State::new(
+            &[
+                ("app".into(), "secret".into()),
+                ("other".into(), "s2".into()),
+            ],
+            &[("alice".into(), "pw-alice".into())],
+        )
+    }
+
+    #[test]
+    fn token_is_reused_within_its_hour_and_renewed_after() {
+        let mut s = state();
+        let t0 = 1_000_000;
+        let first = s.issue_token("app", t0);
+        assert!(first.minted);
+        assert_eq!(first.expires_in, 3600);
+
+        let again = s.issue_token("app", t0 + 59 * MIN + 30_000);
+        assert_eq!(again.access_token, first.access_token);
+        assert!(!again.minted);
+        assert_eq!(again.expires_in, 30);
+
+        // Another client gets its own token.
+        let other = s.issue_token("other", t0);
+        assert_ne!(other.access_token, first.access_token);
+
+        let auth = format!("Bearer {}", first.access_token);
+        assert_eq!(s.check_bearer(Some(&auth), t0 + 60 * MIN - 1), Ok(()));
+        assert_eq!(
+            s.check_bearer(Some(&auth), t0 + 60 * MIN),
+            Err(BearerError::Invalid)
+        );
+
+        let next = s.issue_token("app", t0 + 60 * MIN);
+        assert!(next.minted);
+        assert_ne!(next.access_token, first.access_token);
+        assert_eq!(
+            s.check_bearer(Some(&auth), t0 + 60 * MIN),
+            Err(BearerError::Invalid)
+        );
+        let next_auth = format!("bearer {}", next.access_token);
+        assert_eq!(s.check_bearer(Some(&next_auth), t0 + 60 * MIN), Ok(()));
+    }
+
+    #[test]
+    fn bearer_header_missing_or_malformed_is_missing_credentials() {
+        let s = state();
+        for header in [
+            None,
+            Some(""),
+            Some("Bearer"),
+            Some("Bearer  "),
+            Some("Basic abc"),
+        ] {
+            assert_eq!(
+                s.check_bearer(header, 0),
+                Err(BearerError::Missing),
+                "{header:?}"
+            );
+        }
+        assert_eq!(
+            s.check_bearer(Some("Bearer nope"), 0),
+            Err(BearerError::Invalid)
+        );
+    }
+
+    #[test]
+    fn expire_tokens_invalidates_and_next_request_mints() {
+        let mut s = state();
+        let t = s.issue_token("app", 0);
+        assert_eq!(s.expire_tokens(), 1);
+        assert_eq!(
+            s.check_bearer(Some(&format!("Bearer {}", t.access_token)), 1),
+            Err(BearerError::Invalid)
+        );
+        let t2 = s.issue_token("app", 1);
+        assert!(t2.minted);
+        assert_ne!(t2.access_token, t.access_token);
+    }
+
+    #[test]
+    fn revoke_only_works_for_the_owning_client() {
+        let mut s = state();
+        let t = s.issue_token("app", 0);
+        assert!(!s.revoke_token("other", &t.access_token));
+        assert!(s.revoke_token("app", &t.access_token));
+        assert!(s.issue_token("app", 1).minted);
+    }
+
+    #[test]
+    fn client_secret_must_match_exactly() {
+        let s = state();
+        assert!(s.client_secret_matches("app", "secret"));
+        assert!(!s.client_secret_matches("app", "secret2"));
+        assert!(!s.client_secret_matches("app", "Secret"));
+        assert!(!s.client_secret_matches("nobody", "secret"));
+    }
+
+    #[test]
+    fn lockout_after_exactly_five_consecutive_failures() {
+        let mut s = state();
+        for i in 1..=4 {
+            assert_eq!(
+                s.login("alice", "wrong", 0),
+                Err(LoginError::InvalidCredentials)
+            );
+            let u = s.user_view("alice").unwrap();
+            assert_eq!(u.consecutive_failed_logins, i);
+            assert!(!u.locked, "locked after only {i} failures");
+        }
+        assert_eq!(
+            s.login("alice", "wrong", 0),
+            Err(LoginError::InvalidCredentials)
+        );
+        assert!(s.user_view("alice").unwrap().locked);
+
+        // The right password no longer helps.
+        assert_eq!(s.login("alice", "pw-alice", 0), Err(LoginError::Locked));
+        let u = s.user_view("alice").unwrap();
+        assert_eq!(u.failed_logins, 6);
+        assert_eq!(u.successful_logins, 0);
+
+        // The control API unlocks by re-creating the user.
+        s.put_user("alice", "pw-alice");
+        assert!(s.login("alice", "pw-alice", 0).is_ok());
+    }
+
+    #[test]
+    fn a_successful_login_resets_the_consecutive_count() {
+        let mut s = state();
+        for _ in 0..4 {
+            assert!(s.login("alice", "wrong", 0).is_err());
+        }
+        assert!(s.login("alice", "pw-alice", 0).is_ok());
+        assert_eq!(s.user_view("alice").unwrap().consecutive_failed_logins, 0);
+        for _ in 0..4 {
+            assert!(s.login("alice", "wrong", 0).is_err());
+        }
+        let u = s.user_view("alice").unwrap();
+        assert!(!u.locked);
+        assert_eq!(u.failed_logins, 8);
+        assert_eq!(u.successful_logins, 1);
+    }
+
+    #[test]
+    fn unknown_user_looks_like_a_wrong_password() {
+        let mut s = state();
+        assert_eq!(s.login("bob", "x", 0), Err(LoginError::InvalidCredentials));
+    }
+
+    #[test]
+    fn session_expires_after_twenty_idle_minutes_and_use_refreshes_it() {
+        let mut s = state();
+        let tok = s.login("alice", "pw-alice", 0).unwrap();
+        assert!(is_guid(&tok));
+        assert_eq!(s.use_session(Some(&tok), 20 * MIN), Ok("alice".into()));
+        // Used at 20 min, so still alive at 40 min exactly.
+        assert_eq!(
+            s.use_session(Some(&tok.to_uppercase()), 40 * MIN),
+            Ok("alice".into())
+        );
+        assert_eq!(
+            s.use_session(Some(&tok), 60 * MIN + 1),
+            Err(SessionError::Expired)
+        );
+        // Once expired it stays expired.
+        assert_eq!(
+            s.use_session(Some(&tok), 60 * MIN + 2),
+            Err(SessionError::Expired)
+        );
+    }
+
+    #[test]
+    fn session_header_errors_are_distinguished() {
+        let mut s = state();
+        assert_eq!(s.use_session(None, 0), Err(SessionError::Missing));
+        assert_eq!(s.use_session(Some("  "), 0), Err(SessionError::Missing));
+        assert_eq!(
+            s.use_session(Some("not-a-guid"), 0),
+            Err(SessionError::NotGuid)
+        );
+        assert_eq!(
+            s.use_session(Some("bcce3ea6-0000-4000-8000-00000000000g"), 0),
+            Err(SessionError::NotGuid)
+        );
+        assert_eq!(
+            s.use_session(Some("bcce3ea6-0000-4000-8000-000000000000"), 0),
+            Err(SessionError::Expired)
+        );
+    }
+
+    #[test]
+    fn reset_changes_password_immediately() {
+        let mut s = state();
+        let tok = s.login("alice", "pw-alice", 0).unwrap();
+        let user = s.use_session(Some(&tok), 1).unwrap();
+        assert_eq!(
+            s.reset_password(&user, "wrong"),
+            Err(ResetError::WrongOldPassword)
+        );
+        assert_eq!(s.user_view("alice").unwrap().resets, 0);
+
+        let new = s.reset_password(&user, "pw-alice").unwrap();
+        assert_eq!(new.len(), 12);
+        assert!(new.chars().all(|c| c.is_ascii_alphanumeric()));
+        let u = s.user_view("alice").unwrap();
+        assert_eq!(u.password, new);
+        assert_eq!(u.resets, 1);
+
+        assert_eq!(
+            s.login("alice", "pw-alice", 2),
+            Err(LoginError::InvalidCredentials)
+        );
+        assert!(s.login("alice", &new, 2).is_ok());
+    }
+
+    #[test]
+    fn logout_ends_the_session() {
+        let mut s = state();
+        let tok = s.login("alice", "pw-alice", 0).unwrap();
+        s.use_session(Some(&tok), 1).unwrap();
+        s.logout(&tok);
+        assert_eq!(s.user_view("alice").unwrap().logouts, 1);
+        assert_eq!(s.use_session(Some(&tok), 2), Err(SessionError::Expired));
+    }
+
+    #[test]
+    fn expire_sessions_ends_every_session() {
+        let mut s = state();
+        let tok = s.login("alice", "pw-alice", 0).unwrap();
+        assert_eq!(s.expire_sessions(), 1);
+        assert_eq!(s.use_session(Some(&tok), 1), Err(SessionError::Expired));
+    }
+
+    #[test]
+    fn clock_advances_emulator_time_only() {
+        let mut s = state();
+        assert_eq!(s.now(100), 100);
+        s.advance(3_600_000);
+        assert_eq!(s.now(100), 3_600_100);
+    }
+
+    #[test]
+    fn log_entries_survive_a_clear_by_seq_and_stats_count_paths() {
+        let mut s = state();
+        let a = s.log_start("POST", TOKEN_PATH, None, false, 0);
+        s.log_entry(a).unwrap().effect = true;
+        let b = s.log_start("POST", TOKEN_PATH, None, false, 0);
+        let c = s.log_start("PUT", RESET_PATH, Some("ua".into()), true, 0);
+        assert_eq!((a, b, c), (1, 2, 3));
+        assert_eq!(s.log_entry(c).unwrap().outcome, Outcome::Fault);
+        assert_eq!(
+            s.stats(),
+            Stats {
+                token: 2,
+                login: 0,
+                reset: 1,
+                logout: 0,
+                tokens_issued: 1
+            }
+        );
+        s.clear_log();
+        assert!(s.log_entry(c).is_none());
+        let d = s.log_start("POST", LOGIN_PATH, None, false, 0);
+        assert_eq!(d, 4);
+        assert!(s.log_entry(d).is_some());
+        assert_eq!(s.stats().login, 1);
+    }
+
+    #[test]
+    fn random_values_have_the_documented_shapes() {
+        for _ in 0..200 {
+            let p = random_password();
+            assert_eq!(p.len(), 12);
+            assert!(p.chars().any(|c| c.is_ascii_uppercase()));
+            assert!(p.chars().any(|c| c.is_ascii_lowercase()));
+            assert!(p.chars().any(|c| c.is_ascii_digit()));
+            let u = random_uuid();
+            assert!(is_guid(&u));
+            assert_eq!(u.as_bytes()[14], b'4');
+        }
+        assert_ne!(random_uuid(), random_uuid());
+    }
+}

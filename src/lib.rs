@@ -1,0 +1,15 @@
+//! terraform-provider-thingspace: a Terraform provider that rotates Verizon ThingSpace passwords.
+//!
+//! Layout:
+//! - [`plugin`]: everything Terraform-facing: the handshake, AutoMTLS, the gRPC service, the cty value codec,
+//!   schemas and diagnostics. Nothing below it sees gRPC or msgpack types.
+//! - [`provider`]: the provider's schema and `ConfigureProvider`, which turns configuration into an API client.
+//! - [`resources`]: one file per resource type: schema, plan decision, apply, import.
+//! - [`thingspace`]: the HTTP client for the ThingSpace API: models, errors, retry policy. It never sees Terraform types.
+//! - [`shutdown`]: the one shutdown signal shared by the server, `StopProvider` and in-flight API calls.
+
+pub mod plugin;
+pub mod provider;
+pub mod resources;
+pub mod shutdown;
+pub mod thingspace;

@@ -1,0 +1,135 @@
+//! Diagnostics: the user-facing errors and warnings every handler returns, with an attribute path when one applies.
+//!
+//! Resource and provider code build these; only the service turns them into tfplugin6 messages.
+
+use crate::plugin::cty::PathStep;
+use crate::plugin::proto::tfplugin6 as pb;
+
+/// Whether Terraform stops (error) or carries on and shows it (warning).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// One diagnostic: a one-line summary, a detail that says what to do, and the attribute it is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub summary: String,
+    pub detail: String,
+    pub attribute: Vec<PathStep>,
+}
+
+impl Diagnostic {
+    /// An error not tied to an attribute.
+    pub fn error(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Error,
+            summary: summary.into(),
+            detail: detail.into(),
+            attribute: Vec::new(),
+        }
+    }
+
+    /// A warning not tied to an attribute.
+    pub fn warning(summary: impl Into<String>, detail: impl Into<String>) -> Self {
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(summary, detail)
+        }
+    }
+
+    /// Ties the diagnostic to a top-level attribute, so Terraform points at that line of the configuration.
+    pub fn at(mut self, attribute: &str) -> Self {
+        self.attribute = vec![PathStep::Attr(attribute.to_string())];
+        self
+    }
+
+    /// Ties the diagnostic to a nested path.
+    pub fn at_path(mut self, path: Vec<PathStep>) -> Self {
+        self.attribute = path;
+        self
+    }
+
+    /// Whether this is an error.
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+
+    /// The tfplugin6 form.
+    pub fn to_proto(&self) -> pb::Diagnostic {
+        let attribute = if self.attribute.is_empty() {
+            None
+        } else {
+            Some(path_to_proto(&self.attribute))
+        };
+        pb::Diagnostic {
+            severity: match self.severity {
+                Severity::Error => pb::diagnostic::Severity::Error as i32,
+                Severity::Warning => pb::diagnostic::Severity::Warning as i32,
+            },
+            summary: self.summary.clone(),
+            detail: self.detail.clone(),
+            attribute,
+        }
+    }
+}
+
+/// A list of diagnostics collected by one call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Diagnostics(pub Vec<Diagnostic>);
+
+impl Diagnostics {
+    /// No diagnostics.
+    pub fn new() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Adds one.
+    pub fn push(&mut self, d: Diagnostic) {
+        self.0.push(d);
+    }
+
+    /// Adds all of `other`.
+    pub fn extend(&mut self, other: Diagnostics) {
+        self.0.extend(other.0);
+    }
+
+    /// Whether any of them is an error.
+    pub fn has_errors(&self) -> bool {
+        self.0.iter().any(Diagnostic::is_error)
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The tfplugin6 form.
+    pub fn to_proto(&self) -> Vec<pb::Diagnostic> {
+        self.0.iter().map(Diagnostic::to_proto).collect()
+    }
+}
+
+impl From<Diagnostic> for Diagnostics {
+    fn from(d: Diagnostic) -> Self {
+        Self(vec![d])
+    }
+}
+
+fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
+    use pb::attribute_path::step::Selector;
+    pb::AttributePath {
+        steps: path
+            .iter()
+            .map(|s| pb::attribute_path::Step {
+                selector: Some(match s {
+                    PathStep::Attr(name) => Selector::AttributeName(name.clone()),
+                    PathStep::Key(key) => Selector::ElementKeyString(key.clone()),
+                    PathStep::Index(i) => Selector::ElementKeyInt(i64::try_from(*i).unwrap_or(i64::MAX)),
+                }),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,277 @@
+//! The provider block: its schema, validation, and `ConfigureProvider`, which turns configuration and environment
+//! into the one API client every resource instance of this process shares.
+
+use crate::plugin::cty::Type;
+use crate::plugin::cty_serde::Attr;
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::schema::{Attribute, Presence, Schema};
+use crate::plugin::secret::Secret;
+use crate::resources::timefmt::parse_duration;
+use crate::shutdown::Shutdown;
+use crate::thingspace::{Client, ClientConfig, validate_base_url};
+use serde::{Deserialize, Serialize};
+use std::time::Duration;
+
+/// Production ThingSpace.
+pub const DEFAULT_BASE_URL: &str = "https://thingspace.verizon.com";
+/// Applies to each HTTP request, so a hung server cannot hang an apply.
+pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Sent on every API request so ThingSpace can tell this client apart.
+pub const USER_AGENT: &str = concat!("terraform-provider-thingspace/", env!("CARGO_PKG_VERSION"));
+
+/// The provider block as Terraform sends it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ProviderModel {
+    pub base_url: Attr<String>,
+    pub client_id: Attr<String>,
+    pub client_secret: Attr<Secret>,
+    pub request_timeout: Attr<String>,
+}
+
+/// The provider block's schema.
+pub fn schema() -> Schema {
+    use Presence::Optional;
+    Schema {
+        version: 0,
+        description: "The ThingSpace provider rotates the passwords of Verizon ThingSpace Connectivity Management \
+API users. It authenticates with a ThingSpace project's app key and secret (OAuth2 client credentials).",
+        attributes: vec![
+            Attribute::new(
+                "base_url",
+                Type::String,
+                Optional,
+                "ThingSpace API base URL. Defaults to the `THINGSPACE_BASE_URL` environment variable, then \
+`https://thingspace.verizon.com`. Must be `https://`, except `http://` to a loopback host (for an emulator).",
+            ),
+            Attribute::new(
+                "client_id",
+                Type::String,
+                Optional,
+                "ThingSpace app key (OAuth2 client ID). Defaults to the `THINGSPACE_CLIENT_ID` environment variable.",
+            ),
+            Attribute::new(
+                "client_secret",
+                Type::String,
+                Optional,
+                "ThingSpace app secret (OAuth2 client secret). Defaults to the `THINGSPACE_CLIENT_SECRET` \
+environment variable.",
+            )
+            .sensitive(),
+            Attribute::new(
+                "request_timeout",
+                Type::String,
+                Optional,
+                "Time limit for each HTTP request to ThingSpace, as a Go duration (`\"30s\"`, `\"1m\"`). Default `30s`.",
+            ),
+        ],
+    }
+}
+
+fn timeout_attr(s: &str) -> Result<Duration, Diagnostic> {
+    match parse_duration(s) {
+        Ok(d) if d.is_zero() => Err(Diagnostic::error(
+            "Invalid request_timeout",
+            "request_timeout must be longer than zero, for example \"30s\".",
+        )
+        .at("request_timeout")),
+        Ok(d) => Ok(d),
+        Err(e) => Err(Diagnostic::error("Invalid request_timeout", format!("{e}.")).at("request_timeout")),
+    }
+}
+
+fn base_url_attr(s: &str) -> Result<url::Url, Diagnostic> {
+    validate_base_url(s).map_err(|e| {
+        Diagnostic::error("Invalid base_url", format!("{e}")).at("base_url")
+    })
+}
+
+/// Checks what can be checked without the environment: the formats of known values.
+pub fn validate(m: &ProviderModel) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Attr::Known(u) = &m.base_url {
+        if let Err(d) = base_url_attr(u) {
+            diags.push(d);
+        }
+    }
+    if let Attr::Known(t) = &m.request_timeout {
+        if let Err(d) = timeout_attr(t) {
+            diags.push(d);
+        }
+    }
+    diags
+}
+
+/// Resolves one setting: the configuration wins, then the environment variable. Empty counts as unset.
+fn resolve(attr: &Attr<String>, env_value: Option<String>) -> Attr<String> {
+    match attr {
+        Attr::Known(v) if !v.is_empty() => Attr::Known(v.clone()),
+        Attr::Unknown => Attr::Unknown,
+        _ => match env_value {
+            Some(v) if !v.is_empty() => Attr::Known(v),
+            _ => Attr::Null,
+        },
+    }
+}
+
+/// Builds the API client from configuration and environment. Makes no network call.
+///
+/// Returns `Ok(None)` when a value is still unknown (it comes from another resource): Terraform configures the
+/// provider again at apply with known values, and planning needs no API call.
+pub fn configure(
+    m: &ProviderModel,
+    env: impl Fn(&str) -> Option<String>,
+    shutdown: Shutdown,
+) -> Result<Option<Client>, Diagnostics> {
+    let mut diags = validate(m);
+    let base_url = resolve(&m.base_url, env("THINGSPACE_BASE_URL"));
+    let client_id = resolve(&m.client_id, env("THINGSPACE_CLIENT_ID"));
+    let client_secret = match &m.client_secret {
+        Attr::Known(s) if !s.is_empty() => Attr::Known(s.clone()),
+        Attr::Unknown => Attr::Unknown,
+        _ => match env("THINGSPACE_CLIENT_SECRET") {
+            Some(v) if !v.is_empty() => Attr::Known(Secret::new(v)),
+            _ => Attr::Null,
+        },
+    };
+    if client_id.is_null() {
+        diags.push(
+            Diagnostic::error(
+                "Missing client_id",
+                "Set client_id in the provider block or the THINGSPACE_CLIENT_ID environment variable to the \
+ThingSpace project's app key.",
+            )
+            .at("client_id"),
+        );
+    }
+    if client_secret.is_null() {
+        diags.push(
+            Diagnostic::error(
+                "Missing client_secret",
+                "Set client_secret in the provider block or the THINGSPACE_CLIENT_SECRET environment variable to \
+the ThingSpace project's app secret.",
+            )
+            .at("client_secret"),
+        );
+    }
+    let base_url = match base_url {
+        Attr::Known(u) if m.base_url.is_known() => Attr::Known(u),
+        // The environment's value was not checked by `validate`.
+        Attr::Known(u) => match base_url_attr(&u) {
+            Ok(_) => Attr::Known(u),
+            Err(d) => {
+                diags.push(d.at("base_url"));
+                Attr::Null
+            }
+        },
+        Attr::Null => Attr::Known(DEFAULT_BASE_URL.to_string()),
+        Attr::Unknown => Attr::Unknown,
+    };
+    if diags.has_errors() {
+        return Err(diags);
+    }
+    let (Attr::Known(base_url), Attr::Known(client_id), Attr::Known(client_secret)) =
+        (base_url, client_id, client_secret)
+    else {
+        return Ok(None);
+    };
+    let request_timeout = match &m.request_timeout {
+        Attr::Known(t) => match timeout_attr(t) {
+            Ok(d) => d,
+            Err(d) => return Err(d.into()),
+        },
+        Attr::Unknown => return Ok(None),
+        Attr::Null => DEFAULT_REQUEST_TIMEOUT,
+    };
+    let base_url = base_url_attr(&base_url).map_err(Diagnostics::from)?;
+    let cfg = ClientConfig {
+        base_url,
+        client_id,
+        client_secret: client_secret.secret().clone(),
+        request_timeout,
+        user_agent: USER_AGENT.to_string(),
+    };
+    Client::new(cfg, shutdown).map(Some).map_err(|e| {
+        Diagnostics::from(Diagnostic::error(
+            "Could not set up the ThingSpace client",
+            format!("{e}"),
+        ))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn known(v: &str) -> Attr<String> {
+        Attr::Known(v.to_string())
+    }
+
+    fn attrs(d: &Diagnostics) -> Vec<String> {
+        d.0.iter()
+            .map(|d| format!("{:?}", d.attribute))
+            .collect()
+    }
+
+    #[test]
+    fn missing_credentials_name_the_attribute_and_env_var() {
+        let err = configure(&ProviderModel::default(), |_| None, Shutdown::new()).unwrap_err();
+        assert_eq!(err.0.len(), 2, "{err:?}");
+        assert!(err.0[0].detail.contains("THINGSPACE_CLIENT_ID"));
+        assert!(err.0[1].detail.contains("THINGSPACE_CLIENT_SECRET"));
+        assert!(attrs(&err)[0].contains("client_id"));
+        assert!(attrs(&err)[1].contains("client_secret"));
+    }
+
+    #[test]
+    fn environment_fills_what_configuration_leaves_out() {
+        let env = |k: &str| match k {
+            "THINGSPACE_CLIENT_ID" => Some("id".to_string()),
+            "THINGSPACE_CLIENT_SECRET" => Some("secret".to_string()),
+            "THINGSPACE_BASE_URL" => Some("http://127.0.0.1:9".to_string()),
+            _ => None,
+        };
+        let c = configure(&ProviderModel::default(), env, Shutdown::new()).unwrap();
+        assert!(c.is_some());
+    }
+
+    #[test]
+    fn unknown_values_are_accepted_and_configure_nothing() {
+        let m = ProviderModel {
+            client_id: Attr::Unknown,
+            client_secret: Attr::Known(Secret::new("s")),
+            ..ProviderModel::default()
+        };
+        assert!(configure(&m, |_| None, Shutdown::new()).unwrap().is_none());
+    }
+
+    #[test]
+    fn plain_http_is_refused_except_to_loopback() {
+        let m = ProviderModel {
+            base_url: known("http://thingspace.example.com"),
+            client_id: known("id"),
+            client_secret: Attr::Known(Secret::new("s")),
+            ..ProviderModel::default()
+        };
+        let err = configure(&m, |_| None, Shutdown::new()).unwrap_err();
+        assert!(attrs(&err)[0].contains("base_url"), "{err:?}");
+        let env_bad = |k: &str| (k == "THINGSPACE_BASE_URL").then(|| "http://10.0.0.1".to_string());
+        let m2 = ProviderModel { base_url: Attr::Null, ..m.clone() };
+        let err = configure(&m2, env_bad, Shutdown::new()).unwrap_err();
+        assert!(attrs(&err)[0].contains("base_url"), "{err:?}");
+        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2", "https://thingspace.verizon.com"] {
+            let m3 = ProviderModel { base_url: known(ok), ..m.clone() };
+            assert!(configure(&m3, |_| None, Shutdown::new()).unwrap().is_some(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn request_timeout_is_validated() {
+        for bad in ["0s", "soon", "-1s"] {
+            let d = validate(&ProviderModel { request_timeout: known(bad), ..ProviderModel::default() });
+            assert!(d.has_errors(), "{bad}");
+            assert!(attrs(&d)[0].contains("request_timeout"));
+        }
+        assert!(validate(&ProviderModel { request_timeout: known("45s"), ..ProviderModel::default() }).is_empty());
+    }
+}

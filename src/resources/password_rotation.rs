@@ -1,0 +1,850 @@
+//! `thingspace_password_rotation`: its schema, the pure decision of when a rotation is due, and its apply, import,
+//! read, delete and state-upgrade steps.
+//!
+//! Everything here works on the typed [`Model`]; the plugin service decodes and encodes Terraform's values around it.
+
+use crate::plugin::cty::{Number, Type};
+use crate::plugin::cty_serde::Attr;
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::schema::{Attribute, Presence, Schema};
+use crate::plugin::secret::Secret;
+use crate::resources::timefmt::{format_rfc3339, parse_duration, parse_rfc3339};
+use crate::thingspace::Client;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+use std::time::Duration;
+use time::OffsetDateTime;
+
+/// The resource type name users write in configurations.
+pub const TYPE_NAME: &str = "thingspace_password_rotation";
+
+/// The schema version of the state this code writes. Version 0 predates `rotation_period`, `triggers` and the
+/// write-only seed; [`upgrade`] carries such states forward.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Every attribute of the resource, as Terraform sends and stores it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Model {
+    pub id: Attr<String>,
+    pub username: Attr<String>,
+    pub current_password: Attr<Secret>,
+    pub current_password_wo: Attr<Secret>,
+    pub current_password_wo_version: Attr<Number>,
+    pub rotate_after: Attr<String>,
+    pub rotation_period: Attr<String>,
+    pub triggers: Attr<BTreeMap<String, Attr<String>>>,
+    pub password: Attr<Secret>,
+    pub rotated_at: Attr<String>,
+}
+
+/// The resource schema, with the Markdown descriptions the generated docs are built from.
+pub fn schema() -> Schema {
+    use Presence::*;
+    Schema {
+        version: SCHEMA_VERSION,
+        description: "Rotates the password of a ThingSpace Connectivity Management API user with \
+`PUT /api/m2m/v1/session/password/actions/reset`. ThingSpace generates the new password; it is stored in state as \
+the sensitive `password` attribute so the same apply can hand it to whatever consumes it.",
+        attributes: vec![
+            Attribute::new(
+                "id",
+                Type::String,
+                Computed,
+                "The user name. Also the import ID.",
+            ),
+            Attribute::new(
+                "username",
+                Type::String,
+                Required,
+                "The ThingSpace (M2M) user whose password is rotated. Changing it replaces the resource.",
+            ),
+            Attribute::new(
+                "current_password",
+                Type::String,
+                Optional,
+                "The user's password now, used to log in for the first rotation (and again whenever it changes: a \
+re-seed). Stored in state; prefer `current_password_wo` on Terraform 1.11 and later. Conflicts with \
+`current_password_wo`.",
+            )
+            .sensitive(),
+            Attribute::new(
+                "current_password_wo",
+                Type::String,
+                Optional,
+                "Write-only (Terraform 1.11 and later): the user's password now, never stored in state or plan. \
+Used for the first rotation, and again when `current_password_wo_version` changes. Conflicts with \
+`current_password`.",
+            )
+            .sensitive()
+            .write_only(),
+            Attribute::new(
+                "current_password_wo_version",
+                Type::Number,
+                Optional,
+                "Change this number to log in with `current_password_wo` again and rotate: a re-seed after the \
+password was changed outside Terraform.",
+            ),
+            Attribute::new(
+                "rotate_after",
+                Type::String,
+                OptionalComputed,
+                "RFC 3339 time after which the next plan rotates the password. A fixed time in the past rotates \
+once, not on every apply. When unset and `rotation_period` is set, it is computed as `rotated_at` + \
+`rotation_period`; when both are unset it is null.",
+            ),
+            Attribute::new(
+                "rotation_period",
+                Type::String,
+                Optional,
+                "How often to rotate: a Go duration with the extra unit `d` for days (`\"90d\"`, `\"2160h\"`), at \
+least `1s`. Sets `rotate_after` to `rotated_at` + this period unless `rotate_after` is set.",
+            ),
+            Attribute::new(
+                "triggers",
+                Type::Map(Box::new(Type::String)),
+                Optional,
+                "Arbitrary map of strings; any change to it rotates the password in place.",
+            ),
+            Attribute::new(
+                "password",
+                Type::String,
+                Computed,
+                "The password ThingSpace generated at the last rotation.",
+            )
+            .sensitive(),
+            Attribute::new(
+                "rotated_at",
+                Type::String,
+                Computed,
+                "RFC 3339 UTC time of the last rotation.",
+            ),
+        ],
+    }
+}
+
+/// Why a rotation is due. Each names what the user changed or what time it is, for the plan log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reason {
+    /// `rotate_after` (given or computed from `rotation_period`) has passed since the last rotation.
+    RotateAfterPassed,
+    /// `triggers` changed.
+    TriggersChanged,
+    /// `current_password` changed: log in with the new value.
+    CurrentPasswordChanged,
+    /// `current_password_wo_version` changed: log in with `current_password_wo`.
+    WriteOnlyVersionChanged,
+    /// The state holds no password (after import).
+    NoPasswordInState,
+}
+
+impl Reason {
+    /// Whether this rotation logs in with the configured current password rather than the stored one.
+    pub fn is_reseed(self) -> bool {
+        matches!(
+            self,
+            Reason::CurrentPasswordChanged | Reason::WriteOnlyVersionChanged | Reason::NoPasswordInState
+        )
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Reason::RotateAfterPassed => "rotate_after_passed",
+            Reason::TriggersChanged => "triggers_changed",
+            Reason::CurrentPasswordChanged => "current_password_changed",
+            Reason::WriteOnlyVersionChanged => "current_password_wo_version_changed",
+            Reason::NoPasswordInState => "no_password_in_state",
+        }
+    }
+}
+
+/// Whether a rotation is due, decided from (prior state, config, now) alone.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Due {
+    No,
+    Yes(Reason),
+    /// An input is still unknown at plan time; the apply decides with the known values.
+    Unknown,
+}
+
+/// Parses an RFC 3339 attribute value, turning a parse failure into a diagnostic on that attribute.
+fn time_attr(name: &str, value: &str) -> Result<OffsetDateTime, Diagnostic> {
+    parse_rfc3339(value).map_err(|e| {
+        Diagnostic::error(format!("Invalid {name}"), format!("{e}.")).at(name)
+    })
+}
+
+fn period_attr(value: &str) -> Result<Duration, Diagnostic> {
+    let d = parse_duration(value).map_err(|e| {
+        Diagnostic::error("Invalid rotation_period", format!("{e}.")).at("rotation_period")
+    })?;
+    if d < Duration::from_secs(1) {
+        return Err(Diagnostic::error(
+            "Invalid rotation_period",
+            format!("{value:?} is shorter than the minimum of 1s; ThingSpace recommends 90 days (\"90d\")."),
+        )
+        .at("rotation_period"));
+    }
+    Ok(d)
+}
+
+fn add_period(t: OffsetDateTime, period: Duration) -> Result<OffsetDateTime, Diagnostic> {
+    t.checked_add(time::Duration::try_from(period).unwrap_or(time::Duration::MAX))
+        .ok_or_else(|| {
+            Diagnostic::error(
+                "Invalid rotation_period",
+                "rotated_at plus rotation_period is beyond the year 9999; choose a shorter period.",
+            )
+            .at("rotation_period")
+        })
+}
+
+/// The `rotate_after` that applies to the next rotation: the configured one, else `rotated_at + rotation_period`.
+fn effective_rotate_after(
+    config: &Model,
+    rotated_at: Option<OffsetDateTime>,
+) -> Result<Attr<OffsetDateTime>, Diagnostic> {
+    match &config.rotate_after {
+        Attr::Known(s) => return time_attr("rotate_after", s).map(Attr::Known),
+        Attr::Unknown => return Ok(Attr::Unknown),
+        Attr::Null => {}
+    }
+    match &config.rotation_period {
+        Attr::Known(p) => {
+            let period = period_attr(p)?;
+            match rotated_at {
+                Some(t) => add_period(t, period).map(Attr::Known),
+                None => Ok(Attr::Null),
+            }
+        }
+        Attr::Unknown => Ok(Attr::Unknown),
+        Attr::Null => Ok(Attr::Null),
+    }
+}
+
+/// Normalised triggers: null and empty mean the same thing (nothing to watch). `None` when any part is unknown.
+fn known_triggers(t: &Attr<BTreeMap<String, Attr<String>>>) -> Option<BTreeMap<&str, Option<&str>>> {
+    match t {
+        Attr::Unknown => None,
+        Attr::Null => Some(BTreeMap::new()),
+        Attr::Known(m) => m
+            .iter()
+            .map(|(k, v)| match v {
+                Attr::Unknown => None,
+                Attr::Null => Some((k.as_str(), None)),
+                Attr::Known(s) => Some((k.as_str(), Some(s.as_str()))),
+            })
+            .collect(),
+    }
+}
+
+/// Decides whether a rotation is due. Pure: the same (prior, config, now) always gives the same answer, which is what
+/// makes `plan -refresh=false`, saved plans and the apply agree.
+///
+/// A rotation is due when the state holds no password, when the current password was re-seeded (`current_password`
+/// or `current_password_wo_version` changed), when `triggers` changed, or when `rotate_after` has passed and the last
+/// rotation was before it (so a fixed date in the past rotates once, not on every apply).
+pub fn rotation_due(prior: &Model, config: &Model, now: OffsetDateTime) -> Result<Due, Diagnostic> {
+    if !prior.password.is_known() {
+        return Ok(Due::Yes(Reason::NoPasswordInState));
+    }
+    let mut unknown = false;
+
+    match &config.current_password {
+        Attr::Unknown => unknown = true,
+        Attr::Known(c) if prior.current_password.known() != Some(c) => {
+            return Ok(Due::Yes(Reason::CurrentPasswordChanged));
+        }
+        _ => {}
+    }
+    match &config.current_password_wo_version {
+        Attr::Unknown => unknown = true,
+        Attr::Known(v) if prior.current_password_wo_version.known() != Some(v) => {
+            return Ok(Due::Yes(Reason::WriteOnlyVersionChanged));
+        }
+        _ => {}
+    }
+    match (known_triggers(&prior.triggers), known_triggers(&config.triggers)) {
+        (Some(p), Some(c)) if p != c => return Ok(Due::Yes(Reason::TriggersChanged)),
+        (_, None) => unknown = true,
+        _ => {}
+    }
+
+    let rotated_at = match &prior.rotated_at {
+        Attr::Known(s) => Some(time_attr("rotated_at", s)?),
+        _ => None,
+    };
+    match effective_rotate_after(config, rotated_at)? {
+        Attr::Known(after) => {
+            // A state with a password but no rotation time (an old state) counts as rotated long ago.
+            let rotated_before = rotated_at.is_none_or(|r| r < after);
+            if now >= after && rotated_before {
+                return Ok(Due::Yes(Reason::RotateAfterPassed));
+            }
+        }
+        Attr::Unknown => unknown = true,
+        Attr::Null => {}
+    }
+    Ok(if unknown { Due::Unknown } else { Due::No })
+}
+
+/// Errors in a configuration, found before any API call. `write_only_allowed` is Terraform's client capability:
+/// a Terraform older than 1.11 does not know write-only attributes and would store the value in state.
+pub fn validate(config: &Model, write_only_allowed: bool) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Attr::Known(u) = &config.username {
+        if u.trim().is_empty() {
+            diags.push(
+                Diagnostic::error(
+                    "Empty username",
+                    "username must name the ThingSpace user whose password is rotated.",
+                )
+                .at("username"),
+            );
+        }
+    }
+    if let Attr::Known(s) = &config.rotate_after {
+        if let Err(d) = time_attr("rotate_after", s) {
+            diags.push(d);
+        }
+    }
+    if let Attr::Known(p) = &config.rotation_period {
+        if let Err(d) = period_attr(p) {
+            diags.push(d);
+        }
+    }
+    if !config.current_password.is_null() && !config.current_password_wo.is_null() {
+        diags.push(
+            Diagnostic::error(
+                "Conflicting current password arguments",
+                "Set only one of current_password and current_password_wo: both name the user's password now.",
+            )
+            .at("current_password_wo"),
+        );
+    }
+    if !config.current_password_wo.is_null() && !write_only_allowed {
+        diags.push(
+            Diagnostic::error(
+                "current_password_wo needs Terraform 1.11 or later",
+                "This Terraform does not support write-only attributes and would store current_password_wo in \
+state. Upgrade Terraform to 1.11 or later, or use current_password instead.",
+            )
+            .at("current_password_wo"),
+        );
+    }
+    diags
+}
+
+/// How the apply must treat a planned rotation; carried from plan to apply in the private state bytes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PlannedRotation {
+    /// No rotation: the apply changes state only.
+    None,
+    /// The plan decided a rotation is due.
+    Due(Reason),
+    /// The plan could not decide (an input was unknown); the apply decides with the known values.
+    Decide,
+}
+
+impl PlannedRotation {
+    /// The private bytes that carry this decision to the apply.
+    pub fn to_private(self) -> Vec<u8> {
+        match self {
+            PlannedRotation::None => Vec::new(),
+            PlannedRotation::Due(r) => format!("{{\"rotation\":\"due\",\"reason\":\"{}\"}}", r.as_str()).into_bytes(),
+            PlannedRotation::Decide => b"{\"rotation\":\"decide\"}".to_vec(),
+        }
+    }
+
+    /// Reads the private bytes back. Anything unreadable means "decide at apply", which re-checks everything.
+    pub fn from_private(bytes: &[u8]) -> Self {
+        #[derive(Deserialize)]
+        struct P {
+            rotation: String,
+            reason: Option<String>,
+        }
+        let Ok(p) = serde_json::from_slice::<P>(bytes) else {
+            return PlannedRotation::Decide;
+        };
+        let reason = match p.reason.as_deref() {
+            Some("rotate_after_passed") => Reason::RotateAfterPassed,
+            Some("triggers_changed") => Reason::TriggersChanged,
+            Some("current_password_changed") => Reason::CurrentPasswordChanged,
+            Some("current_password_wo_version_changed") => Reason::WriteOnlyVersionChanged,
+            Some("no_password_in_state") => Reason::NoPasswordInState,
+            _ => return PlannedRotation::Decide,
+        };
+        match p.rotation.as_str() {
+            "due" => PlannedRotation::Due(reason),
+            _ => PlannedRotation::Decide,
+        }
+    }
+}
+
+/// The planned state and the rotation decision that goes with it.
+#[derive(Debug)]
+pub struct Plan {
+    pub planned: Model,
+    pub rotation: PlannedRotation,
+    pub diagnostics: Diagnostics,
+}
+
+/// The part of the planned state that comes straight from configuration (Terraform requires it unchanged).
+fn from_config(config: &Model) -> Model {
+    Model {
+        id: config.username.clone(),
+        username: config.username.clone(),
+        current_password: config.current_password.clone(),
+        // Write-only: Terraform rejects any non-null value in a planned or applied state.
+        current_password_wo: Attr::Null,
+        current_password_wo_version: config.current_password_wo_version.clone(),
+        rotate_after: config.rotate_after.clone(),
+        rotation_period: config.rotation_period.clone(),
+        triggers: config.triggers.clone(),
+        password: Attr::Unknown,
+        rotated_at: Attr::Unknown,
+    }
+}
+
+/// `rotate_after` in a state whose next rotation time depends on a rotation still to happen.
+fn rotate_after_for_pending_rotation(config: &Model) -> Attr<String> {
+    match (&config.rotate_after, &config.rotation_period) {
+        (Attr::Null, Attr::Null) => Attr::Null,
+        (Attr::Null, _) => Attr::Unknown,
+        (given, _) => given.clone(),
+    }
+}
+
+fn has_configured_password(config: &Model) -> bool {
+    !config.current_password.is_null() || !config.current_password_wo.is_null()
+}
+
+fn no_password_error() -> Diagnostic {
+    Diagnostic::error(
+        "No password to log in with",
+        "A rotation is due but Terraform holds no password for this user. Set current_password_wo (Terraform 1.11+) \
+or current_password to the user's password now.",
+    )
+    .at("current_password_wo")
+}
+
+/// Plans a create or an update. `prior` is `None` for a create.
+pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime) -> Plan {
+    let mut diagnostics = Diagnostics::new();
+    let mut planned = from_config(config);
+    let Some(prior) = prior else {
+        planned.rotate_after = rotate_after_for_pending_rotation(config);
+        if !has_configured_password(config) {
+            diagnostics.push(no_password_error());
+        }
+        return Plan {
+            planned,
+            rotation: PlannedRotation::Due(Reason::NoPasswordInState),
+            diagnostics,
+        };
+    };
+    planned.id = prior.id.clone();
+    let due = match rotation_due(prior, config, now) {
+        Ok(d) => d,
+        Err(d) => {
+            diagnostics.push(d);
+            return Plan {
+                planned,
+                rotation: PlannedRotation::None,
+                diagnostics,
+            };
+        }
+    };
+    let rotation = match due {
+        Due::No => {
+            planned.password = prior.password.clone();
+            planned.rotated_at = prior.rotated_at.clone();
+            planned.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+                Ok(v) => v,
+                Err(d) => {
+                    diagnostics.push(d);
+                    Attr::Unknown
+                }
+            };
+            PlannedRotation::None
+        }
+        Due::Yes(reason) => {
+            planned.rotate_after = rotate_after_for_pending_rotation(config);
+            let needs_configured = reason.is_reseed();
+            if needs_configured && !has_configured_password(config) {
+                diagnostics.push(no_password_error());
+            }
+            if reason == Reason::WriteOnlyVersionChanged && config.current_password_wo.is_null() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "current_password_wo is not set",
+                        "current_password_wo_version changed, which re-seeds the rotation from current_password_wo, \
+but current_password_wo is not set. Set it to the user's password now.",
+                    )
+                    .at("current_password_wo"),
+                );
+            }
+            PlannedRotation::Due(reason)
+        }
+        Due::Unknown => {
+            planned.rotate_after = match (&config.rotate_after, &config.rotation_period) {
+                (Attr::Null, Attr::Null) => Attr::Null,
+                (Attr::Null, _) => Attr::Unknown,
+                (given, _) => given.clone(),
+            };
+            PlannedRotation::Decide
+        }
+    };
+    Plan {
+        planned,
+        rotation,
+        diagnostics,
+    }
+}
+
+/// `rotate_after` for a state that is not rotating now: the configured value, else `rotated_at + rotation_period`.
+fn settled_rotate_after(config: &Model, rotated_at: &Attr<String>) -> Result<Attr<String>, Diagnostic> {
+    let rotated_at = match rotated_at {
+        Attr::Known(s) => Some(time_attr("rotated_at", s)?),
+        _ => None,
+    };
+    if let Attr::Known(_) | Attr::Unknown = config.rotate_after {
+        return Ok(config.rotate_after.clone());
+    }
+    Ok(match effective_rotate_after(config, rotated_at)? {
+        Attr::Known(t) => Attr::Known(format_rfc3339(t)),
+        Attr::Unknown => Attr::Unknown,
+        Attr::Null => Attr::Null,
+    })
+}
+
+/// Passwords ThingSpace holds for users whose resource was just destroyed in this provider process.
+///
+/// `terraform apply -replace=ADDR` destroys and then creates the resource in one run of one provider process. The
+/// create has no prior state, and the configured `current_password` is usually the stale seed: logging in with it
+/// would fail and count toward the lock-out. The delete leaves the password here for the create to use instead.
+#[derive(Default, Debug)]
+pub struct Handoff {
+    passwords: Mutex<HashMap<String, Secret>>,
+}
+
+impl Handoff {
+    fn put(&self, username: &str, password: Secret) {
+        if let Ok(mut m) = self.passwords.lock() {
+            m.insert(username.to_string(), password);
+        }
+    }
+
+    fn take(&self, username: &str) -> Option<Secret> {
+        self.passwords.lock().ok().and_then(|mut m| m.remove(username))
+    }
+}
+
+/// What an apply returns: the new state (null to remove it) and diagnostics.
+#[derive(Debug)]
+pub struct Applied {
+    pub new_state: Option<Model>,
+    pub diagnostics: Diagnostics,
+}
+
+/// Rotates the password now and fills `password`, `rotated_at` and a computed `rotate_after` into `planned`.
+async fn rotate_into(
+    client: &Client,
+    username: &str,
+    login_password: &Secret,
+    config: &Model,
+    mut planned: Model,
+    now: impl Fn() -> OffsetDateTime,
+) -> Result<(Model, Diagnostics), Diagnostics> {
+    let mut diags = Diagnostics::new();
+    let rotation = client
+        .rotate(username, login_password.secret())
+        .await
+        .map_err(|e| Diagnostics::from(Diagnostic::error(e.summary(), e.detail())))?;
+    // From here on the new password exists only in this process: nothing below may fail the apply.
+    for w in rotation.warnings {
+        diags.push(Diagnostic::warning(
+            "Password rotated; a follow-up step had a problem",
+            format!("The new password for user {username:?} is stored in state. {w}"),
+        ));
+    }
+    let rotated_at = now();
+    planned.password = Attr::Known(Secret::from(rotation.new_password));
+    planned.rotated_at = Attr::Known(format_rfc3339(rotated_at));
+    planned.id = Attr::Known(username.to_string());
+    planned.current_password_wo = Attr::Null;
+    planned.rotate_after = match (&config.rotate_after, &config.rotation_period) {
+        (Attr::Known(s), _) => Attr::Known(s.clone()),
+        (_, Attr::Known(p)) => match parse_duration(p)
+            .ok()
+            .and_then(|d| rotated_at.checked_add(time::Duration::try_from(d).ok()?))
+        {
+            Some(t) => Attr::Known(format_rfc3339(t)),
+            None => {
+                // Validation already refused a bad period, so this is unreachable in practice; keep the password.
+                diags.push(
+                    Diagnostic::warning(
+                        "rotate_after could not be computed",
+                        "rotation_period could not be added to rotated_at; rotate_after is left empty.",
+                    )
+                    .at("rotation_period"),
+                );
+                Attr::Null
+            }
+        },
+        _ => Attr::Null,
+    };
+    Ok((planned, diags))
+}
+
+/// The shared, process-wide inputs to an apply.
+pub struct ApplyContext<'a> {
+    /// The configured API client, or `None` when the provider configuration was still unknown.
+    pub client: Option<&'a Client>,
+    pub handoff: &'a Handoff,
+}
+
+fn client_or_error<'a>(ctx: &ApplyContext<'a>) -> Result<&'a Client, Diagnostics> {
+    ctx.client.ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(
+            "Provider not configured",
+            "The thingspace provider configuration was not known when this resource was applied. Make base_url, \
+client_id and client_secret known values.",
+        ))
+    })
+}
+
+/// Creates: logs in with the configured (or just-destroyed) password, resets, logs out, stores the new password.
+pub async fn create(
+    ctx: &ApplyContext<'_>,
+    config: &Model,
+    planned: Model,
+    now: impl Fn() -> OffsetDateTime,
+) -> Applied {
+    let fail = |diagnostics| Applied {
+        new_state: None,
+        diagnostics,
+    };
+    let Some(username) = config.username.known().cloned() else {
+        return fail(Diagnostic::error("username is unknown", "username must be known at apply.").at("username").into());
+    };
+    let login = ctx
+        .handoff
+        .take(&username)
+        .or_else(|| configured_password(config));
+    let Some(login) = login else {
+        return fail(no_password_error().into());
+    };
+    let client = match client_or_error(ctx) {
+        Ok(c) => c,
+        Err(d) => return fail(d),
+    };
+    match rotate_into(client, &username, &login, config, planned, now).await {
+        Ok((state, diagnostics)) => Applied {
+            new_state: Some(state),
+            diagnostics,
+        },
+        Err(d) => fail(d),
+    }
+}
+
+fn configured_password(config: &Model) -> Option<Secret> {
+    config
+        .current_password_wo
+        .known()
+        .or(config.current_password.known())
+        .cloned()
+}
+
+/// Updates: rotates when the plan said so (or, for an undecided plan, when it is due now), else only stores the change.
+pub async fn update(
+    ctx: &ApplyContext<'_>,
+    prior: &Model,
+    config: &Model,
+    planned: Model,
+    rotation: PlannedRotation,
+    now: impl Fn() -> OffsetDateTime,
+) -> Applied {
+    let keep_prior = |diagnostics| Applied {
+        new_state: Some(prior_without_write_only(prior)),
+        diagnostics,
+    };
+    // A plan with a known password planned no rotation: a saved plan that said "no rotation" never rotates, even if
+    // rotate_after has passed since; the next plan will see it.
+    let reason = match (rotation, planned.password.is_known()) {
+        (_, true) | (PlannedRotation::None, _) => None,
+        (PlannedRotation::Due(r), false) => Some(r),
+        (PlannedRotation::Decide, false) => match rotation_due(prior, config, now()) {
+            Ok(Due::Yes(r)) => Some(r),
+            Ok(Due::No | Due::Unknown) => None,
+            Err(d) => return keep_prior(d.into()),
+        },
+    };
+    let Some(reason) = reason else {
+        let mut state = planned;
+        state.current_password_wo = Attr::Null;
+        if !state.password.is_known() {
+            state.password = prior.password.clone();
+            state.rotated_at = prior.rotated_at.clone();
+        }
+        if !state.rotate_after.is_known() && !state.rotate_after.is_null() {
+            state.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+                Ok(v) if !v.is_unknown() => v,
+                Ok(_) => Attr::Null,
+                Err(d) => return keep_prior(d.into()),
+            };
+        }
+        return Applied {
+            new_state: Some(state),
+            diagnostics: Diagnostics::new(),
+        };
+    };
+    let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
+        return keep_prior(Diagnostic::error("username is unknown", "username must be known at apply.").at("username").into());
+    };
+    let login = if reason.is_reseed() || !prior.password.is_known() {
+        configured_password(config)
+    } else {
+        prior.password.known().cloned()
+    };
+    let Some(login) = login else {
+        return keep_prior(no_password_error().into());
+    };
+    let client = match client_or_error(ctx) {
+        Ok(c) => c,
+        Err(d) => return keep_prior(d),
+    };
+    tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
+    match rotate_into(client, &username, &login, config, planned, now).await {
+        Ok((state, diagnostics)) => Applied {
+            new_state: Some(state),
+            diagnostics,
+        },
+        // Nothing changed at ThingSpace that Terraform could record: keep the prior state so the next plan retries.
+        Err(d) => keep_prior(d),
+    }
+}
+
+fn prior_without_write_only(prior: &Model) -> Model {
+    let mut m = prior.clone();
+    m.current_password_wo = Attr::Null;
+    m
+}
+
+/// Deletes: no API call. The password stays at its last value at ThingSpace, which Terraform no longer holds, so the
+/// user is warned. The password is kept in this process for a create of the same user in the same run (a replace).
+pub fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
+    let username = prior.username.known().cloned().unwrap_or_default();
+    if let Attr::Known(p) = &prior.password {
+        ctx.handoff.put(&username, p.clone());
+    }
+    Applied {
+        new_state: None,
+        diagnostics: Diagnostic::warning(
+            "ThingSpace password left unchanged",
+            format!(
+                "thingspace_password_rotation for user {username:?} was removed from state without a reset. The \
+ThingSpace password stays at its last value, which Terraform no longer holds: read it from state or its consumers \
+before discarding them, or re-seed with current_password_wo if you manage this user again."
+            ),
+        )
+        .into(),
+    }
+}
+
+/// Reads: no API call (a log-in to check the password would count toward the lock-out); the state stays as it is.
+pub fn read(prior: &Model) -> Model {
+    prior_without_write_only(prior)
+}
+
+/// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.
+pub fn import(id: &str) -> Result<Model, Diagnostic> {
+    if id.trim().is_empty() {
+        return Err(Diagnostic::error(
+            "Invalid import ID",
+            "The import ID is the ThingSpace user name, for example: terraform import thingspace_password_rotation.ci svc-provisioning",
+        ));
+    }
+    Ok(Model {
+        id: Attr::Known(id.to_string()),
+        username: Attr::Known(id.to_string()),
+        ..Model::default()
+    })
+}
+
+/// Upgrades a stored state of any earlier schema version to this one.
+///
+/// Version 0 had the same attribute names minus `rotation_period`, `triggers`, `current_password_wo` and
+/// `current_password_wo_version`; absent attributes become null, and attributes this version no longer has are dropped,
+/// so an upgrade never makes a rotation due by itself.
+pub fn upgrade(version: i64, raw: &serde_json::Value) -> Result<Model, Diagnostic> {
+    let Some(obj) = raw.as_object() else {
+        return Err(Diagnostic::error(
+            "Unreadable state",
+            format!("The stored state (schema version {version}) is not a JSON object."),
+        ));
+    };
+    if version > SCHEMA_VERSION {
+        return Err(Diagnostic::error(
+            "State from a newer provider",
+            format!(
+                "The state was written with schema version {version}, newer than this provider's {SCHEMA_VERSION}. \
+Use the provider version that wrote it."
+            ),
+        ));
+    }
+    let string = |k: &str| -> Attr<String> {
+        match obj.get(k) {
+            Some(serde_json::Value::String(s)) => Attr::Known(s.clone()),
+            _ => Attr::Null,
+        }
+    };
+    let secret = |k: &str| -> Attr<Secret> {
+        match obj.get(k) {
+            Some(serde_json::Value::String(s)) => Attr::Known(Secret::new(s.clone())),
+            _ => Attr::Null,
+        }
+    };
+    let triggers = match obj.get("triggers") {
+        Some(serde_json::Value::Object(m)) => Attr::Known(
+            m.iter()
+                .map(|(k, v)| {
+                    let v = match v {
+                        serde_json::Value::String(s) => Attr::Known(s.clone()),
+                        serde_json::Value::Null => Attr::Null,
+                        other => Attr::Known(other.to_string()),
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        _ => Attr::Null,
+    };
+    let version_attr = match obj.get("current_password_wo_version") {
+        Some(serde_json::Value::Number(n)) => match n.to_string().parse::<Number>() {
+            Ok(n) => Attr::Known(n),
+            Err(_) => Attr::Null,
+        },
+        _ => Attr::Null,
+    };
+    let username = string("username");
+    Ok(Model {
+        id: match string("id") {
+            Attr::Null => username.clone(),
+            id => id,
+        },
+        username,
+        current_password: secret("current_password"),
+        current_password_wo: Attr::Null,
+        current_password_wo_version: version_attr,
+        rotate_after: string("rotate_after"),
+        rotation_period: string("rotation_period"),
+        triggers,
+        password: secret("password"),
+        rotated_at: string("rotated_at"),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,361 @@
+//! Table tests for the pure parts of `thingspace_password_rotation`: the due decision, planning, validation, import
+//! and state upgrade.
+
+use super::*;
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
+
+fn s(v: &str) -> Attr<String> {
+    Attr::Known(v.to_string())
+}
+
+fn secret(v: &str) -> Attr<Secret> {
+    Attr::Known(Secret::new(v))
+}
+
+fn triggers(pairs: &[(&str, &str)]) -> Attr<BTreeMap<String, Attr<String>>> {
+    Attr::Known(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+}
+
+/// A configuration for user `alice` seeded with `seed`.
+fn config() -> Model {
+    Model {
+        username: s("alice"),
+        current_password: secret("seed"),
+        ..Model::default()
+    }
+}
+
+/// The state after a rotation at `rotated_at` for `config`.
+fn state(config: &Model, rotated_at: &str) -> Model {
+    Model {
+        id: s("alice"),
+        password: secret("Wh0a1545a84d"),
+        rotated_at: s(rotated_at),
+        ..from_config(config)
+    }
+}
+
+#[test]
+fn rotation_due_table() {
+    struct Row {
+        name: &'static str,
+        prior: Box<dyn Fn(&Model) -> Model>,
+        config: Box<dyn Fn(Model) -> Model>,
+        want: Due,
+    }
+    let base_prior: fn(&Model) -> Model = |c| state(c, "2027-03-01T00:00:00Z");
+    let rows = vec![
+        Row {
+            name: "nothing changed",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| c),
+            want: Due::No,
+        },
+        Row {
+            name: "fixed rotate_after passed after the last rotation",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            want: Due::Yes(Reason::RotateAfterPassed),
+        },
+        Row {
+            name: "fixed rotate_after exactly now is due",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotate_after: s("2027-03-10T12:00:00Z"), ..c }),
+            want: Due::Yes(Reason::RotateAfterPassed),
+        },
+        Row {
+            name: "fixed rotate_after already rotated past: rotates once only",
+            prior: Box::new(|c| state(c, "2027-03-06T00:00:00Z")),
+            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "rotate_after in the future",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotate_after: s("2027-04-01T00:00:00Z"), ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "rotate_after unknown at plan time",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotate_after: Attr::Unknown, ..c }),
+            want: Due::Unknown,
+        },
+        Row {
+            name: "rotation_period elapsed since rotated_at",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotation_period: s("7d"), ..c }),
+            want: Due::Yes(Reason::RotateAfterPassed),
+        },
+        Row {
+            name: "rotation_period not yet elapsed",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotation_period: s("90d"), ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "configured rotate_after wins over rotation_period",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { rotation_period: s("1d"), rotate_after: s("2027-05-01T00:00:00Z"), ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "triggers changed",
+            prior: Box::new(|c| Model { triggers: triggers(&[("release", "v1")]), ..state(c, "2027-03-01T00:00:00Z") }),
+            config: Box::new(|c| Model { triggers: triggers(&[("release", "v2")]), ..c }),
+            want: Due::Yes(Reason::TriggersChanged),
+        },
+        Row {
+            name: "triggers key added",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { triggers: triggers(&[("release", "v1")]), ..c }),
+            want: Due::Yes(Reason::TriggersChanged),
+        },
+        Row {
+            name: "triggers null and empty are the same",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { triggers: triggers(&[]), ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "a trigger value unknown at plan time",
+            prior: Box::new(|c| Model { triggers: triggers(&[("rotation", "a")]), ..state(c, "2027-03-01T00:00:00Z") }),
+            config: Box::new(|c| Model {
+                triggers: Attr::Known([("rotation".to_string(), Attr::Unknown)].into_iter().collect()),
+                ..c
+            }),
+            want: Due::Unknown,
+        },
+        Row {
+            name: "current_password changed is a re-seed",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { current_password: secret("changed-out-of-band"), ..c }),
+            want: Due::Yes(Reason::CurrentPasswordChanged),
+        },
+        Row {
+            name: "current_password removed is not a rotation",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { current_password: Attr::Null, ..c }),
+            want: Due::No,
+        },
+        Row {
+            name: "current_password unknown",
+            prior: Box::new(base_prior),
+            config: Box::new(|c| Model { current_password: Attr::Unknown, ..c }),
+            want: Due::Unknown,
+        },
+        Row {
+            name: "current_password_wo_version changed is a re-seed",
+            prior: Box::new(|c| Model {
+                current_password_wo_version: Attr::Known(Number::from(1i64)),
+                ..state(c, "2027-03-01T00:00:00Z")
+            }),
+            config: Box::new(|c| Model {
+                current_password: Attr::Null,
+                current_password_wo: secret("seed2"),
+                current_password_wo_version: Attr::Known(Number::from(2i64)),
+                ..c
+            }),
+            want: Due::Yes(Reason::WriteOnlyVersionChanged),
+        },
+        Row {
+            name: "current_password_wo_version unchanged while the write-only value is sent",
+            prior: Box::new(|c| Model {
+                current_password_wo_version: Attr::Known(Number::from(1i64)),
+                ..state(c, "2027-03-01T00:00:00Z")
+            }),
+            config: Box::new(|c| Model {
+                current_password_wo: secret("seed"),
+                current_password_wo_version: Attr::Known(Number::from(1i64)),
+                ..c
+            }),
+            want: Due::No,
+        },
+        Row {
+            name: "no password in state (after import)",
+            prior: Box::new(|_| import("alice").unwrap()),
+            config: Box::new(|c| c),
+            want: Due::Yes(Reason::NoPasswordInState),
+        },
+        Row {
+            name: "a state with a password but no rotated_at and a passed rotate_after",
+            prior: Box::new(|c| Model { rotated_at: Attr::Null, ..state(c, "2027-03-01T00:00:00Z") }),
+            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            want: Due::Yes(Reason::RotateAfterPassed),
+        },
+    ];
+    for row in rows {
+        let prior = (row.prior)(&config());
+        let cfg = (row.config)(config());
+        let got = rotation_due(&prior, &cfg, NOW).unwrap();
+        assert_eq!(got, row.want, "{}", row.name);
+    }
+}
+
+#[test]
+fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
+    let c = Model { rotation_period: s("7d"), ..config() };
+    let prior = state(&c, "2027-03-01T00:00:00Z");
+    let p = plan(Some(&prior), &c, NOW);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    assert!(p.planned.password.is_unknown());
+    assert!(p.planned.rotated_at.is_unknown());
+    assert!(p.planned.rotate_after.is_unknown(), "computed from rotation_period");
+    assert_eq!(p.planned.id, s("alice"));
+    assert_eq!(p.planned.username, s("alice"));
+}
+
+#[test]
+fn no_rotation_plans_the_prior_values_and_a_computed_rotate_after() {
+    let c = Model { rotation_period: s("90d"), ..config() };
+    let mut prior = state(&c, "2027-03-01T00:00:00Z");
+    prior.rotate_after = s("2027-05-30T00:00:00Z");
+    let p = plan(Some(&prior), &c, NOW);
+    assert_eq!(p.rotation, PlannedRotation::None);
+    assert_eq!(p.planned, prior, "an unchanged resource plans no diff");
+}
+
+#[test]
+fn fixed_rotate_after_is_kept_as_configured_when_rotating() {
+    let c = Model { rotate_after: s("2027-03-05T00:00:00Z"), ..config() };
+    let prior = state(&c, "2027-03-01T00:00:00Z");
+    let p = plan(Some(&prior), &c, NOW);
+    assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    assert_eq!(p.planned.rotate_after, s("2027-03-05T00:00:00Z"));
+}
+
+#[test]
+fn unknown_rotate_after_plans_a_possible_rotation_decided_at_apply() {
+    let c = Model { rotate_after: Attr::Unknown, ..config() };
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let p = plan(Some(&prior), &c, NOW);
+    assert_eq!(p.rotation, PlannedRotation::Decide);
+    assert!(p.planned.password.is_unknown());
+    assert!(p.planned.rotate_after.is_unknown());
+}
+
+#[test]
+fn create_needs_a_configured_password() {
+    let c = Model { current_password: Attr::Null, ..config() };
+    let p = plan(None, &c, NOW);
+    assert!(p.diagnostics.has_errors());
+    let d = &p.diagnostics.0[0];
+    assert_eq!(d.attribute, vec![crate::plugin::cty::PathStep::Attr("current_password_wo".into())]);
+    assert!(d.detail.contains("current_password"));
+
+    let ok = plan(None, &config(), NOW);
+    assert!(ok.diagnostics.is_empty());
+    assert!(ok.planned.password.is_unknown());
+    assert!(ok.planned.current_password_wo.is_null());
+    assert!(ok.planned.rotate_after.is_null(), "neither rotate_after nor rotation_period: null");
+}
+
+#[test]
+fn write_only_value_never_appears_in_a_planned_state() {
+    let c = Model {
+        current_password: Attr::Null,
+        current_password_wo: secret("seed"),
+        current_password_wo_version: Attr::Known(Number::from(1i64)),
+        ..config()
+    };
+    assert!(plan(None, &c, NOW).planned.current_password_wo.is_null());
+    let prior = state(&c, "2027-03-01T00:00:00Z");
+    assert!(plan(Some(&prior), &c, NOW).planned.current_password_wo.is_null());
+}
+
+#[test]
+fn reseed_without_the_write_only_value_is_an_error_naming_it() {
+    let c = Model {
+        current_password: Attr::Null,
+        current_password_wo_version: Attr::Known(Number::from(2i64)),
+        ..config()
+    };
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let p = plan(Some(&prior), &c, NOW);
+    assert!(p.diagnostics.has_errors());
+    assert!(
+        p.diagnostics
+            .0
+            .iter()
+            .all(|d| d.attribute == vec![crate::plugin::cty::PathStep::Attr("current_password_wo".into())])
+    );
+}
+
+#[test]
+fn validation_names_each_bad_attribute() {
+    let cases: Vec<(Model, &str)> = vec![
+        (Model { rotate_after: s("next tuesday"), ..config() }, "rotate_after"),
+        (Model { rotation_period: s("90 days"), ..config() }, "rotation_period"),
+        (Model { rotation_period: s("500ms"), ..config() }, "rotation_period"),
+        (Model { username: s(""), ..config() }, "username"),
+        (Model { current_password_wo: secret("x"), ..config() }, "current_password_wo"),
+    ];
+    for (model, attr) in cases {
+        let d = validate(&model, true);
+        assert_eq!(d.0.len(), 1, "{attr}: {d:?}");
+        assert!(d.has_errors());
+        assert_eq!(d.0[0].attribute, vec![crate::plugin::cty::PathStep::Attr(attr.into())], "{attr}");
+    }
+    assert!(validate(&config(), true).is_empty());
+    assert!(validate(&Model { rotate_after: Attr::Unknown, rotation_period: Attr::Unknown, ..config() }, true).is_empty());
+}
+
+#[test]
+fn write_only_on_an_old_terraform_is_an_error() {
+    let c = Model { current_password: Attr::Null, current_password_wo: secret("x"), ..config() };
+    assert!(validate(&c, true).is_empty());
+    let d = validate(&c, false);
+    assert!(d.has_errors());
+    assert!(d.0[0].summary.contains("1.11"));
+}
+
+#[test]
+fn private_bytes_round_trip_and_garbage_means_decide() {
+    for r in [
+        PlannedRotation::Due(Reason::RotateAfterPassed),
+        PlannedRotation::Due(Reason::TriggersChanged),
+        PlannedRotation::Due(Reason::CurrentPasswordChanged),
+        PlannedRotation::Due(Reason::WriteOnlyVersionChanged),
+        PlannedRotation::Due(Reason::NoPasswordInState),
+        PlannedRotation::Decide,
+    ] {
+        assert_eq!(PlannedRotation::from_private(&r.to_private()), r);
+    }
+    assert_eq!(PlannedRotation::from_private(b"\xff garbage"), PlannedRotation::Decide);
+}
+
+#[test]
+fn import_and_upgrade_make_no_rotation_by_themselves() {
+    let m = import("svc-provisioning").unwrap();
+    assert_eq!(m.id, s("svc-provisioning"));
+    assert!(m.password.is_null());
+    assert!(import(" ").is_err());
+
+    let v0 = serde_json::json!({
+        "id": "alice", "username": "alice", "current_password": "seed",
+        "password": "Wh0a1545a84d", "rotated_at": "2027-03-01T00:00:00Z", "rotate_after": null,
+        "legacy_field": 7
+    });
+    let up = upgrade(0, &v0).unwrap();
+    assert_eq!(up.password, secret("Wh0a1545a84d"));
+    assert_eq!(rotation_due(&up, &config(), NOW).unwrap(), Due::No);
+    assert!(upgrade(2, &v0).is_err());
+    assert!(upgrade(0, &serde_json::json!([1])).is_err());
+}
+
+#[test]
+fn delete_hands_the_password_to_a_create_in_the_same_process() {
+    let handoff = Handoff::default();
+    let ctx = ApplyContext { client: None, handoff: &handoff };
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let out = delete(&ctx, &prior);
+    assert!(out.new_state.is_none());
+    assert_eq!(out.diagnostics.0.len(), 1);
+    assert!(!out.diagnostics.has_errors());
+    assert!(!out.diagnostics.0[0].detail.contains("Wh0a1545a84d"));
+    assert_eq!(handoff.take("alice"), Some(Secret::new("Wh0a1545a84d")));
+    assert_eq!(handoff.take("alice"), None);
+}

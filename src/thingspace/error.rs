@@ -1,0 +1,706 @@
+//! Errors of the ThingSpace client: the typed API error parsed from any of the three error shapes, the failure of one
+//! HTTP call, and the failure of a whole rotation with the summary and detail a Terraform diagnostic needs.
+//!
+//! Every string built here may reach a diagnostic or a log line, so none of them ever holds a request body, and
+//! response excerpts are short, sanitised, never taken from a 2xx answer, and scrubbed of the secrets in play.
+
+use std::fmt;
+
+/// The prefix Verizon puts in front of M2M error codes. Codes are shown and matched without it.
+const SERVICE_PREFIX: &str = "UnifiedWebService.";
+
+/// How many characters of an unreadable error page an error message may quote.
+const EXCERPT_CHARS: usize = 120;
+
+/// Which of the three documented error shapes an answer used.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorShape {
+    /// M2M services: `{"errorCode": "...", "errorMessage": "..."}`.
+    M2m,
+    /// API gateway: `{"fault": {"code": ..., "message": "...", "description": "..."}}`.
+    Gateway,
+    /// OAuth endpoint: `{"error": "...", "error_description": "..."}`.
+    OAuth,
+}
+
+/// An error answer from ThingSpace in one of its three shapes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// The HTTP status.
+    pub status: u16,
+    /// The error code without the `UnifiedWebService.` prefix (`REQUEST_FAILED.SessionToken.Expired`, `900901`,
+    /// `invalid_client`). Empty when the answer carried none.
+    pub code: String,
+    /// The human-readable message (for gateway faults, the message and the description).
+    pub message: String,
+    /// The shape the answer used.
+    pub shape: ErrorShape,
+}
+
+impl ApiError {
+    /// Whether the code is `code`, ignoring whatever service prefix ThingSpace put in front of it.
+    pub fn has_code(&self, code: &str) -> bool {
+        code_matches(&self.code, code)
+    }
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "HTTP {}", self.status)?;
+        if !self.code.is_empty() {
+            write!(f, ", code {}", self.code)?;
+        }
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether an error code (with or without a service prefix) is `wanted`. Verizon says to match on the code without
+/// the `<service>.` prefix, and codes themselves contain dots, so a suffix after a dot counts as a match.
+pub fn code_matches(code: &str, wanted: &str) -> bool {
+    code == wanted
+        || code
+            .strip_suffix(wanted)
+            .is_some_and(|prefix| prefix.ends_with('.'))
+}
+
+/// How a request failed on the wire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError {
+    /// Whether any of the request may have reached the server. A connect (or TLS handshake) failure sent nothing;
+    /// a timeout or a dropped connection after the connection was up may have delivered the whole request.
+    pub maybe_sent: bool,
+    /// Whether `request_timeout` ran out.
+    pub timed_out: bool,
+    /// What the HTTP stack said, without the URL.
+    pub detail: String,
+}
+
+/// The failure of one HTTP call to ThingSpace.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum Error {
+    /// The HTTP client could not be built.
+    #[error("could not build the HTTP client: {0}")]
+    Build(String),
+    /// ThingSpace answered with one of its error shapes.
+    #[error("{0}")]
+    Api(ApiError),
+    /// An answer the client could not understand: an error page, an empty body, garbage, or a success answer without
+    /// the field it must carry.
+    #[error("HTTP {status} with an unexpected {what} (content type {content_type}){}", excerpt_suffix(.excerpt))]
+    UnexpectedBody {
+        /// The HTTP status.
+        status: u16,
+        /// The `Content-Type` the server sent, or `none`.
+        content_type: String,
+        /// What was wrong: `empty body`, `body that is not JSON`, `JSON body without newPassword`...
+        what: String,
+        /// A short sanitised excerpt of an error page. Never set for a 2xx answer, which could hold a secret.
+        excerpt: Option<String>,
+    },
+    /// The request failed on the wire.
+    #[error("{}", describe_transport(.0))]
+    Transport(TransportError),
+    /// The provider was asked to stop while this call was waiting.
+    #[error("cancelled because the provider was asked to stop")]
+    Cancelled,
+}
+
+fn excerpt_suffix(excerpt: &Option<String>) -> String {
+    match excerpt {
+        Some(e) if !e.is_empty() => format!(": \"{e}\""),
+        _ => String::new(),
+    }
+}
+
+fn describe_transport(t: &TransportError) -> String {
+    match (t.timed_out, t.maybe_sent) {
+        (true, _) => format!("no answer within request_timeout ({})", t.detail),
+        (false, false) => format!("could not connect ({})", t.detail),
+        (false, true) => format!(
+            "the connection failed before a complete answer ({})",
+            t.detail
+        ),
+    }
+}
+
+impl Error {
+    /// The API error, when ThingSpace answered with one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            Error::Api(api) => Some(api),
+            _ => None,
+        }
+    }
+
+    /// The HTTP status of the answer, when there was one.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(api) => Some(api.status),
+            Error::UnexpectedBody { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+}
+
+/// Turns a non-success answer into an [`Error`]: the typed [`ApiError`] when the body has one of the three shapes,
+/// otherwise [`Error::UnexpectedBody`] with a short excerpt. `secrets` are scrubbed from every string taken from the
+/// body, in case a server echoes one back.
+pub fn parse_error_body(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    secrets: &[&str],
+) -> Error {
+    if let Some(api) = parse_api_error(status, body) {
+        return Error::Api(ApiError {
+            status,
+            code: redact(&api.code, secrets),
+            message: redact(&api.message, secrets),
+            shape: api.shape,
+        });
+    }
+    let what = if body.iter().all(u8::is_ascii_whitespace) {
+        "empty body"
+    } else if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+        "JSON body that is none of ThingSpace's error shapes"
+    } else {
+        "body that is not JSON"
+    };
+    let excerpt = if (200..300).contains(&status) {
+        None
+    } else {
+        Some(redact(&excerpt(body), secrets)).filter(|e| !e.is_empty())
+    };
+    Error::UnexpectedBody {
+        status,
+        content_type: content_type.unwrap_or("none").chars().take(80).collect(),
+        what: what.to_owned(),
+        excerpt,
+    }
+}
+
+/// Recognises the three documented error shapes. The code loses its `UnifiedWebService.` prefix.
+fn parse_api_error(status: u16, body: &[u8]) -> Option<ApiError> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let obj = value.as_object()?;
+    let text = |v: Option<&serde_json::Value>| -> String {
+        match v {
+            Some(serde_json::Value::String(s)) => s.clone(),
+            Some(serde_json::Value::Number(n)) => n.to_string(),
+            _ => String::new(),
+        }
+    };
+    if let Some(code) = obj
+        .get("errorCode")
+        .filter(|c| c.is_string() || c.is_number())
+    {
+        let code = text(Some(code));
+        return Some(ApiError {
+            status,
+            code: code
+                .strip_prefix(SERVICE_PREFIX)
+                .unwrap_or(&code)
+                .to_owned(),
+            message: text(obj.get("errorMessage")),
+            shape: ErrorShape::M2m,
+        });
+    }
+    if let Some(fault) = obj.get("fault").and_then(|f| f.as_object()) {
+        let message = text(fault.get("message"));
+        let description = text(fault.get("description"));
+        let message = match (message.is_empty(), description.is_empty()) {
+            (_, true) => message,
+            (true, false) => description,
+            (false, false) if description.contains(&message) => description,
+            (false, false) => format!("{message} ({description})"),
+        };
+        return Some(ApiError {
+            status,
+            code: text(fault.get("code")),
+            message,
+            shape: ErrorShape::Gateway,
+        });
+    }
+    if let Some(error) = obj.get("error").filter(|e| e.is_string()) {
+        return Some(ApiError {
+            status,
+            code: text(Some(error)),
+            message: text(obj.get("error_description")),
+            shape: ErrorShape::OAuth,
+        });
+    }
+    None
+}
+
+/// A short, single-line, printable excerpt of an unreadable body. HTML tags are dropped so an error page shows its
+/// words ("502 Bad Gateway") rather than its markup.
+fn excerpt(body: &[u8]) -> String {
+    let text = String::from_utf8_lossy(&body[..body.len().min(4096)]);
+    let mut out = String::new();
+    let mut in_tag = false;
+    let mut last_space = true;
+    for c in text.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => {
+                in_tag = false;
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            _ if in_tag => {}
+            c if c.is_whitespace() || c.is_control() => {
+                if !last_space {
+                    out.push(' ');
+                    last_space = true;
+                }
+            }
+            c => {
+                out.push(c);
+                last_space = false;
+            }
+        }
+    }
+    let out = out.trim();
+    if out.chars().count() > EXCERPT_CHARS {
+        let cut: String = out.chars().take(EXCERPT_CHARS).collect();
+        format!("{cut}…")
+    } else {
+        out.to_owned()
+    }
+}
+
+/// Replaces every occurrence of a secret in `text` with `[redacted]`. Empty secrets are ignored.
+pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut out = text.to_owned();
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        if out.contains(secret) {
+            out = out.replace(secret, "[redacted]");
+        }
+    }
+    out
+}
+
+/// An invalid `base_url`.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BaseUrlError {
+    /// Not a URL at all.
+    #[error("base_url is not a valid URL: {0}")]
+    Invalid(String),
+    /// Not `https` (or `http` to a loopback host).
+    #[error(
+        "base_url must use https (plain http is only allowed to a loopback host such as 127.0.0.1, ::1 or localhost, \
+         for an emulator); got scheme \"{scheme}\" with host \"{host}\""
+    )]
+    Insecure {
+        /// The URL's scheme.
+        scheme: String,
+        /// The URL's host.
+        host: String,
+    },
+    /// No host.
+    #[error("base_url must name a host, such as https://thingspace.verizon.com")]
+    NoHost,
+    /// A user name or password in the URL: credentials belong in client_id / client_secret, and a URL ends up in
+    /// error messages.
+    #[error("base_url must not contain a user name or password; use client_id and client_secret")]
+    Credentials,
+    /// A query or fragment, which the API paths appended to base_url would silently drop.
+    #[error("base_url must not contain a query (?...) or fragment (#...)")]
+    QueryOrFragment,
+}
+
+/// A step of a rotation, for messages and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Getting the OAuth access token.
+    Token,
+    /// The session log-in.
+    Login,
+    /// The password reset.
+    Reset,
+    /// The session log-out.
+    Logout,
+}
+
+impl Step {
+    /// The step's name in logs and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Token => "token",
+            Step::Login => "log-in",
+            Step::Reset => "reset",
+            Step::Logout => "log-out",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What the single check log-in after an ambiguous reset found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Probe {
+    /// ThingSpace rejected the old password: the reset most likely took effect.
+    Rejected(ApiError),
+    /// The check could not be made (network, server error, cancel).
+    Failed(Error),
+}
+
+const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed log-ins, and only Verizon support can \
+                            unlock it. The provider never retries a failed log-in: check the password before the \
+                            next apply.";
+
+/// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateError {
+    /// The OAuth access token could not be obtained. No log-in was attempted; the password is unchanged.
+    Token {
+        /// The token call's failure.
+        error: Error,
+    },
+    /// ThingSpace rejected the log-in (a 400/401 error-code answer): a failed log-in that counts toward the lock-out.
+    LoginRejected {
+        /// The user.
+        username: String,
+        /// ThingSpace's answer.
+        error: ApiError,
+    },
+    /// The log-in could not be completed for another reason (network, server errors, an unreadable answer).
+    /// The password is unchanged.
+    Login {
+        /// The user.
+        username: String,
+        /// The log-in call's failure.
+        error: Error,
+    },
+    /// ThingSpace refused the reset in a way that shows it was not applied. The password is unchanged.
+    ResetFailed {
+        /// The user.
+        username: String,
+        /// The reset call's failure.
+        error: Error,
+    },
+    /// The reset may have taken effect, and the new password is unknown to Terraform.
+    Ambiguous {
+        /// The user.
+        username: String,
+        /// How the reset failed.
+        cause: Error,
+        /// What the check log-in found.
+        probe: Probe,
+    },
+    /// The provider was asked to stop before the reset was sent. The password is unchanged.
+    Cancelled {
+        /// The user.
+        username: String,
+        /// The step that was cancelled.
+        step: Step,
+    },
+}
+
+impl RotateError {
+    /// A one-line summary for a diagnostic.
+    pub fn summary(&self) -> String {
+        match self {
+            RotateError::Token { .. } => "Could not get a ThingSpace API access token".to_owned(),
+            RotateError::LoginRejected { username, .. } => {
+                format!("ThingSpace log-in failed for user \"{username}\"")
+            }
+            RotateError::Login { username, .. } => {
+                format!("Could not log in to ThingSpace as user \"{username}\"")
+            }
+            RotateError::ResetFailed { username, .. } => {
+                format!("ThingSpace refused the password reset for user \"{username}\"")
+            }
+            RotateError::Ambiguous { username, .. } => {
+                format!("The password reset for user \"{username}\" may have taken effect")
+            }
+            RotateError::Cancelled { username, step } => {
+                format!(
+                    "Password rotation for user \"{username}\" cancelled during the {step} step"
+                )
+            }
+        }
+    }
+
+    /// The detail for a diagnostic: what ThingSpace answered, what state the password is in, what to do.
+    pub fn detail(&self) -> String {
+        match self {
+            RotateError::Token { error } => {
+                let hint = match error {
+                    Error::Api(api) if matches!(api.status, 400 | 401) => {
+                        " Check client_id and client_secret (the ThingSpace project's app key and secret)."
+                    }
+                    _ => "",
+                };
+                format!(
+                    "The token request failed: {error}.{hint} No log-in was attempted; the password is unchanged."
+                )
+            }
+            RotateError::LoginRejected { username, error } => format!(
+                "ThingSpace rejected the log-in for user \"{username}\": {error}. {LOCKOUT_NOTE} The password is \
+                 unchanged."
+            ),
+            RotateError::Login { error, .. } => format!(
+                "The log-in failed: {error}. The password was not reset and is unchanged; the next apply tries again."
+            ),
+            RotateError::ResetFailed { error, .. } => format!(
+                "The reset failed: {error}. ThingSpace did not apply it, so the password is unchanged; the next apply \
+                 tries again."
+            ),
+            RotateError::Ambiguous {
+                username,
+                cause,
+                probe,
+            } => {
+                let found = match probe {
+                    Probe::Rejected(api) => format!(
+                        "A single check log-in with the old password was then rejected ({api}), so the reset most \
+                         likely took effect"
+                    ),
+                    Probe::Failed(e) => {
+                        format!("A check log-in with the old password could not be completed ({e})")
+                    }
+                };
+                format!(
+                    "The reset request failed after it was sent: {cause}. {found}. The reset may have taken effect: \
+                     ThingSpace may now hold a new password for user \"{username}\" that is unknown to Terraform. \
+                     Terraform's state keeps the old password. To recover, obtain the user's current password through \
+                     ThingSpace (for example Verizon's ThingSpace portal or Verizon support), then re-seed the \
+                     resource: set current_password_wo to that password and change current_password_wo_version. \
+                     Do not re-apply before that: a log-in with a stale password counts toward ThingSpace's lock-out \
+                     after 5 consecutive failures."
+                )
+            }
+            RotateError::Cancelled { .. } => {
+                "Terraform asked the provider to stop before the password reset was \
+                                              sent. The password is unchanged."
+                    .to_owned()
+            }
+        }
+    }
+
+    /// The API error behind this failure, when ThingSpace answered with one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            RotateError::LoginRejected { error, .. } => Some(error),
+            RotateError::Token { error }
+            | RotateError::Login { error, .. }
+            | RotateError::ResetFailed { error, .. }
+            | RotateError::Ambiguous { cause: error, .. } => error.api(),
+            RotateError::Cancelled { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for RotateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.summary(), self.detail())
+    }
+}
+
+impl std::error::Error for RotateError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(status: u16, ct: Option<&str>, body: &str) -> Error {
+        parse_error_body(status, ct, body.as_bytes(), &[])
+    }
+
+    #[test]
+    fn m2m_shape_is_parsed_and_loses_its_service_prefix() {
+        let e = parse(
+            400,
+            Some("application/json"),
+            r#"{"errorCode":"UnifiedWebService.REQUEST_FAILED.SessionToken.Expired","errorMessage":"The Session has expired."}"#,
+        );
+        let api = e.api().cloned().unwrap();
+        assert_eq!(api.status, 400);
+        assert_eq!(api.code, "REQUEST_FAILED.SessionToken.Expired");
+        assert_eq!(api.message, "The Session has expired.");
+        assert_eq!(api.shape, ErrorShape::M2m);
+        assert!(api.has_code("REQUEST_FAILED.SessionToken.Expired"));
+        assert_eq!(
+            e.to_string(),
+            "HTTP 400, code REQUEST_FAILED.SessionToken.Expired: The Session has expired."
+        );
+    }
+
+    #[test]
+    fn gateway_fault_with_string_or_numeric_code_is_parsed() {
+        for body in [
+            r#"{"fault":{"code":"900901","message":"Invalid Credentials","description":"Access failure. Make sure you have given the correct access token"}}"#,
+            r#"{"fault":{"code":900901,"message":"Invalid Credentials","description":"Access failure. Make sure you have given the correct access token"}}"#,
+        ] {
+            let api = parse(401, None, body).api().cloned().unwrap();
+            assert_eq!(api.code, "900901");
+            assert_eq!(api.shape, ErrorShape::Gateway);
+            assert_eq!(
+                api.message,
+                "Invalid Credentials (Access failure. Make sure you have given the correct access token)"
+            );
+        }
+    }
+
+    #[test]
+    fn oauth_shape_is_parsed() {
+        let api = parse(
+            401,
+            None,
+            r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
+        )
+        .api()
+        .cloned()
+        .unwrap();
+        assert_eq!(
+            (api.code.as_str(), api.message.as_str(), api.shape),
+            (
+                "invalid_client",
+                "Client authentication failed",
+                ErrorShape::OAuth
+            )
+        );
+    }
+
+    #[test]
+    fn html_error_page_gives_status_content_type_and_a_tag_free_excerpt() {
+        let e = parse(
+            502,
+            Some("text/html"),
+            "<html><head><title>502 Bad Gateway</title></head>\n<body><h1>Bad Gateway</h1></body></html>",
+        );
+        assert_eq!(
+            e.to_string(),
+            "HTTP 502 with an unexpected body that is not JSON (content type text/html): \"502 Bad Gateway Bad Gateway\""
+        );
+    }
+
+    #[test]
+    fn empty_and_garbage_bodies_say_what_came_back() {
+        let e = parse(500, None, "");
+        assert_eq!(
+            e.to_string(),
+            "HTTP 500 with an unexpected empty body (content type none)"
+        );
+        let e = parse_error_body(
+            503,
+            Some("application/octet-stream"),
+            b"\x00\xff\x01garb\nage",
+            &[],
+        );
+        let Error::UnexpectedBody { what, excerpt, .. } = &e else {
+            panic!("{e:?}")
+        };
+        assert_eq!(what, "body that is not JSON");
+        let excerpt = excerpt.clone().unwrap();
+        assert!(!excerpt.chars().any(char::is_control), "{excerpt:?}");
+        assert!(excerpt.contains("garb age"), "{excerpt:?}");
+        let e = parse(400, None, r#"{"something":"else"}"#);
+        assert!(
+            e.to_string()
+                .contains("JSON body that is none of ThingSpace's error shapes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn excerpts_are_short_and_never_taken_from_a_success_answer() {
+        let long = "x".repeat(5000);
+        let Error::UnexpectedBody { excerpt, .. } = parse(500, None, &long) else {
+            panic!()
+        };
+        assert_eq!(excerpt.unwrap().chars().count(), EXCERPT_CHARS + 1);
+        let Error::UnexpectedBody { excerpt, .. } = parse(200, None, "newPassword=Secret1") else {
+            panic!()
+        };
+        assert_eq!(excerpt, None);
+    }
+
+    #[test]
+    fn secrets_echoed_by_a_server_are_scrubbed() {
+        let e = parse_error_body(
+            400,
+            None,
+            br#"{"errorCode":"X","errorMessage":"bad password hunter2 for user"}"#,
+            &["hunter2", ""],
+        );
+        assert_eq!(
+            e.to_string(),
+            "HTTP 400, code X: bad password [redacted] for user"
+        );
+        let e = parse_error_body(500, None, b"<p>token abc-secret</p>", &["abc-secret"]);
+        assert!(!e.to_string().contains("abc-secret"), "{e}");
+    }
+
+    #[test]
+    fn code_matching_ignores_any_service_prefix_but_not_partial_words() {
+        assert!(code_matches(
+            "REQUEST_FAILED.SessionToken.Expired",
+            "REQUEST_FAILED.SessionToken.Expired"
+        ));
+        assert!(code_matches(
+            "Other.REQUEST_FAILED.SessionToken.Expired",
+            "REQUEST_FAILED.SessionToken.Expired"
+        ));
+        assert!(!code_matches(
+            "XREQUEST_FAILED.SessionToken.Expired",
+            "REQUEST_FAILED.SessionToken.Expired"
+        ));
+        assert!(!code_matches("900902", "900901"));
+    }
+
+    #[test]
+    fn rotate_error_messages_say_what_to_do() {
+        let login = RotateError::LoginRejected {
+            username: "svc".into(),
+            error: ApiError {
+                status: 400,
+                code: "REQUEST_FAILED.UnexpectedError".into(),
+                message: "Invalid credentials".into(),
+                shape: ErrorShape::M2m,
+            },
+        };
+        let text = login.to_string();
+        assert!(
+            text.starts_with("ThingSpace log-in failed for user \"svc\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("HTTP 400, code REQUEST_FAILED.UnexpectedError: Invalid credentials"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5 consecutive failed log-ins") && text.contains("Verizon support"),
+            "{text}"
+        );
+
+        let amb = RotateError::Ambiguous {
+            username: "svc".into(),
+            cause: Error::Transport(TransportError {
+                maybe_sent: true,
+                timed_out: false,
+                detail: "reset".into(),
+            }),
+            probe: Probe::Failed(Error::Cancelled),
+        };
+        let text = amb.detail();
+        for needle in [
+            "may have taken effect",
+            "unknown to Terraform",
+            "current_password_wo",
+            "current_password_wo_version",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+    }
+}

