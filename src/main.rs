@@ -1,5 +1,66 @@
-//! The `terraform-provider-thingspace` binary: start logging, then serve the plugin until Terraform shuts it down.
+//! The `terraform-provider-thingspace` binary: read flags, start logging, and serve the plugin until Terraform (or
+//! a signal) shuts it down.
 
-fn main() -> std::process::ExitCode {
-    thingspace_provider::plugin::serve::main()
+use std::process::ExitCode;
+use thingspace_provider::plugin::serve::{ServeError, ServeOptions, serve};
+use thingspace_provider::plugin::{logging, service::ProviderService};
+use thingspace_provider::shutdown::Shutdown;
+
+fn main() -> ExitCode {
+    let mut debug = false;
+    for arg in std::env::args().skip(1) {
+        match arg.as_str() {
+            "--debug" => debug = true,
+            "--version" | "-version" => {
+                // Not stdout: stdout is reserved for the handshake line, even when a person runs the binary.
+                eprintln!("terraform-provider-thingspace {}", env!("CARGO_PKG_VERSION"));
+                return ExitCode::SUCCESS;
+            }
+            "-h" | "--help" => {
+                eprintln!("{}", USAGE);
+                return ExitCode::SUCCESS;
+            }
+            other => {
+                eprintln!("terraform-provider-thingspace: unknown argument {other:?}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    logging::init();
+    // One thread is enough: every handler waits on I/O, and a single-threaded runtime starts fastest and smallest,
+    // which matters because Terraform starts the plugin several times per command.
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("terraform-provider-thingspace: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let shutdown = Shutdown::new();
+    let provider = ProviderService::new(shutdown.clone());
+    match runtime.block_on(serve(provider, shutdown, ServeOptions::from_env(debug))) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(ServeError::Handshake(e)) => {
+            // Plain words, not a JSON log line: this is most likely a person who ran the binary by hand.
+            eprintln!("{e}");
+            ExitCode::from(1)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "plugin server failed");
+            eprintln!("terraform-provider-thingspace: {e}");
+            ExitCode::FAILURE
+        }
+    }
 }
+
+const USAGE: &str = "terraform-provider-thingspace: the Terraform provider for Verizon ThingSpace password rotation.
+
+This is a Terraform plugin: Terraform starts it. Declare it in required_providers
+(source = \"verizon/thingspace\"), or point Terraform at this binary with dev_overrides.
+
+Flags:
+  --debug     serve without Terraform and print a TF_REATTACH_PROVIDERS value to paste
+  --version   print the version";

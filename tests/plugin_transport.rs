@@ -20,14 +20,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tonic::service::Routes;
 use tonic::transport::{Channel, Endpoint, Uri};
+use tonic_health::pb::HealthCheckRequest;
 use tonic_health::pb::health_check_response::ServingStatus;
 use tonic_health::pb::health_client::HealthClient;
-use tonic_health::pb::HealthCheckRequest;
 
 use thingspace_provider::plugin::handshake::MAGIC_COOKIE_VALUE;
+use thingspace_provider::plugin::proto::plugin::Empty;
 use thingspace_provider::plugin::proto::plugin::grpc_controller_client::GrpcControllerClient;
 use thingspace_provider::plugin::proto::plugin::grpc_stdio_client::GrpcStdioClient;
-use thingspace_provider::plugin::proto::plugin::Empty;
 use thingspace_provider::plugin::serve::{HandshakeOut, ServeError, ServeOptions, serve_routes};
 use thingspace_provider::shutdown::Shutdown;
 
@@ -79,7 +79,11 @@ impl Running {
     }
 }
 
-fn options(client_cert_pem: Option<String>, debug: bool, parent: &Path) -> (ServeOptions, oneshot::Receiver<String>) {
+fn options(
+    client_cert_pem: Option<String>,
+    debug: bool,
+    parent: &Path,
+) -> (ServeOptions, oneshot::Receiver<String>) {
     let (tx, rx) = oneshot::channel();
     let opts = ServeOptions {
         debug,
@@ -99,7 +103,10 @@ async fn start(client_cert_pem: Option<String>, debug: bool) -> Running {
     let (opts, rx) = options(client_cert_pem, debug, parent.path());
     let shutdown = Shutdown::new();
     let task = tokio::spawn(serve_routes(Routes::default(), shutdown.clone(), opts));
-    let line = tokio::time::timeout(WAIT, rx).await.unwrap().expect("no handshake line");
+    let line = tokio::time::timeout(WAIT, rx)
+        .await
+        .unwrap()
+        .expect("no handshake line");
     assert!(line.ends_with('\n'), "{line:?}");
     let fields: Vec<&str> = line.trim_end().split('|').collect();
     assert_eq!(fields.len(), 6, "{line:?}");
@@ -182,7 +189,10 @@ fn client_tls(server_cert: &[u8], identity: Option<&ClientIdentity>) -> Arc<Clie
         .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
         Some(id) => builder
-            .with_client_auth_cert(vec![id.cert.clone()], PrivateKeyDer::Pkcs8(id.key.clone_key()))
+            .with_client_auth_cert(
+                vec![id.cert.clone()],
+                PrivateKeyDer::Pkcs8(id.key.clone_key()),
+            )
             .unwrap(),
         None => builder.with_no_client_auth(),
     };
@@ -194,7 +204,10 @@ fn endpoint() -> Endpoint {
     Endpoint::from_static("http://localhost").connect_timeout(WAIT)
 }
 
-async fn tls_channel(socket: &Path, tls: Arc<ClientConfig>) -> Result<Channel, tonic::transport::Error> {
+async fn tls_channel(
+    socket: &Path,
+    tls: Arc<ClientConfig>,
+) -> Result<Channel, tonic::transport::Error> {
     let socket = socket.to_path_buf();
     endpoint()
         .connect_with_connector(tower::service_fn(move |_: Uri| {
@@ -203,7 +216,9 @@ async fn tls_channel(socket: &Path, tls: Arc<ClientConfig>) -> Result<Channel, t
             async move {
                 let stream = UnixStream::connect(&socket).await?;
                 let name = ServerName::try_from("localhost").map_err(io::Error::other)?;
-                let stream = tokio_rustls::TlsConnector::from(tls).connect(name, stream).await?;
+                let stream = tokio_rustls::TlsConnector::from(tls)
+                    .connect(name, stream)
+                    .await?;
                 Ok::<_, io::Error>(TokioIo::new(stream))
             }
         }))
@@ -242,24 +257,43 @@ async fn health_via_tls(socket: &Path, tls: Arc<ClientConfig>) -> Result<Serving
 async fn terraforms_certificate_is_served_and_shutdown_rpc_stops_the_server() {
     let terraform = client_identity();
     let server = start(Some(terraform.pem.clone()), false).await;
-    let server_cert = server.server_cert.clone().expect("mTLS: the line carries the server cert");
+    let server_cert = server
+        .server_cert
+        .clone()
+        .expect("mTLS: the line carries the server cert");
 
-    let dir_mode = std::fs::metadata(server.socket_dir()).unwrap().permissions().mode();
+    let dir_mode = std::fs::metadata(server.socket_dir())
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
     assert_eq!(server.socket_dir().parent(), Some(server._parent.path()));
 
     let channel = tls_channel(&server.socket, client_tls(&server_cert, Some(&terraform)))
         .await
         .unwrap();
-    assert_eq!(plugin_health(channel.clone()).await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        plugin_health(channel.clone()).await.unwrap(),
+        ServingStatus::Serving
+    );
 
     // An open stdio stream is an in-flight call: shutdown must end it cleanly, not cut the connection.
-    let mut stdio = GrpcStdioClient::new(channel.clone()).stream_stdio(()).await.unwrap().into_inner();
+    let mut stdio = GrpcStdioClient::new(channel.clone())
+        .stream_stdio(())
+        .await
+        .unwrap()
+        .into_inner();
 
-    GrpcControllerClient::new(channel).shutdown(Empty {}).await.unwrap();
+    GrpcControllerClient::new(channel)
+        .shutdown(Empty {})
+        .await
+        .unwrap();
     assert!(server.shutdown.is_triggered());
     let end = tokio::time::timeout(WAIT, stdio.message()).await.unwrap();
-    assert!(matches!(end, Ok(None)), "stdio stream should end cleanly: {end:?}");
+    assert!(
+        matches!(end, Ok(None)),
+        "stdio stream should end cleanly: {end:?}"
+    );
 
     let dir = server.socket_dir().to_path_buf();
     server.finished().await.unwrap();
@@ -273,7 +307,10 @@ async fn client_without_a_certificate_is_refused() {
     let server_cert = server.server_cert.clone().unwrap();
 
     let refused = health_via_tls(&server.socket, client_tls(&server_cert, None)).await;
-    assert!(refused.is_err(), "a client without a certificate was served: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "a client without a certificate was served: {refused:?}"
+    );
 
     // The refusal did not hurt the server: Terraform itself is still served.
     let ok = health_via_tls(&server.socket, client_tls(&server_cert, Some(&terraform))).await;
@@ -290,11 +327,17 @@ async fn client_with_a_different_certificate_is_refused() {
     let server_cert = server.server_cert.clone().unwrap();
 
     let refused = health_via_tls(&server.socket, client_tls(&server_cert, Some(&intruder))).await;
-    assert!(refused.is_err(), "a client with another certificate was served: {refused:?}");
+    assert!(
+        refused.is_err(),
+        "a client with another certificate was served: {refused:?}"
+    );
 
     // Plain gRPC on the TLS socket is refused too.
     let plain = match plain_channel(&server.socket).await {
-        Ok(ch) => tokio::time::timeout(WAIT, plugin_health(ch)).await.ok().and_then(Result::ok),
+        Ok(ch) => tokio::time::timeout(WAIT, plugin_health(ch))
+            .await
+            .ok()
+            .and_then(Result::ok),
         Err(_) => None,
     };
     assert_eq!(plain, None);
@@ -324,7 +367,10 @@ async fn without_client_cert_the_server_speaks_plain_grpc_with_an_empty_cert_fie
     let server = start(None, false).await;
     assert_eq!(server.server_cert, None);
     let channel = plain_channel(&server.socket).await.unwrap();
-    assert_eq!(plugin_health(channel).await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        plugin_health(channel).await.unwrap(),
+        ServingStatus::Serving
+    );
     // The process-wide signal (SIGTERM, StopProvider...) stops it too, and the directory goes with it.
     let dir = server.socket_dir().to_path_buf();
     server.shutdown.trigger();
@@ -335,9 +381,15 @@ async fn without_client_cert_the_server_speaks_plain_grpc_with_an_empty_cert_fie
 #[tokio::test]
 async fn debug_mode_needs_no_cookie_and_serves_plain() {
     let server = start(Some(client_identity().pem), true).await;
-    assert_eq!(server.server_cert, None, "debug sessions are reattached without TLS");
+    assert_eq!(
+        server.server_cert, None,
+        "debug sessions are reattached without TLS"
+    );
     let channel = plain_channel(&server.socket).await.unwrap();
-    assert_eq!(plugin_health(channel).await.unwrap(), ServingStatus::Serving);
+    assert_eq!(
+        plugin_health(channel).await.unwrap(),
+        ServingStatus::Serving
+    );
     server.shutdown.trigger();
     server.finished().await.unwrap();
 }
@@ -347,8 +399,13 @@ async fn missing_cookie_is_refused_before_anything_is_created() {
     let parent = tempfile::tempdir().unwrap();
     let (mut opts, rx) = options(None, false, parent.path());
     opts.magic_cookie = None;
-    let err = serve_routes(Routes::default(), Shutdown::new(), opts).await.unwrap_err();
-    assert!(err.to_string().contains("not meant to be run directly"), "{err}");
+    let err = serve_routes(Routes::default(), Shutdown::new(), opts)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string().contains("not meant to be run directly"),
+        "{err}"
+    );
     assert!(rx.await.is_err(), "no handshake line may be written");
     assert_eq!(std::fs::read_dir(parent.path()).unwrap().count(), 0);
 }
@@ -357,6 +414,8 @@ async fn missing_cookie_is_refused_before_anything_is_created() {
 async fn garbage_client_cert_is_an_error_not_an_open_door() {
     let parent = tempfile::tempdir().unwrap();
     let (opts, _rx) = options(Some("not a certificate".to_owned()), false, parent.path());
-    let err = serve_routes(Routes::default(), Shutdown::new(), opts).await.unwrap_err();
+    let err = serve_routes(Routes::default(), Shutdown::new(), opts)
+        .await
+        .unwrap_err();
     assert!(err.to_string().contains("PLUGIN_CLIENT_CERT"), "{err}");
 }

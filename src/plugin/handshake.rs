@@ -14,7 +14,8 @@ use base64::engine::general_purpose::STANDARD_NO_PAD;
 /// The environment variable Terraform sets to prove that it launched us.
 pub const MAGIC_COOKIE_KEY: &str = "TF_PLUGIN_MAGIC_COOKIE";
 /// The value Terraform puts in [`MAGIC_COOKIE_KEY`] (the same for every Terraform provider).
-pub const MAGIC_COOKIE_VALUE: &str = "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
+pub const MAGIC_COOKIE_VALUE: &str =
+    "d602bf8f470bc67ca7faa0386276bbdd4330efaf76d1a219cb4d6991ca9872b2";
 /// The comma-separated list of application protocol versions Terraform can speak.
 pub const PROTOCOL_VERSIONS_KEY: &str = "PLUGIN_PROTOCOL_VERSIONS";
 /// Where Terraform asks plugins to put their unix sockets (optional).
@@ -230,7 +231,9 @@ mod tests {
         assert_eq!(negotiate_protocol_version(None).ok(), Some(6));
         assert_eq!(negotiate_protocol_version(Some("")).ok(), Some(6));
         let err = negotiate_protocol_version(Some("4,5")).unwrap_err();
-        assert!(matches!(&err, HandshakeError::UnsupportedProtocol { offered } if offered == "4,5"));
+        assert!(
+            matches!(&err, HandshakeError::UnsupportedProtocol { offered } if offered == "4,5")
+        );
         assert!(err.to_string().contains("speaks only protocol 6"));
         assert!(negotiate_protocol_version(Some("16,60")).is_err());
     }

@@ -103,9 +103,11 @@ pub fn parse_client_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, Mtl
     Ok(certs)
 }
 
-/// The crypto provider for every TLS use in the plugin: ring, as the rest of the crate.
+/// The crypto provider for the plugin socket: aws-lc-rs, because Terraform's AutoMTLS client certificate is
+/// ECDSA P-521 (go-plugin's choice) and ring cannot verify P-521 signatures: with ring, a Go client finds no
+/// signature scheme in common, sends no certificate, and the handshake fails.
 pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::ring::default_provider())
+    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
 }
 
 /// A TLS 1.2+ server configuration presenting `identity`, offering ALPN `h2` (grpc-go refuses a server without
@@ -140,7 +142,10 @@ pub struct PinnedClientCertVerifier {
 
 impl PinnedClientCertVerifier {
     /// A verifier trusting `pinned`, checking signatures with `algorithms` (normally the crypto provider's).
-    pub fn new(pinned: Vec<CertificateDer<'static>>, algorithms: WebPkiSupportedAlgorithms) -> Self {
+    pub fn new(
+        pinned: Vec<CertificateDer<'static>>,
+        algorithms: WebPkiSupportedAlgorithms,
+    ) -> Self {
         Self { pinned, algorithms }
     }
 }
@@ -215,7 +220,10 @@ mod tests {
         let der = id.cert_der().as_ref();
         // CN and SAN "localhost" are both present as UTF8/IA5 strings in the DER.
         let localhost_count = der.windows(9).filter(|w| w == b"localhost").count();
-        assert!(localhost_count >= 3, "subject, issuer and SAN: {localhost_count}");
+        assert!(
+            localhost_count >= 3,
+            "subject, issuer and SAN: {localhost_count}"
+        );
         // OIDs: serverAuth 1.3.6.1.5.5.7.3.1 and clientAuth 1.3.6.1.5.5.7.3.2, ecdsa-with-SHA256.
         let server_auth = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x01];
         let client_auth = [0x06, 0x08, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x07, 0x03, 0x02];
@@ -257,9 +265,18 @@ mod tests {
             crypto_provider().signature_verification_algorithms,
         );
         assert!(v.client_auth_mandatory());
-        assert!(v.verify_client_cert(a.cert_der(), &[], UnixTime::now()).is_ok());
-        assert!(v.verify_client_cert(b.cert_der(), &[], UnixTime::now()).is_err());
-        assert!(v.supported_verify_schemes().contains(&SignatureScheme::ECDSA_NISTP256_SHA256));
+        assert!(
+            v.verify_client_cert(a.cert_der(), &[], UnixTime::now())
+                .is_ok()
+        );
+        assert!(
+            v.verify_client_cert(b.cert_der(), &[], UnixTime::now())
+                .is_err()
+        );
+        assert!(
+            v.supported_verify_schemes()
+                .contains(&SignatureScheme::ECDSA_NISTP256_SHA256)
+        );
     }
 
     #[test]

@@ -15,10 +15,10 @@ use tokio::time::Instant;
 use tracing::debug;
 use url::{Host, Url};
 
+use super::error::parse_error_body;
 use super::error::{
     ApiError, BaseUrlError, Error, ErrorShape, Probe, RotateError, Step, TransportError,
 };
-use super::error::{parse_error_body, redact};
 use super::models::{LoginRequest, LoginResponse, ResetRequest, ResetResponse, TokenResponse};
 use super::retry::{Attempt, Call, Decision, MAX_RESETS, Outcome, Policy, parse_retry_after};
 use crate::shutdown::Shutdown;
@@ -187,6 +187,20 @@ impl From<Error> for Failure {
     }
 }
 
+/// Why a token-authenticated call failed: getting the token, or the call itself.
+enum Failed {
+    Token(Error),
+    Call(Error),
+}
+
+impl Failed {
+    fn into_error(self) -> Error {
+        match self {
+            Failed::Token(e) | Failed::Call(e) => e,
+        }
+    }
+}
+
 /// An answer read in full.
 struct Answer {
     status: u16,
@@ -221,6 +235,9 @@ impl Client {
             // A redirect could carry the password body to another host; ThingSpace does not redirect API calls.
             .redirect(reqwest::redirect::Policy::none())
             .connect_timeout(cfg.request_timeout)
+            // A pooled connection the server already closed turns a sent request into "no answer", which for a
+            // reset means an ambiguous outcome; short-lived idle connections make that rarer.
+            .pool_idle_timeout(Duration::from_secs(15))
             .timeout(cfg.request_timeout);
         if loopback {
             // An emulator on this machine is never reached through a proxy.
@@ -337,10 +354,16 @@ impl Client {
                             error: failure.error,
                         });
                     }
-                    Err(Error::Api(api)) if is_login_rejection(&api) => {
+                    Err(Failed::Call(Error::Api(api))) if is_login_rejection(&api) => {
                         return Err(ambiguous(user, failure.error, Probe::Rejected(api)));
                     }
-                    Err(e) => return Err(ambiguous(user, failure.error, Probe::Failed(e))),
+                    Err(f) => {
+                        return Err(ambiguous(
+                            user,
+                            failure.error,
+                            Probe::Failed(f.into_error()),
+                        ));
+                    }
                 },
                 Decision::Stop => {
                     return Err(RotateError::ResetFailed {
@@ -361,13 +384,14 @@ impl Client {
         } else {
             match self.logout(user, &session).await {
                 Ok(()) => {}
-                Err(Error::Cancelled) => warnings.push(format!(
+                Err(Failed::Call(Error::Cancelled) | Failed::Token(Error::Cancelled)) => warnings.push(format!(
                     "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the \
                      provider was asked to stop during the log-out. The session ends by itself after 20 idle minutes."
                 )),
-                Err(e) => warnings.push(format!(
+                Err(f) => warnings.push(format!(
                     "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the log-out \
-                     failed: {e}. The session ends by itself after 20 idle minutes."
+                     failed: {}. The session ends by itself after 20 idle minutes.",
+                    f.into_error()
                 )),
             }
         }
@@ -385,7 +409,7 @@ impl Client {
 
     // ----- the three M2M calls -----
 
-    async fn login(&self, user: &str, password: &SecretString) -> Result<Session, Error> {
+    async fn login(&self, user: &str, password: &SecretString) -> Result<Session, Failed> {
         self.with_retries(Call::Login, user, |token: Token| async move {
             let body = serde_json::to_vec(&LoginRequest {
                 username: user,
@@ -466,7 +490,7 @@ impl Client {
         }
     }
 
-    async fn logout(&self, user: &str, session: &Session) -> Result<(), Error> {
+    async fn logout(&self, user: &str, session: &Session) -> Result<(), Failed> {
         self.with_retries(Call::Logout, user, |token: Token| async move {
             let request = self
                 .inner
@@ -486,7 +510,7 @@ impl Client {
                 Ok(())
             } else {
                 let secrets = [header_text(&token.header), header_text(&session.header)];
-                Err(self.error_of(&answer, &secrets).into())
+                Err(self.error_of(&answer, &secrets))
             }
         })
         .await
@@ -496,14 +520,14 @@ impl Client {
     ///
     /// `send` takes the token by value so its future borrows nothing per call, which keeps the future `Send` for the
     /// gRPC handlers that await a rotation.
-    async fn with_retries<T, F, Fut>(&self, call: Call, user: &str, send: F) -> Result<T, Error>
+    async fn with_retries<T, F, Fut>(&self, call: Call, user: &str, send: F) -> Result<T, Failed>
     where
         F: Fn(Token) -> Fut,
         Fut: Future<Output = Result<T, Failure>>,
     {
         let started = Instant::now();
         let mut attempt = Attempt::default();
-        let mut token = self.token().await?;
+        let mut token = self.token().await.map_err(Failed::Token)?;
         loop {
             attempt.number += 1;
             let failure = match send(token.clone()).await {
@@ -511,7 +535,7 @@ impl Client {
                 Err(failure) => failure,
             };
             if failure.error == Error::Cancelled {
-                return Err(Error::Cancelled);
+                return Err(Failed::Call(Error::Cancelled));
             }
             attempt.elapsed = started.elapsed();
             let outcome = Outcome::of(&failure.error, failure.retry_after);
@@ -521,13 +545,13 @@ impl Client {
                 .decide(call, &outcome, &attempt, fastrand::f64());
             debug!(username = user, step = call_name(call), attempt = attempt.number, decision = ?decision, "call failed");
             match decision {
-                Decision::RetryAfter(delay) => self.sleep(delay).await?,
+                Decision::RetryAfter(delay) => self.sleep(delay).await.map_err(Failed::Call)?,
                 Decision::RenewTokenThenRetry => {
                     attempt.token_renewed = true;
-                    token = self.renew_token(&token).await?;
+                    token = self.renew_token(&token).await.map_err(Failed::Token)?;
                 }
                 Decision::LoginThenRetry | Decision::ProbeLogin | Decision::Stop => {
-                    return Err(failure.error);
+                    return Err(Failed::Call(failure.error));
                 }
             }
         }
@@ -651,7 +675,7 @@ impl Client {
                 }
             })?;
         // Renew a little before ThingSpace's own expiry, so a token never dies between check and use.
-        let lifetime = Duration::from_secs(parsed.expires_in.unwrap_or(300));
+        let lifetime = Duration::from_secs(parsed.expires_in().unwrap_or(300));
         let margin = (lifetime / 4).min(Duration::from_secs(60));
         Ok(Token {
             header,
@@ -718,7 +742,7 @@ impl Client {
             let what = if answer.body.iter().all(u8::is_ascii_whitespace) {
                 "empty body".to_owned()
             } else if e.is_data() {
-                format!("JSON body without {field}")
+                format!("JSON body without a usable {field}")
             } else {
                 "body that is not JSON".to_owned()
             };
@@ -777,8 +801,12 @@ fn is_login_rejection(api: &ApiError) -> bool {
     matches!(api.status, 400 | 401) && api.shape == ErrorShape::M2m
 }
 
-fn login_error(user: &str, error: Error) -> RotateError {
+fn login_error(user: &str, failed: Failed) -> RotateError {
     let username = user.to_owned();
+    let error = match failed {
+        Failed::Token(error) => return token_error(user, error),
+        Failed::Call(error) => error,
+    };
     match error {
         Error::Api(api) if is_login_rejection(&api) => RotateError::LoginRejected {
             username,
@@ -857,11 +885,12 @@ fn transport(error: reqwest::Error) -> Error {
     Error::Transport(TransportError {
         maybe_sent,
         timed_out,
-        detail: redact(&detail, &[]),
+        detail,
     })
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

@@ -510,6 +510,7 @@ impl fmt::Display for RotateError {
 impl std::error::Error for RotateError {}
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 

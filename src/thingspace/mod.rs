@@ -19,6 +19,7 @@ mod models;
 pub mod retry;
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
 pub use client::{Client, ClientConfig, Rotation, validate_base_url};

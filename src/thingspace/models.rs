@@ -7,9 +7,20 @@ use serde::{Deserialize, Serialize};
 #[derive(Deserialize)]
 pub(crate) struct TokenResponse {
     pub access_token: String,
-    /// Seconds the token lives; ThingSpace says 3599.
+    /// Seconds the token lives; ThingSpace says 3599. Kept loose because some gateways send it as a string.
     #[serde(default)]
-    pub expires_in: Option<u64>,
+    expires_in: Option<serde_json::Value>,
+}
+
+impl TokenResponse {
+    /// The token's lifetime in seconds, if the answer gave a usable one.
+    pub fn expires_in(&self) -> Option<u64> {
+        match self.expires_in.as_ref()? {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
 }
 
 /// `POST /api/m2m/v1/session/login` body.
@@ -41,6 +52,7 @@ pub(crate) struct ResetResponse {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
 
@@ -62,7 +74,12 @@ mod tests {
             r#"{"access_token":"a","token_type":"Bearer","expires_in":3599,"scope":"x"}"#,
         )
         .unwrap();
-        assert_eq!((t.access_token.as_str(), t.expires_in), ("a", Some(3599)));
+        assert_eq!((t.access_token.as_str(), t.expires_in()), ("a", Some(3599)));
+        let t: TokenResponse =
+            serde_json::from_str(r#"{"access_token":"a","expires_in":"60"}"#).unwrap();
+        assert_eq!(t.expires_in(), Some(60));
+        let t: TokenResponse = serde_json::from_str(r#"{"access_token":"a"}"#).unwrap();
+        assert_eq!(t.expires_in(), None);
         let s: LoginResponse = serde_json::from_str(r#"{"sessionToken":"bcce3ea6"}"#).unwrap();
         assert_eq!(s.session_token, "bcce3ea6");
     }

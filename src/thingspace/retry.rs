@@ -184,10 +184,12 @@ impl Policy {
                 status: 429,
                 retry_after,
                 ..
-            } => self.after_429(*retry_after, attempt.number, jitter),
+            } => self.server_asked(*retry_after, attempt.number, jitter),
             Outcome::Status {
-                status: 502..=504, ..
-            } => self.backoff(attempt.number, jitter),
+                status: 502..=504,
+                retry_after,
+                ..
+            } => self.server_asked(*retry_after, attempt.number, jitter),
             // Everything else is either a real answer (a rejected log-in must never be repeated: ThingSpace locks the
             // user after 5), or something that may have reached the server and that we were not asked to repeat.
             _ => return Decision::Stop,
@@ -214,7 +216,7 @@ impl Policy {
                 retry_after,
                 ..
             } => self.within_budget(
-                self.after_429(*retry_after, attempt.number, jitter),
+                self.server_asked(*retry_after, attempt.number, jitter),
                 attempt,
             ),
             // Nothing was sent, so nothing happened.
@@ -239,7 +241,8 @@ impl Policy {
         exp / 2 + (exp / 2).mul_f64(jitter)
     }
 
-    fn after_429(&self, retry_after: Option<Duration>, number: u32, jitter: f64) -> Duration {
+    /// The server's `Retry-After` (capped) when it sent one, else the backoff.
+    fn server_asked(&self, retry_after: Option<Duration>, number: u32, jitter: f64) -> Duration {
         match retry_after {
             Some(d) => d.min(self.max_retry_after),
             None => self.backoff(number, jitter),
@@ -265,6 +268,7 @@ pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use Call::*;
@@ -324,6 +328,7 @@ mod tests {
             ("502 retried", Token, status(502, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
             ("503 retried", Login, status(503, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
             ("504 retried", Logout, status(504, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
+            ("503 honours Retry-After", Token, Outcome::Status { status: 503, code: String::new(), retry_after: Some(Duration::from_secs(4)) }, at(1, 0), 0.0, RetryAfter(ms(4000))),
             ("500 not retried", Token, status(500, ""), at(1, 0), 0.0, Stop),
             ("garbled success not retried", Login, Outcome::Garbled, at(1, 0), 0.0, Stop),
             ("fatal never retried", Token, Outcome::Fatal, at(1, 0), 0.0, Stop),

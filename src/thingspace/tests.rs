@@ -83,6 +83,8 @@ struct State {
     sessions_issued: u32,
     requests: Vec<Recorded>,
     faults: HashMap<String, VecDeque<Fault>>,
+    /// `expires_in` of issued tokens; 3599 when zero.
+    expires_in: u64,
 }
 
 #[derive(Clone)]
@@ -248,9 +250,14 @@ impl Fake {
             s.tokens_issued += 1;
             let token = format!("tok-{}", s.tokens_issued);
             s.tokens.insert(token.clone());
+            let expires_in = if s.expires_in == 0 {
+                3599
+            } else {
+                s.expires_in
+            };
             return json(
                 200,
-                serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": 3599}),
+                serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),
             );
         }
         let bearer = auth.strip_prefix("Bearer ").unwrap_or("");
@@ -942,7 +949,7 @@ async fn cancel_during_backoff_stops_before_anything_is_reset() {
             status: 503,
             content_type: "text/plain",
             body: String::new(),
-            retry_after: Some(30),
+            retry_after: Some(5),
         },
     );
     let cancel = Shutdown::new();
@@ -987,7 +994,7 @@ async fn cancel_during_login_backoff_never_sends_the_reset() {
             status: 429,
             content_type: "text/plain",
             body: String::new(),
-            retry_after: Some(30),
+            retry_after: Some(5),
         },
     );
     let cancel = Shutdown::new();
@@ -1112,4 +1119,126 @@ async fn connect_errors_are_retried_within_the_budget_then_reported() {
     };
     assert!(!t.maybe_sent, "{t:?}");
     assert!(err.to_string().contains("could not connect"), "{err}");
+}
+
+#[tokio::test]
+async fn token_is_renewed_shortly_before_it_expires() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "p0");
+    fake.state.lock().unwrap().expires_in = 2; // renewed a quarter of its life early: after 1.5 s
+    let client = fake.client(5 * SECOND, Shutdown::new());
+    let r1 = client.rotate("svc", &secret("p0")).await.unwrap();
+    let r2 = client.rotate("svc", &r1.new_password).await.unwrap();
+    assert_eq!(fake.count(TOKEN), 1, "a fresh token is reused");
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    let r3 = client.rotate("svc", &r2.new_password).await.unwrap();
+    assert_eq!(r3.new_password.expose_secret(), fake.password("svc"));
+    assert_eq!(
+        fake.count(TOKEN),
+        2,
+        "a token near its expiry is renewed before use"
+    );
+    assert_eq!(
+        fake.requests(RESET)[2].headers["authorization"],
+        "Bearer tok-2"
+    );
+}
+
+#[tokio::test]
+async fn callers_queued_behind_a_failed_token_fetch_share_its_error() {
+    let fake = Fake::start().await;
+    for i in 0..10 {
+        fake.add_user(&format!("u{i}"), "p");
+    }
+    let client = fake.client_with_secret(5 * SECOND, Shutdown::new(), "wrong");
+    let tasks: Vec<_> = (0..10)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move { client.rotate(&format!("u{i}"), &secret("p")).await })
+        })
+        .collect();
+    for task in tasks {
+        let err = task.await.unwrap().unwrap_err();
+        assert!(matches!(err, RotateError::Token { .. }), "{err}");
+    }
+    assert_eq!(
+        fake.count(TOKEN),
+        1,
+        "no stampede on a failing token endpoint"
+    );
+    assert_eq!(fake.count(LOGIN), 0);
+}
+
+/// Collects everything the fmt subscriber writes.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn trace_logs_show_steps_and_statuses_but_no_secret() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let fake = Fake::start().await;
+    fake.add_user("svc", "Old-Secret-Pw");
+    // A token renewal and a log-out failure put the error paths in the log too.
+    fake.fault(
+        RESET,
+        answer(
+            When::Before,
+            401,
+            r#"{"fault":{"code":"900901","message":"Invalid Credentials"}}"#,
+        ),
+    );
+    fake.fault(
+        LOGOUT,
+        answer(When::Before, 500, r#"{"errorCode":"X","errorMessage":"y"}"#),
+    );
+    let rotation = fake
+        .client(5 * SECOND, Shutdown::new())
+        .rotate("svc", &secret("Old-Secret-Pw"))
+        .await
+        .unwrap();
+    let new_password = rotation.new_password.expose_secret().to_owned();
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+
+    for step in ["\"log-in\"", "\"reset\"", "\"log-out\"", "\"token\""] {
+        assert!(log.contains(step), "no {step} step in the log:\n{log}");
+    }
+    assert!(
+        log.contains("status=200") && log.contains("status=401"),
+        "{log}"
+    );
+    assert!(log.contains("svc"), "{log}");
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    for secret in [
+        "Old-Secret-Pw",
+        new_password.as_str(),
+        CLIENT_SECRET,
+        basic.as_str(),
+        "tok-1",
+        "tok-2",
+        "sess-1",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "{secret:?} leaked into the log:\n{log}"
+        );
+    }
 }

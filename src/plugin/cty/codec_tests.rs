@@ -557,6 +557,26 @@ fn objects_must_carry_exactly_their_attributes() {
 }
 
 #[test]
+fn map_keys_may_arrive_unsorted_but_not_twice() {
+    let ty = Type::map(Type::String);
+    let unsorted = [0x82, 0xa1, b'b', 0xa1, b'2', 0xa1, b'a', 0xa1, b'1'];
+    let v = decode_msgpack(&unsorted, &ty).unwrap();
+    assert_eq!(v, map(&[("a", s("1")), ("b", s("2"))]));
+    // Re-encoded in sorted order, as cty writes maps.
+    assert_eq!(
+        encode_msgpack(&v, &ty).unwrap(),
+        [0x82, 0xa1, b'a', 0xa1, b'1', 0xa1, b'b', 0xa1, b'2']
+    );
+    let dup = [
+        0x83, 0xa1, b'k', 0xa1, b'x', 0xa1, b'a', 0xc0, 0xa1, b'k', 0xa1, b'y',
+    ];
+    let err = decode_msgpack(&dup, &ty).unwrap_err();
+    assert_eq!(err.to_string(), r#"at ["k"]: duplicate map key"#);
+    let adjacent = [0x82, 0xa1, b'k', 0xa1, b'x', 0xa1, b'k', 0xa1, b'y'];
+    assert!(decode_msgpack(&adjacent, &ty).is_err());
+}
+
+#[test]
 fn huge_declared_lengths_fail_without_allocating() {
     // Each claims 2^32 - 1 elements in a handful of bytes. The vector reserve is capped, so these
     // return at end of input instead of asking for hundreds of gigabytes.

@@ -338,19 +338,27 @@ fn decode_value(r: &mut Reader<'_>, ty: &Type, depth: usize) -> Result<Value, Co
         }
         Type::Map(et) => {
             let n = r.map_len(ty)?;
-            let mut out = BTreeMap::new();
+            // Collect, then build the map in one go: cty writes keys sorted, and building a BTreeMap from
+            // sorted entries is linear where inserting one by one is not.
+            let mut entries: Vec<(String, Value)> =
+                Vec::with_capacity(n.min(r.remaining() / 2).min(MAX_PREALLOC));
             for _ in 0..n {
                 let key = r
                     .str(&Type::String)
                     .map_err(|e| CodecError::new(format!("map key: {}", e.message())))?;
                 let v = decode_value(r, et, depth + 1)
                     .map_err(|e| e.prepend(PathStep::Key(key.to_owned())))?;
-                if out.insert(key.to_owned(), v).is_some() {
+                entries.push((key.to_owned(), v));
+            }
+            if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+                entries.sort_by(|a, b| a.0.cmp(&b.0));
+                if let Some(w) = entries.windows(2).find(|w| w[0].0 == w[1].0) {
                     return Err(
-                        CodecError::new("duplicate map key").prepend(PathStep::Key(key.to_owned()))
+                        CodecError::new("duplicate map key").prepend(PathStep::Key(w[0].0.clone()))
                     );
                 }
             }
+            let out: BTreeMap<String, Value> = entries.into_iter().collect();
             check_collection(Value::Map(out), et)
         }
         Type::Object(attrs) => {

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
+# It installs what it needs (rustfmt/clippy components, the Terraform venv), checks formatting and lints, builds the
+# release binaries that the acceptance tests drive through a real Terraform, and runs all tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if command -v rustup >/dev/null 2>&1; then
+  rustup component add rustfmt clippy >/dev/null 2>&1 || echo "warning: rustup could not add rustfmt/clippy" >&2
+fi
+scripts/setup-terraform.sh >/dev/null
+
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --all-targets -- -D warnings
+echo "== release build (the binaries the acceptance tests run)"
+cargo build --release --bins
+export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
+export TS_EMULATOR_BIN="$PWD/target/release/thingspace-emulator"
+echo "== cargo test"
+cargo test --no-fail-fast "$@"
