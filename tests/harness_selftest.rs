@@ -296,3 +296,30 @@ fn emulator_faults_and_request_log_round_trip() {
     emu.advance_clock(3600);
     emu.expire(true, true);
 }
+
+#[test]
+fn dev_overrides_reach_our_provider_without_init() {
+    let emu = Emulator::start();
+    let ws = Workspace::new(&emu);
+    ws.write("main.tf", common::REQUIRED_PROVIDERS);
+
+    let validate = ws.tf(&["validate"]);
+    validate.assert_success();
+    assert!(
+        validate
+            .stdout
+            .contains("Provider development overrides are in effect"),
+        "{validate}"
+    );
+
+    let schema = ws.tf(&["providers", "schema", "-json"]);
+    schema.assert_success();
+    let json: serde_json::Value = serde_json::from_str(&schema.stdout).unwrap();
+    let ours = &json["provider_schemas"]["registry.terraform.io/verizon/thingspace"];
+    assert!(
+        ours["resource_schemas"]["thingspace_password_rotation"].is_object(),
+        "{schema}"
+    );
+    // Loading a schema is not an API call.
+    assert!(emu.requests().is_empty());
+}

@@ -11,9 +11,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use hyper_util::rt::TokioIo;
+use rustls::client::ResolvesClientCert;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::WebPkiSupportedAlgorithms;
+use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, ServerName, UnixTime};
 use tokio::net::UnixStream;
 use tokio::sync::oneshot;
@@ -33,13 +36,13 @@ use thingspace_provider::shutdown::Shutdown;
 
 const WAIT: Duration = Duration::from_secs(10);
 
-/// A certificate and key like the ones Terraform makes for itself on each launch (self-signed, a CA).
+/// A client certificate with its key, ready for rustls.
 struct ClientIdentity {
-    cert: CertificateDer<'static>,
-    key: PrivatePkcs8KeyDer<'static>,
+    certified: Arc<CertifiedKey>,
     pem: String,
 }
 
+/// A self-signed CA certificate on P-256, shaped like the one Terraform makes for itself on each launch.
 fn client_identity() -> ClientIdentity {
     use rcgen::{BasicConstraints, CertificateParams, ExtendedKeyUsagePurpose, IsCa, KeyPair};
     let key = KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).unwrap();
@@ -50,10 +53,73 @@ fn client_identity() -> ClientIdentity {
         ExtendedKeyUsagePurpose::ServerAuth,
     ];
     let cert = params.self_signed(&key).unwrap();
+    let signing_key = rustls::crypto::ring::default_provider()
+        .key_provider
+        .load_private_key(PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(
+            key.serialize_der(),
+        )))
+        .unwrap();
     ClientIdentity {
-        cert: cert.der().clone(),
-        key: PrivatePkcs8KeyDer::from(key.serialize_der()),
+        certified: Arc::new(CertifiedKey::new(vec![cert.der().clone()], signing_key)),
         pem: cert.pem(),
+    }
+}
+
+/// Terraform's real client certificate is what go-plugin makes: ECDSA P-521 signed with SHA-512, a CA, CN and
+/// SAN localhost, so the client signs its handshake with `ecdsa_secp521r1_sha512`. rcgen (on ring) cannot make
+/// such a key, so this is a fixed, test-only certificate and key made with openssl in that shape.
+const P521_CLIENT_CERT_PEM: &str = "-----BEGIN CERTIFICATE-----
+MIICcTCCAdSgAwIBAgIUONs128QiGQaCRBv2yRp8jQSNa8QwCgYIKoZIzj0EAwQw
+KDESMBAGA1UECgwJSGFzaGlDb3JwMRIwEAYDVQQDDAlsb2NhbGhvc3QwIBcNMjYx
+MTI3MDIwMzM2WhgPMjEyNjExMDMwMjAzMzZaMCgxEjAQBgNVBAoMCUhhc2hpQ29y
+cDESMBAGA1UEAwwJbG9jYWxob3N0MIGbMBAGByqGSM49AgEGBSuBBAAjA4GGAAQA
+Y9p37q1BMJUd/qp0j2nDS9haZ5ltvYjC1LD670vU2mTl1Ughu74ApDHGPaybbyAZ
+JCxEDRFuBzDGxRp0/ketwrABJa3ocPMuLxr9BN0QRxZ/eXH9JGeJP3zwvZ23EmGi
+U9z4CPjXd6QJrYKNLYvkHg2yl+xJzHJX2DIVT94NB3NSo5qjgZYwgZMwHQYDVR0O
+BBYEFKMnVZsCXdqQjGNhI2yTGdidTcKLMB8GA1UdIwQYMBaAFKMnVZsCXdqQjGNh
+I2yTGdidTcKLMBQGA1UdEQQNMAuCCWxvY2FsaG9zdDAPBgNVHRMBAf8EBTADAQH/
+MAsGA1UdDwQEAwICrDAdBgNVHSUEFjAUBggrBgEFBQcDAgYIKwYBBQUHAwEwCgYI
+KoZIzj0EAwQDgYoAMIGGAkEwQeB28AbMB/cEhIlXrZXdDqKRRVbTptoeJgvAd5l1
+zvNPYBGIE2LkmP1iMsj2jKg4urVEI+BfbERh69XGF7r3gAJBaiwG6QeYs+izBjNz
+W868IIuEt1wxBj57BZA6YHK0DFmeA8sgPePDJc+f0+Mc9Vsfz00uP5AHL7pLxwH1
++n0VKQc=
+-----END CERTIFICATE-----
+";
+const P521_CLIENT_KEY_PEM: &str = "-----BEGIN PRIVATE KEY-----
+MIHuAgEAMBAGByqGSM49AgEGBSuBBAAjBIHWMIHTAgEBBEIBFJq1LjSDyLqlReLf
+V+iSRSl9HHQrW2WDR+8uFH3/Tp4vGEq4BVpWKWnFNw3A7NNXXNAz8R9J7fTdsVRc
+9SYwZ/qhgYkDgYYABABj2nfurUEwlR3+qnSPacNL2FpnmW29iMLUsPrvS9TaZOXV
+SCG7vgCkMcY9rJtvIBkkLEQNEW4HMMbFGnT+R63CsAElrehw8y4vGv0E3RBHFn95
+cf0kZ4k/fPC9nbcSYaJT3PgI+Nd3pAmtgo0ti+QeDbKX7EnMclfYMhVP3g0Hc1Kj
+mg==
+-----END PRIVATE KEY-----
+";
+
+fn terraform_like_p521_identity() -> ClientIdentity {
+    let cert = CertificateDer::from_pem_slice(P521_CLIENT_CERT_PEM.as_bytes()).unwrap();
+    let key = PrivateKeyDer::from_pem_slice(P521_CLIENT_KEY_PEM.as_bytes()).unwrap();
+    // ring cannot sign with P-521; aws-lc-rs (already linked for the server side) can.
+    let signing_key = rustls::crypto::aws_lc_rs::default_provider()
+        .key_provider
+        .load_private_key(key)
+        .unwrap();
+    ClientIdentity {
+        certified: Arc::new(CertifiedKey::new(vec![cert], signing_key)),
+        pem: P521_CLIENT_CERT_PEM.to_owned(),
+    }
+}
+
+/// Always presents one certificate, whatever the server hints.
+#[derive(Debug)]
+struct Present(Arc<CertifiedKey>);
+
+impl ResolvesClientCert for Present {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[SignatureScheme]) -> Option<Arc<CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
     }
 }
 
@@ -188,12 +254,7 @@ fn client_tls(server_cert: &[u8], identity: Option<&ClientIdentity>) -> Arc<Clie
         .dangerous()
         .with_custom_certificate_verifier(verifier);
     let mut config = match identity {
-        Some(id) => builder
-            .with_client_auth_cert(
-                vec![id.cert.clone()],
-                PrivateKeyDer::Pkcs8(id.key.clone_key()),
-            )
-            .unwrap(),
+        Some(id) => builder.with_client_cert_resolver(Arc::new(Present(id.certified.clone()))),
         None => builder.with_no_client_auth(),
     };
     config.alpn_protocols = vec![b"h2".to_vec()];
@@ -298,6 +359,22 @@ async fn terraforms_certificate_is_served_and_shutdown_rpc_stops_the_server() {
     let dir = server.socket_dir().to_path_buf();
     server.finished().await.unwrap();
     assert!(!dir.exists(), "socket dir must be removed");
+}
+
+#[tokio::test]
+async fn a_p521_client_certificate_like_terraforms_is_served() {
+    let terraform = terraform_like_p521_identity();
+    let server = start(Some(terraform.pem.clone()), false).await;
+    let server_cert = server.server_cert.clone().unwrap();
+    let ok = health_via_tls(&server.socket, client_tls(&server_cert, Some(&terraform))).await;
+    assert_eq!(ok, Ok(ServingStatus::Serving));
+
+    // Pinning still holds: a different certificate is refused by the same server.
+    let other = client_identity();
+    let refused = health_via_tls(&server.socket, client_tls(&server_cert, Some(&other))).await;
+    assert!(refused.is_err(), "{refused:?}");
+    server.shutdown.trigger();
+    server.finished().await.unwrap();
 }
 
 #[tokio::test]

@@ -277,6 +277,11 @@ mod tests {
             v.supported_verify_schemes()
                 .contains(&SignatureScheme::ECDSA_NISTP256_SHA256)
         );
+        // Terraform's client key is P-521: without this scheme a Go client sends no certificate at all.
+        assert!(
+            v.supported_verify_schemes()
+                .contains(&SignatureScheme::ECDSA_NISTP521_SHA512)
+        );
     }
 
     #[test]

@@ -722,7 +722,7 @@ async fn reset_500_before_effect_probes_then_resets_once_more() {
         ),
         (2, 2, 1, 0)
     );
-    // The retry uses the probe's session, and both sessions' log-out: only the one used last is ended.
+    // The retry uses the session the probe opened.
     assert_eq!(fake.requests(RESET)[1].headers["vz-m2m-token"], "sess-2");
 }
 

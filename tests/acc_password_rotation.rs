@@ -1,0 +1,335 @@
+//! Acceptance tests for `thingspace_password_rotation`: a real Terraform drives the provider binary against the
+//! ThingSpace emulator. Each test asserts on Terraform's state and output and on what the emulator recorded.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Emulator, REQUIRED_PROVIDERS, Workspace, planned_actions};
+use serde_json::Value;
+use std::time::Duration;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+const ADDR: &str = "thingspace_password_rotation.ci";
+const SEED: &str = "Seed-Passw0rd-1";
+
+/// A workspace with user `svc-ci` whose password is [`SEED`], and a resource body (inside the resource block).
+fn setup(body: &str) -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    emu.add_user("svc-ci", SEED);
+    let ws = Workspace::new(&emu);
+    write_resource(&ws, body);
+    (emu, ws)
+}
+
+fn write_resource(ws: &Workspace, body: &str) {
+    ws.write(
+        "main.tf",
+        &format!("{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"svc-ci\"\n{body}\n}}\n"),
+    );
+}
+
+fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
+    v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+}
+
+/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap()
+}
+
+fn parse(t: &str) -> OffsetDateTime {
+    OffsetDateTime::parse(t, &Rfc3339).unwrap()
+}
+
+/// Asserts the emulator served nothing since its log was cleared: planning, validating, importing or destroying must
+/// never call ThingSpace.
+fn assert_no_api_calls(emu: &Emulator, during: &str) {
+    let reqs = emu.requests();
+    assert!(reqs.is_empty(), "{during} made API calls: {reqs:?}");
+}
+
+#[test]
+fn create_logs_in_resets_logs_out_and_stores_the_new_password() {
+    let (emu, ws) = setup(&format!("  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"));
+    ws.apply();
+
+    let user = emu.user("svc-ci");
+    let r = ws.resource(ADDR);
+    assert_eq!(user.resets, 1);
+    assert_ne!(user.password, SEED);
+    assert_eq!(str_of(&r, "password"), user.password, "state holds the password ThingSpace handed out");
+    assert_eq!(str_of(&r, "id"), "svc-ci");
+    assert!(r["current_password_wo"].is_null(), "write-only value is never stored");
+    assert!(r["rotate_after"].is_null(), "neither rotate_after nor rotation_period: null");
+    let rotated = parse(str_of(&r, "rotated_at"));
+    assert!((OffsetDateTime::now_utc() - rotated).whole_seconds().abs() < 120);
+    assert!(str_of(&r, "rotated_at").ends_with('Z'));
+
+    let paths: Vec<(String, String, Option<u16>)> =
+        emu.requests().into_iter().map(|r| (r.method, r.path, r.status)).collect();
+    assert_eq!(
+        paths,
+        vec![
+            ("POST".into(), "/api/ts/v1/oauth2/token".into(), Some(200)),
+            ("POST".into(), "/api/m2m/v1/session/login".into(), Some(200)),
+            ("PUT".into(), "/api/m2m/v1/session/password/actions/reset".into(), Some(200)),
+            ("POST".into(), "/api/m2m/v1/session/logout".into(), Some(200)),
+        ]
+    );
+    assert!(!ws.state_file().contains(SEED), "the seed never reaches the state file");
+}
+
+#[test]
+fn plan_after_create_is_empty_and_calls_no_api() {
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"90d\""));
+    ws.apply();
+    emu.clear_requests();
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 0, "no changes expected:\n{out}");
+    assert!(out.stdout.contains("No changes"), "{out}");
+    let out = ws.plan(&["-detailed-exitcode", "-refresh=false"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert_no_api_calls(&emu, "plan");
+    assert_eq!(emu.user("svc-ci").resets, 1);
+}
+
+#[test]
+fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"2s\""));
+    ws.apply();
+    let first = ws.resource(ADDR);
+    std::thread::sleep(Duration::from_millis(3100));
+    emu.clear_requests();
+
+    let plan = ws.plan_json(&["-refresh=false"]);
+    assert_no_api_calls(&emu, "plan -refresh=false");
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"], "an in-place update, never a replacement");
+    let change = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == ADDR)
+        .unwrap();
+    let unknown = &change["change"]["after_unknown"];
+    assert_eq!(unknown["password"], true);
+    assert_eq!(unknown["rotated_at"], true);
+    assert_eq!(unknown["rotate_after"], true, "rotate_after comes from rotation_period");
+
+    let out = ws.tf(&["apply", "-input=false", "tfplan"]);
+    out.assert_success();
+    let second = ws.resource(ADDR);
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 2);
+    assert_eq!(str_of(&second, "password"), user.password);
+    assert_ne!(str_of(&second, "password"), str_of(&first, "password"));
+}
+
+#[test]
+fn fixed_rotate_after_rotates_once() {
+    let at = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(3));
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotate_after = \"{at}\""));
+    ws.apply();
+    assert_eq!(str_of(&ws.resource(ADDR), "rotate_after"), at);
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0, "not due before rotate_after");
+
+    std::thread::sleep(Duration::from_millis(4100));
+    let out = ws.plan(&["-detailed-exitcode", "-refresh=false"]);
+    assert_eq!(out.code, 2, "due once rotate_after has passed:\n{out}");
+    assert!(out.stdout.contains("updated in-place"), "{out}");
+    ws.apply();
+    assert_eq!(emu.user("svc-ci").resets, 2);
+    let r = ws.resource(ADDR);
+    assert!(parse(str_of(&r, "rotated_at")) >= parse(&at));
+
+    // A fixed date in the past rotates once, not on every apply.
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 0, "rotated after rotate_after: nothing due:\n{out}");
+    ws.apply();
+    assert_eq!(emu.user("svc-ci").resets, 2);
+}
+
+#[test]
+fn rotation_period_sets_rotate_after_and_rotates_every_period() {
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"3s\""));
+    ws.apply();
+    let r1 = ws.resource(ADDR);
+    let rotated1 = parse(str_of(&r1, "rotated_at"));
+    assert_eq!(parse(str_of(&r1, "rotate_after")), rotated1 + Duration::from_secs(3));
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
+
+    std::thread::sleep(Duration::from_millis(4100));
+    ws.apply();
+    let r2 = ws.resource(ADDR);
+    let rotated2 = parse(str_of(&r2, "rotated_at"));
+    assert!(rotated2 > rotated1);
+    assert_eq!(parse(str_of(&r2, "rotate_after")), rotated2 + Duration::from_secs(3));
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 2);
+    assert_eq!(str_of(&r2, "password"), user.password);
+
+    // A configured rotate_after wins over rotation_period.
+    let later = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(86_400));
+    write_resource(
+        &ws,
+        &format!("  current_password = \"{SEED}\"\n  rotation_period = \"3s\"\n  rotate_after = \"{later}\""),
+    );
+    ws.apply();
+    std::thread::sleep(Duration::from_millis(3100));
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
+    assert_eq!(str_of(&ws.resource(ADDR), "rotate_after"), later);
+    assert_eq!(emu.user("svc-ci").resets, 2, "moving rotate_after updates state without an API call");
+}
+
+#[test]
+fn triggers_change_rotates_in_place() {
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  triggers = {{ release = \"v1\" }}"));
+    ws.apply();
+    let before = emu.user("svc-ci").password;
+    write_resource(&ws, &format!("  current_password = \"{SEED}\"\n  triggers = {{ release = \"v2\" }}"));
+    emu.clear_requests();
+    let plan = ws.plan_json(&[]);
+    assert_no_api_calls(&emu, "plan");
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 2);
+    assert_ne!(user.password, before);
+    assert_eq!(str_of(&ws.resource(ADDR), "password"), user.password);
+    // The second rotation logged in with the stored password, not the seed: no failed log-in.
+    assert_eq!(user.failed_logins, 0);
+    assert_eq!(ws.resource(ADDR)["triggers"]["release"], "v2");
+}
+
+#[test]
+fn reseed_through_write_only_version_uses_the_new_value_and_never_stores_it() {
+    // The write-only value comes from an ephemeral variable, as users write it, so neither the state nor the saved
+    // plan may hold it anywhere.
+    let var = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+    let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1");
+    let main = format!("{var}{}", ws.read("main.tf"));
+    ws.write("main.tf", &main);
+    ws.set_env("TF_VAR_pw", SEED);
+    ws.apply();
+    // Someone changes the password outside Terraform.
+    let out_of_band = "Changed-By-Hand-7";
+    emu.add_user("svc-ci", out_of_band);
+
+    ws.write("main.tf", &main.replace("current_password_wo_version = 1", "current_password_wo_version = 2"));
+    ws.set_env("TF_VAR_pw", out_of_band);
+    let plan = ws.plan_json(&["-refresh=false"]);
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
+    assert!(!plan.to_string().contains(out_of_band), "the saved plan does not hold the write-only value");
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 1, "one reset since the user was re-created");
+    assert_eq!(user.failed_logins, 0, "the re-seed logged in with the write-only value");
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "password"), user.password);
+    assert!(r["current_password_wo"].is_null());
+    assert_eq!(r["current_password_wo_version"], 2);
+    let state = ws.state_file();
+    assert!(!state.contains(out_of_band) && !state.contains(SEED), "write-only values are absent from the state file");
+}
+
+#[test]
+fn import_makes_no_api_call_and_the_next_apply_takes_the_password_under_management() {
+    let (emu, ws) = setup(&format!("  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"));
+    let out = ws.tf(&["import", "-input=false", ADDR, "svc-ci"]);
+    out.assert_success();
+    assert_no_api_calls(&emu, "import");
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "id"), "svc-ci");
+    assert_eq!(str_of(&r, "username"), "svc-ci");
+    assert!(r["password"].is_null());
+
+    let plan = ws.plan_json(&[]);
+    assert_no_api_calls(&emu, "plan after import");
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"], "the rotation that takes the password under management");
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 1);
+    assert_eq!(str_of(&ws.resource(ADDR), "password"), user.password);
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
+}
+
+#[test]
+fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
+    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\""));
+    ws.apply();
+    let before = emu.user("svc-ci");
+    emu.clear_requests();
+    let out = ws.destroy();
+    let text = flat(&out.combined());
+    assert!(text.contains("Warning: ThingSpace password left unchanged"), "{out}");
+    assert!(text.contains("svc-ci"), "{out}");
+    assert_no_api_calls(&emu, "destroy");
+    assert!(!ws.has_resource(ADDR));
+    let after = emu.user("svc-ci");
+    assert_eq!(after.password, before.password);
+    assert_eq!(after.resets, 1);
+}
+
+#[test]
+fn validation_errors_name_the_attribute_and_make_no_api_call() {
+    let cases = [
+        (format!("  current_password = \"{SEED}\"\n  rotate_after = \"next tuesday\""), "rotate_after", "RFC 3339"),
+        (format!("  current_password = \"{SEED}\"\n  rotate_after = \"2027-03-01 00:00:00Z\""), "rotate_after", "RFC 3339"),
+        (format!("  current_password = \"{SEED}\"\n  rotation_period = \"90 days\""), "rotation_period", "not a duration"),
+        (format!("  current_password = \"{SEED}\"\n  rotation_period = \"500ms\""), "rotation_period", "minimum of 1s"),
+        (
+            format!("  current_password = \"{SEED}\"\n  current_password_wo = \"{SEED}\""),
+            "current_password_wo",
+            "only one of current_password and current_password_wo",
+        ),
+    ];
+    let emu = Emulator::start();
+    emu.add_user("svc-ci", SEED);
+    for (body, attr, words) in cases {
+        let ws = Workspace::new(&emu);
+        write_resource(&ws, &body);
+        for cmd in [vec!["validate"], vec!["plan", "-input=false"]] {
+            let out = ws.tf(&cmd);
+            out.assert_failure();
+            let text = flat(&out.combined());
+            assert!(text.contains(words), "{attr}: {cmd:?}:\n{text}");
+            assert!(text.contains(&format!("{attr} =")), "diagnostic points at {attr}:\n{text}");
+        }
+    }
+    // An empty username.
+    let ws = Workspace::new(&emu);
+    ws.write(
+        "main.tf",
+        &format!("{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"\"\n  current_password = \"x\"\n}}\n"),
+    );
+    let out = ws.tf(&["validate"]);
+    out.assert_failure();
+    assert!(out.combined().contains("Empty username") && out.combined().contains("username ="), "{out}");
+    assert_no_api_calls(&emu, "validate/plan of invalid configurations");
+    assert_eq!(emu.user("svc-ci").failed_logins, 0);
+}
+
+#[test]
+fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
+    let (emu, ws) = setup("  current_password = \"not-the-password\"");
+    let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(text.contains("log-in failed"), "{text}");
+    assert!(text.contains("5 consecutive failed log-ins"), "{text}");
+    assert!(!text.contains("not-the-password"), "the password never appears in output");
+    let user = emu.user("svc-ci");
+    assert_eq!(user.failed_logins, 1);
+    assert_eq!(user.resets, 0);
+    assert!(!user.locked);
+    assert_eq!(user.password, SEED);
+    assert!(!ws.has_resource(ADDR), "a failed create stores nothing");
+    let logins = emu.requests().iter().filter(|r| r.path.ends_with("/session/login")).count();
+    assert_eq!(logins, 1, "a credentials failure is never retried");
+}
