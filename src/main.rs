@@ -13,7 +13,10 @@ fn main() -> ExitCode {
             "--debug" => debug = true,
             "--version" | "-version" => {
                 // Not stdout: stdout is reserved for the handshake line, even when a person runs the binary.
-                eprintln!("terraform-provider-thingspace {}", env!("CARGO_PKG_VERSION"));
+                eprintln!(
+                    "terraform-provider-thingspace {}",
+                    env!("CARGO_PKG_VERSION")
+                );
                 return ExitCode::SUCCESS;
             }
             "-h" | "--help" => {

@@ -76,14 +76,15 @@ fn timeout_attr(s: &str) -> Result<Duration, Diagnostic> {
         )
         .at("request_timeout")),
         Ok(d) => Ok(d),
-        Err(e) => Err(Diagnostic::error("Invalid request_timeout", format!("{e}.")).at("request_timeout")),
+        Err(e) => {
+            Err(Diagnostic::error("Invalid request_timeout", format!("{e}.")).at("request_timeout"))
+        }
     }
 }
 
 fn base_url_attr(s: &str) -> Result<url::Url, Diagnostic> {
-    validate_base_url(s).map_err(|e| {
-        Diagnostic::error("Invalid base_url", format!("{e}")).at("base_url")
-    })
+    validate_base_url(s)
+        .map_err(|e| Diagnostic::error("Invalid base_url", format!("{e}")).at("base_url"))
 }
 
 /// Checks what can be checked without the environment: the formats of known values.
@@ -176,10 +177,7 @@ the ThingSpace project's app secret.",
         return Ok(None);
     };
     let request_timeout = match &m.request_timeout {
-        Attr::Known(t) => match timeout_attr(t) {
-            Ok(d) => d,
-            Err(d) => return Err(d.into()),
-        },
+        Attr::Known(t) => timeout_attr(t)?,
         Attr::Unknown => return Ok(None),
         Attr::Null => DEFAULT_REQUEST_TIMEOUT,
     };
@@ -208,9 +206,7 @@ mod tests {
     }
 
     fn attrs(d: &Diagnostics) -> Vec<String> {
-        d.0.iter()
-            .map(|d| format!("{:?}", d.attribute))
-            .collect()
+        d.0.iter().map(|d| format!("{:?}", d.attribute)).collect()
     }
 
     #[test]
@@ -256,22 +252,45 @@ mod tests {
         let err = configure(&m, |_| None, Shutdown::new()).unwrap_err();
         assert!(attrs(&err)[0].contains("base_url"), "{err:?}");
         let env_bad = |k: &str| (k == "THINGSPACE_BASE_URL").then(|| "http://10.0.0.1".to_string());
-        let m2 = ProviderModel { base_url: Attr::Null, ..m.clone() };
+        let m2 = ProviderModel {
+            base_url: Attr::Null,
+            ..m.clone()
+        };
         let err = configure(&m2, env_bad, Shutdown::new()).unwrap_err();
         assert!(attrs(&err)[0].contains("base_url"), "{err:?}");
-        for ok in ["http://127.0.0.1:8080", "http://localhost:1", "http://[::1]:2", "https://thingspace.verizon.com"] {
-            let m3 = ProviderModel { base_url: known(ok), ..m.clone() };
-            assert!(configure(&m3, |_| None, Shutdown::new()).unwrap().is_some(), "{ok}");
+        for ok in [
+            "http://127.0.0.1:8080",
+            "http://localhost:1",
+            "http://[::1]:2",
+            "https://thingspace.verizon.com",
+        ] {
+            let m3 = ProviderModel {
+                base_url: known(ok),
+                ..m.clone()
+            };
+            assert!(
+                configure(&m3, |_| None, Shutdown::new()).unwrap().is_some(),
+                "{ok}"
+            );
         }
     }
 
     #[test]
     fn request_timeout_is_validated() {
         for bad in ["0s", "soon", "-1s"] {
-            let d = validate(&ProviderModel { request_timeout: known(bad), ..ProviderModel::default() });
+            let d = validate(&ProviderModel {
+                request_timeout: known(bad),
+                ..ProviderModel::default()
+            });
             assert!(d.has_errors(), "{bad}");
             assert!(attrs(&d)[0].contains("request_timeout"));
         }
-        assert!(validate(&ProviderModel { request_timeout: known("45s"), ..ProviderModel::default() }).is_empty());
+        assert!(
+            validate(&ProviderModel {
+                request_timeout: known("45s"),
+                ..ProviderModel::default()
+            })
+            .is_empty()
+        );
     }
 }

@@ -59,7 +59,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert!(!waiter.is_finished());
         s.trigger();
-        tokio::time::timeout(Duration::from_secs(5), waiter).await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(5), waiter)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(s.is_triggered());
     }
 
@@ -67,6 +70,8 @@ mod tests {
     async fn wait_after_trigger_returns_at_once() {
         let s = Shutdown::new();
         s.trigger();
-        tokio::time::timeout(Duration::from_secs(1), s.wait()).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(1), s.wait())
+            .await
+            .unwrap();
     }
 }

@@ -30,7 +30,9 @@ fn write_resource(ws: &Workspace, body: &str) {
 }
 
 fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key].as_str().unwrap_or_else(|| panic!("{key} is not a string in {v}"))
+    v[key]
+        .as_str()
+        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
 }
 
 /// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
@@ -55,38 +57,66 @@ fn assert_no_api_calls(emu: &Emulator, during: &str) {
 
 #[test]
 fn create_logs_in_resets_logs_out_and_stores_the_new_password() {
-    let (emu, ws) = setup(&format!("  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"));
+    let (emu, ws) = setup(&format!(
+        "  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"
+    ));
     ws.apply();
 
     let user = emu.user("svc-ci");
     let r = ws.resource(ADDR);
     assert_eq!(user.resets, 1);
     assert_ne!(user.password, SEED);
-    assert_eq!(str_of(&r, "password"), user.password, "state holds the password ThingSpace handed out");
+    assert_eq!(
+        str_of(&r, "password"),
+        user.password,
+        "state holds the password ThingSpace handed out"
+    );
     assert_eq!(str_of(&r, "id"), "svc-ci");
-    assert!(r["current_password_wo"].is_null(), "write-only value is never stored");
-    assert!(r["rotate_after"].is_null(), "neither rotate_after nor rotation_period: null");
+    assert!(
+        r["current_password_wo"].is_null(),
+        "write-only value is never stored"
+    );
+    assert!(
+        r["rotate_after"].is_null(),
+        "neither rotate_after nor rotation_period: null"
+    );
     let rotated = parse(str_of(&r, "rotated_at"));
     assert!((OffsetDateTime::now_utc() - rotated).whole_seconds().abs() < 120);
     assert!(str_of(&r, "rotated_at").ends_with('Z'));
 
-    let paths: Vec<(String, String, Option<u16>)> =
-        emu.requests().into_iter().map(|r| (r.method, r.path, r.status)).collect();
+    let paths: Vec<(String, String, Option<u16>)> = emu
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path, r.status))
+        .collect();
     assert_eq!(
         paths,
         vec![
             ("POST".into(), "/api/ts/v1/oauth2/token".into(), Some(200)),
             ("POST".into(), "/api/m2m/v1/session/login".into(), Some(200)),
-            ("PUT".into(), "/api/m2m/v1/session/password/actions/reset".into(), Some(200)),
-            ("POST".into(), "/api/m2m/v1/session/logout".into(), Some(200)),
+            (
+                "PUT".into(),
+                "/api/m2m/v1/session/password/actions/reset".into(),
+                Some(200)
+            ),
+            (
+                "POST".into(),
+                "/api/m2m/v1/session/logout".into(),
+                Some(200)
+            ),
         ]
     );
-    assert!(!ws.state_file().contains(SEED), "the seed never reaches the state file");
+    assert!(
+        !ws.state_file().contains(SEED),
+        "the seed never reaches the state file"
+    );
 }
 
 #[test]
 fn plan_after_create_is_empty_and_calls_no_api() {
-    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"90d\""));
+    let (emu, ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"90d\""
+    ));
     ws.apply();
     emu.clear_requests();
     let out = ws.plan(&["-detailed-exitcode"]);
@@ -100,7 +130,9 @@ fn plan_after_create_is_empty_and_calls_no_api() {
 
 #[test]
 fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
-    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"2s\""));
+    let (emu, ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"2s\""
+    ));
     ws.apply();
     let first = ws.resource(ADDR);
     std::thread::sleep(Duration::from_millis(3100));
@@ -108,7 +140,11 @@ fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
 
     let plan = ws.plan_json(&["-refresh=false"]);
     assert_no_api_calls(&emu, "plan -refresh=false");
-    assert_eq!(planned_actions(&plan, ADDR), vec!["update"], "an in-place update, never a replacement");
+    assert_eq!(
+        planned_actions(&plan, ADDR),
+        vec!["update"],
+        "an in-place update, never a replacement"
+    );
     let change = plan["resource_changes"]
         .as_array()
         .unwrap()
@@ -118,7 +154,10 @@ fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
     let unknown = &change["change"]["after_unknown"];
     assert_eq!(unknown["password"], true);
     assert_eq!(unknown["rotated_at"], true);
-    assert_eq!(unknown["rotate_after"], true, "rotate_after comes from rotation_period");
+    assert_eq!(
+        unknown["rotate_after"], true,
+        "rotate_after comes from rotation_period"
+    );
 
     let out = ws.tf(&["apply", "-input=false", "tfplan"]);
     out.assert_success();
@@ -132,10 +171,16 @@ fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
 #[test]
 fn fixed_rotate_after_rotates_once() {
     let at = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(3));
-    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotate_after = \"{at}\""));
+    let (emu, ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotate_after = \"{at}\""
+    ));
     ws.apply();
     assert_eq!(str_of(&ws.resource(ADDR), "rotate_after"), at);
-    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0, "not due before rotate_after");
+    assert_eq!(
+        ws.plan(&["-detailed-exitcode"]).code,
+        0,
+        "not due before rotate_after"
+    );
 
     std::thread::sleep(Duration::from_millis(4100));
     let out = ws.plan(&["-detailed-exitcode", "-refresh=false"]);
@@ -148,18 +193,26 @@ fn fixed_rotate_after_rotates_once() {
 
     // A fixed date in the past rotates once, not on every apply.
     let out = ws.plan(&["-detailed-exitcode"]);
-    assert_eq!(out.code, 0, "rotated after rotate_after: nothing due:\n{out}");
+    assert_eq!(
+        out.code, 0,
+        "rotated after rotate_after: nothing due:\n{out}"
+    );
     ws.apply();
     assert_eq!(emu.user("svc-ci").resets, 2);
 }
 
 #[test]
 fn rotation_period_sets_rotate_after_and_rotates_every_period() {
-    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  rotation_period = \"3s\""));
+    let (emu, ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"3s\""
+    ));
     ws.apply();
     let r1 = ws.resource(ADDR);
     let rotated1 = parse(str_of(&r1, "rotated_at"));
-    assert_eq!(parse(str_of(&r1, "rotate_after")), rotated1 + Duration::from_secs(3));
+    assert_eq!(
+        parse(str_of(&r1, "rotate_after")),
+        rotated1 + Duration::from_secs(3)
+    );
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
 
     std::thread::sleep(Duration::from_millis(4100));
@@ -167,7 +220,10 @@ fn rotation_period_sets_rotate_after_and_rotates_every_period() {
     let r2 = ws.resource(ADDR);
     let rotated2 = parse(str_of(&r2, "rotated_at"));
     assert!(rotated2 > rotated1);
-    assert_eq!(parse(str_of(&r2, "rotate_after")), rotated2 + Duration::from_secs(3));
+    assert_eq!(
+        parse(str_of(&r2, "rotate_after")),
+        rotated2 + Duration::from_secs(3)
+    );
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 2);
     assert_eq!(str_of(&r2, "password"), user.password);
@@ -176,21 +232,32 @@ fn rotation_period_sets_rotate_after_and_rotates_every_period() {
     let later = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(86_400));
     write_resource(
         &ws,
-        &format!("  current_password = \"{SEED}\"\n  rotation_period = \"3s\"\n  rotate_after = \"{later}\""),
+        &format!(
+            "  current_password = \"{SEED}\"\n  rotation_period = \"3s\"\n  rotate_after = \"{later}\""
+        ),
     );
     ws.apply();
     std::thread::sleep(Duration::from_millis(3100));
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
     assert_eq!(str_of(&ws.resource(ADDR), "rotate_after"), later);
-    assert_eq!(emu.user("svc-ci").resets, 2, "moving rotate_after updates state without an API call");
+    assert_eq!(
+        emu.user("svc-ci").resets,
+        2,
+        "moving rotate_after updates state without an API call"
+    );
 }
 
 #[test]
 fn triggers_change_rotates_in_place() {
-    let (emu, ws) = setup(&format!("  current_password = \"{SEED}\"\n  triggers = {{ release = \"v1\" }}"));
+    let (emu, ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  triggers = {{ release = \"v1\" }}"
+    ));
     ws.apply();
     let before = emu.user("svc-ci").password;
-    write_resource(&ws, &format!("  current_password = \"{SEED}\"\n  triggers = {{ release = \"v2\" }}"));
+    write_resource(
+        &ws,
+        &format!("  current_password = \"{SEED}\"\n  triggers = {{ release = \"v2\" }}"),
+    );
     emu.clear_requests();
     let plan = ws.plan_json(&[]);
     assert_no_api_calls(&emu, "plan");
@@ -210,7 +277,8 @@ fn triggers_change_rotates_in_place() {
 fn reseed_through_write_only_version_uses_the_new_value_and_never_stores_it() {
     // The write-only value comes from an ephemeral variable, as users write it, so neither the state nor the saved
     // plan may hold it anywhere.
-    let var = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+    let var =
+        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
     let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1");
     let main = format!("{var}{}", ws.read("main.tf"));
     ws.write("main.tf", &main);
@@ -220,27 +288,44 @@ fn reseed_through_write_only_version_uses_the_new_value_and_never_stores_it() {
     let out_of_band = "Changed-By-Hand-7";
     emu.add_user("svc-ci", out_of_band);
 
-    ws.write("main.tf", &main.replace("current_password_wo_version = 1", "current_password_wo_version = 2"));
+    ws.write(
+        "main.tf",
+        &main.replace(
+            "current_password_wo_version = 1",
+            "current_password_wo_version = 2",
+        ),
+    );
     ws.set_env("TF_VAR_pw", out_of_band);
     let plan = ws.plan_json(&["-refresh=false"]);
     assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
-    assert!(!plan.to_string().contains(out_of_band), "the saved plan does not hold the write-only value");
+    assert!(
+        !plan.to_string().contains(out_of_band),
+        "the saved plan does not hold the write-only value"
+    );
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
 
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 1, "one reset since the user was re-created");
-    assert_eq!(user.failed_logins, 0, "the re-seed logged in with the write-only value");
+    assert_eq!(
+        user.failed_logins, 0,
+        "the re-seed logged in with the write-only value"
+    );
     let r = ws.resource(ADDR);
     assert_eq!(str_of(&r, "password"), user.password);
     assert!(r["current_password_wo"].is_null());
     assert_eq!(r["current_password_wo_version"], 2);
     let state = ws.state_file();
-    assert!(!state.contains(out_of_band) && !state.contains(SEED), "write-only values are absent from the state file");
+    assert!(
+        !state.contains(out_of_band) && !state.contains(SEED),
+        "write-only values are absent from the state file"
+    );
 }
 
 #[test]
 fn import_makes_no_api_call_and_the_next_apply_takes_the_password_under_management() {
-    let (emu, ws) = setup(&format!("  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"));
+    let (emu, ws) = setup(&format!(
+        "  current_password_wo = \"{SEED}\"\n  current_password_wo_version = 1"
+    ));
     let out = ws.tf(&["import", "-input=false", ADDR, "svc-ci"]);
     out.assert_success();
     assert_no_api_calls(&emu, "import");
@@ -251,7 +336,11 @@ fn import_makes_no_api_call_and_the_next_apply_takes_the_password_under_manageme
 
     let plan = ws.plan_json(&[]);
     assert_no_api_calls(&emu, "plan after import");
-    assert_eq!(planned_actions(&plan, ADDR), vec!["update"], "the rotation that takes the password under management");
+    assert_eq!(
+        planned_actions(&plan, ADDR),
+        vec!["update"],
+        "the rotation that takes the password under management"
+    );
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 1);
@@ -267,7 +356,10 @@ fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
     emu.clear_requests();
     let out = ws.destroy();
     let text = flat(&out.combined());
-    assert!(text.contains("Warning: ThingSpace password left unchanged"), "{out}");
+    assert!(
+        text.contains("Warning: ThingSpace password left unchanged"),
+        "{out}"
+    );
     assert!(text.contains("svc-ci"), "{out}");
     assert_no_api_calls(&emu, "destroy");
     assert!(!ws.has_resource(ADDR));
@@ -279,10 +371,26 @@ fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
 #[test]
 fn validation_errors_name_the_attribute_and_make_no_api_call() {
     let cases = [
-        (format!("  current_password = \"{SEED}\"\n  rotate_after = \"next tuesday\""), "rotate_after", "RFC 3339"),
-        (format!("  current_password = \"{SEED}\"\n  rotate_after = \"2027-03-01 00:00:00Z\""), "rotate_after", "RFC 3339"),
-        (format!("  current_password = \"{SEED}\"\n  rotation_period = \"90 days\""), "rotation_period", "not a duration"),
-        (format!("  current_password = \"{SEED}\"\n  rotation_period = \"500ms\""), "rotation_period", "minimum of 1s"),
+        (
+            format!("  current_password = \"{SEED}\"\n  rotate_after = \"next tuesday\""),
+            "rotate_after",
+            "RFC 3339",
+        ),
+        (
+            format!("  current_password = \"{SEED}\"\n  rotate_after = \"2027-03-01 00:00:00Z\""),
+            "rotate_after",
+            "RFC 3339",
+        ),
+        (
+            format!("  current_password = \"{SEED}\"\n  rotation_period = \"90 days\""),
+            "rotation_period",
+            "not a duration",
+        ),
+        (
+            format!("  current_password = \"{SEED}\"\n  rotation_period = \"500ms\""),
+            "rotation_period",
+            "minimum of 1s",
+        ),
         (
             format!("  current_password = \"{SEED}\"\n  current_password_wo = \"{SEED}\""),
             "current_password_wo",
@@ -299,7 +407,10 @@ fn validation_errors_name_the_attribute_and_make_no_api_call() {
             out.assert_failure();
             let text = flat(&out.combined());
             assert!(text.contains(words), "{attr}: {cmd:?}:\n{text}");
-            assert!(text.contains(&format!("{attr} =")), "diagnostic points at {attr}:\n{text}");
+            assert!(
+                text.contains(&format!("{attr} =")),
+                "diagnostic points at {attr}:\n{text}"
+            );
         }
     }
     // An empty username.
@@ -310,7 +421,10 @@ fn validation_errors_name_the_attribute_and_make_no_api_call() {
     );
     let out = ws.tf(&["validate"]);
     out.assert_failure();
-    assert!(out.combined().contains("Empty username") && out.combined().contains("username ="), "{out}");
+    assert!(
+        out.combined().contains("Empty username") && out.combined().contains("username ="),
+        "{out}"
+    );
     assert_no_api_calls(&emu, "validate/plan of invalid configurations");
     assert_eq!(emu.user("svc-ci").failed_logins, 0);
 }
@@ -323,13 +437,20 @@ fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
     let text = flat(&out.combined());
     assert!(text.contains("log-in failed"), "{text}");
     assert!(text.contains("5 consecutive failed log-ins"), "{text}");
-    assert!(!text.contains("not-the-password"), "the password never appears in output");
+    assert!(
+        !text.contains("not-the-password"),
+        "the password never appears in output"
+    );
     let user = emu.user("svc-ci");
     assert_eq!(user.failed_logins, 1);
     assert_eq!(user.resets, 0);
     assert!(!user.locked);
     assert_eq!(user.password, SEED);
     assert!(!ws.has_resource(ADDR), "a failed create stores nothing");
-    let logins = emu.requests().iter().filter(|r| r.path.ends_with("/session/login")).count();
+    let logins = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/session/login"))
+        .count();
     assert_eq!(logins, 1, "a credentials failure is never retried");
 }

@@ -127,7 +127,9 @@ fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
                 selector: Some(match s {
                     PathStep::Attr(name) => Selector::AttributeName(name.clone()),
                     PathStep::Key(key) => Selector::ElementKeyString(key.clone()),
-                    PathStep::Index(i) => Selector::ElementKeyInt(i64::try_from(*i).unwrap_or(i64::MAX)),
+                    PathStep::Index(i) => {
+                        Selector::ElementKeyInt(i64::try_from(*i).unwrap_or(i64::MAX))
+                    }
                 }),
             })
             .collect(),

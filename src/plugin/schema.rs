@@ -36,7 +36,12 @@ pub struct Attribute {
 
 impl Attribute {
     /// An attribute with no flags beyond its presence.
-    pub fn new(name: &'static str, ty: Type, presence: Presence, description: &'static str) -> Self {
+    pub fn new(
+        name: &'static str,
+        ty: Type,
+        presence: Presence,
+        description: &'static str,
+    ) -> Self {
         Self {
             name,
             ty,
@@ -82,7 +87,10 @@ impl Schema {
 
     /// The names of the write-only attributes, which must be null in every state the provider returns.
     pub fn write_only_attributes(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.attributes.iter().filter(|a| a.write_only).map(|a| a.name)
+        self.attributes
+            .iter()
+            .filter(|a| a.write_only)
+            .map(|a| a.name)
     }
 
     /// The tfplugin6 form of this schema.

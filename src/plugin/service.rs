@@ -10,7 +10,9 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::proto::tfplugin6::provider_server::Provider;
 use crate::provider::{self, ProviderModel};
-use crate::resources::password_rotation::{self as rotation, ApplyContext, Handoff, Model, PlannedRotation};
+use crate::resources::password_rotation::{
+    self as rotation, ApplyContext, Handoff, Model, PlannedRotation,
+};
 use crate::shutdown::Shutdown;
 use crate::thingspace::Client;
 use futures_util::FutureExt;
@@ -152,7 +154,10 @@ fn respond<R: WithDiagnostics>(diags: Diagnostics, mut r: R) -> R {
 fn unknown_type(kind: &str, name: &str) -> Diagnostics {
     Diagnostic::error(
         format!("Unknown {kind} type"),
-        format!("The thingspace provider has no {kind} named {name:?}. It serves the resource {:?}.", rotation::TYPE_NAME),
+        format!(
+            "The thingspace provider has no {kind} named {name:?}. It serves the resource {:?}.",
+            rotation::TYPE_NAME
+        ),
     )
     .into()
 }
@@ -160,28 +165,41 @@ fn unknown_type(kind: &str, name: &str) -> Diagnostics {
 fn codec_diagnostic(what: &str, e: &cty::CodecError) -> Diagnostic {
     let d = Diagnostic::error(
         format!("Invalid {what} from Terraform"),
-        format!("The provider could not read the {what}: {e}. This is a bug in Terraform or the provider; please report it."),
+        format!(
+            "The provider could not read the {what}: {e}. This is a bug in Terraform or the provider; please report it."
+        ),
     );
     d.at_path(e.path().to_vec())
 }
 
 /// Decodes a DynamicValue into a typed model; `None` for a null or absent value.
-fn decode<T: DeserializeOwned>(dv: Option<&pb::DynamicValue>, ty: &Type, what: &str) -> Result<Option<T>, Diagnostics> {
+fn decode<T: DeserializeOwned>(
+    dv: Option<&pb::DynamicValue>,
+    ty: &Type,
+    what: &str,
+) -> Result<Option<T>, Diagnostics> {
     let Some(dv) = dv else { return Ok(None) };
     if dv.msgpack.is_empty() && dv.json.is_empty() {
         return Ok(None);
     }
-    let v = cty::decode_dynamic(&dv.msgpack, &dv.json, ty).map_err(|e| Diagnostics::from(codec_diagnostic(what, &e)))?;
+    let v = cty::decode_dynamic(&dv.msgpack, &dv.json, ty)
+        .map_err(|e| Diagnostics::from(codec_diagnostic(what, &e)))?;
     if v.is_null() {
         return Ok(None);
     }
-    from_value(&v).map(Some).map_err(|e| codec_diagnostic(what, &e).into())
+    from_value(&v)
+        .map(Some)
+        .map_err(|e| codec_diagnostic(what, &e).into())
 }
 
 /// Decodes the three values a plan or apply receives (prior, proposed or planned, config).
 type Three = (Option<Model>, Option<Model>, Option<Model>);
 
-fn decode_three(dvs: [Option<&pb::DynamicValue>; 3], ty: &Type, what: [&str; 3]) -> Result<Three, Diagnostics> {
+fn decode_three(
+    dvs: [Option<&pb::DynamicValue>; 3],
+    ty: &Type,
+    what: [&str; 3],
+) -> Result<Three, Diagnostics> {
     Ok((
         decode(dvs[0], ty, what[0])?,
         decode(dvs[1], ty, what[1])?,
@@ -190,12 +208,17 @@ fn decode_three(dvs: [Option<&pb::DynamicValue>; 3], ty: &Type, what: [&str; 3])
 }
 
 /// Encodes a typed model (or null) as msgpack.
-fn encode<T: Serialize>(m: Option<&T>, ty: &Type, what: &str) -> Result<pb::DynamicValue, Diagnostics> {
+fn encode<T: Serialize>(
+    m: Option<&T>,
+    ty: &Type,
+    what: &str,
+) -> Result<pb::DynamicValue, Diagnostics> {
     let v = match m {
         Some(m) => to_value(m, ty).map_err(|e| Diagnostics::from(codec_diagnostic(what, &e)))?,
         None => Value::Null,
     };
-    let msgpack = cty::encode_msgpack(&v, ty).map_err(|e| Diagnostics::from(codec_diagnostic(what, &e)))?;
+    let msgpack =
+        cty::encode_msgpack(&v, ty).map_err(|e| Diagnostics::from(codec_diagnostic(what, &e)))?;
     Ok(pb::DynamicValue {
         msgpack,
         json: Vec::new(),
@@ -242,7 +265,10 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::get_provider_schema::Response>, Status> {
         guarded("GetProviderSchema", async {
             let mut resource_schemas = HashMap::new();
-            resource_schemas.insert(rotation::TYPE_NAME.to_string(), self.inner.resource_schema.to_proto());
+            resource_schemas.insert(
+                rotation::TYPE_NAME.to_string(),
+                self.inner.resource_schema.to_proto(),
+            );
             pb::get_provider_schema::Response {
                 provider: Some(self.inner.provider_schema.to_proto()),
                 resource_schemas,
@@ -260,7 +286,11 @@ impl Provider for ProviderService {
     ) -> Result<Response<pb::validate_provider_config::Response>, Status> {
         let req = request.into_inner();
         guarded("ValidateProviderConfig", async {
-            let diags = match decode::<ProviderModel>(req.config.as_ref(), &self.inner.provider_type, "provider configuration") {
+            let diags = match decode::<ProviderModel>(
+                req.config.as_ref(),
+                &self.inner.provider_type,
+                "provider configuration",
+            ) {
                 Ok(m) => provider::validate(&m.unwrap_or_default()),
                 Err(d) => d,
             };
@@ -279,8 +309,15 @@ impl Provider for ProviderService {
             if req.type_name != rotation::TYPE_NAME {
                 return respond(unknown_type("resource", &req.type_name), Default::default());
             }
-            let diags = match decode::<Model>(req.config.as_ref(), &self.inner.resource_type, "resource configuration") {
-                Ok(m) => rotation::validate(&m.unwrap_or_default(), write_only_allowed(req.client_capabilities.as_ref())),
+            let diags = match decode::<Model>(
+                req.config.as_ref(),
+                &self.inner.resource_type,
+                "resource configuration",
+            ) {
+                Ok(m) => rotation::validate(
+                    &m.unwrap_or_default(),
+                    write_only_allowed(req.client_capabilities.as_ref()),
+                ),
                 Err(d) => d,
             };
             respond(diags, Default::default())
@@ -294,7 +331,10 @@ impl Provider for ProviderService {
         request: Request<pb::validate_data_resource_config::Request>,
     ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("ValidateDataResourceConfig", async { respond(unknown_type("data source", &name), Default::default()) }).await
+        guarded("ValidateDataResourceConfig", async {
+            respond(unknown_type("data source", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "UpgradeResourceState", type_name = %request.get_ref().type_name, version = request.get_ref().version))]
@@ -369,7 +409,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             respond(
                 Diagnostic::error(
                     "Resource identity not supported",
-                    format!("{name:?} has no resource identity; import it by its ID (the user name)."),
+                    format!(
+                        "{name:?} has no resource identity; import it by its ID (the user name)."
+                    ),
                 )
                 .into(),
                 Default::default(),
@@ -385,11 +427,19 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::configure_provider::Response>, Status> {
         let req = request.into_inner();
         guarded("ConfigureProvider", async {
-            let model = match decode::<ProviderModel>(req.config.as_ref(), &self.inner.provider_type, "provider configuration") {
+            let model = match decode::<ProviderModel>(
+                req.config.as_ref(),
+                &self.inner.provider_type,
+                "provider configuration",
+            ) {
                 Ok(m) => m.unwrap_or_default(),
                 Err(d) => return respond(d, Default::default()),
             };
-            match provider::configure(&model, |k| std::env::var(k).ok(), self.inner.shutdown.clone()) {
+            match provider::configure(
+                &model,
+                |k| std::env::var(k).ok(),
+                self.inner.shutdown.clone(),
+            ) {
                 Ok(client) => {
                     let configured = client.is_some();
                     // Terraform configures each provider process once; keeping the first client keeps its token.
@@ -447,7 +497,11 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             }
             let ty = &self.inner.resource_type;
             let decoded = decode_three(
-                [req.prior_state.as_ref(), req.proposed_new_state.as_ref(), req.config.as_ref()],
+                [
+                    req.prior_state.as_ref(),
+                    req.proposed_new_state.as_ref(),
+                    req.config.as_ref(),
+                ],
                 ty,
                 ["prior state", "proposed new state", "configuration"],
             );
@@ -468,10 +522,14 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             let plan = rotation::plan(prior.as_ref(), &config, OffsetDateTime::now_utc());
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
-                if config.username.is_unknown() || (config.username.is_known() && config.username != prior.username) {
+                if config.username.is_unknown()
+                    || (config.username.is_known() && config.username != prior.username)
+                {
                     requires_replace.push(pb::AttributePath {
                         steps: vec![pb::attribute_path::Step {
-                            selector: Some(pb::attribute_path::step::Selector::AttributeName("username".into())),
+                            selector: Some(pb::attribute_path::step::Selector::AttributeName(
+                                "username".into(),
+                            )),
                         }],
                     });
                 }
@@ -505,7 +563,11 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             }
             let ty = &self.inner.resource_type;
             let decoded = decode_three(
-                [req.prior_state.as_ref(), req.planned_state.as_ref(), req.config.as_ref()],
+                [
+                    req.prior_state.as_ref(),
+                    req.planned_state.as_ref(),
+                    req.config.as_ref(),
+                ],
                 ty,
                 ["prior state", "planned state", "configuration"],
             );
@@ -608,7 +670,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::read_data_source::Request>,
     ) -> Result<Response<pb::read_data_source::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("ReadDataSource", async { respond(unknown_type("data source", &name), Default::default()) }).await
+        guarded("ReadDataSource", async {
+            respond(unknown_type("data source", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "GenerateResourceConfig"))]
@@ -621,7 +686,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             respond(
                 Diagnostic::error(
                     "Configuration generation is not supported",
-                    format!("Write the configuration for {name:?} by hand: it needs only username."),
+                    format!(
+                        "Write the configuration for {name:?} by hand: it needs only username."
+                    ),
                 )
                 .into(),
                 Default::default(),
@@ -637,7 +704,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::validate_ephemeral_resource_config::Response>, Status> {
         let name = request.into_inner().type_name;
         guarded("ValidateEphemeralResourceConfig", async {
-            respond(unknown_type("ephemeral resource", &name), Default::default())
+            respond(
+                unknown_type("ephemeral resource", &name),
+                Default::default(),
+            )
         })
         .await
     }
@@ -649,7 +719,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::open_ephemeral_resource::Response>, Status> {
         let name = request.into_inner().type_name;
         guarded("OpenEphemeralResource", async {
-            respond(unknown_type("ephemeral resource", &name), Default::default())
+            respond(
+                unknown_type("ephemeral resource", &name),
+                Default::default(),
+            )
         })
         .await
     }
@@ -661,7 +734,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::renew_ephemeral_resource::Response>, Status> {
         let name = request.into_inner().type_name;
         guarded("RenewEphemeralResource", async {
-            respond(unknown_type("ephemeral resource", &name), Default::default())
+            respond(
+                unknown_type("ephemeral resource", &name),
+                Default::default(),
+            )
         })
         .await
     }
@@ -673,7 +749,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::close_ephemeral_resource::Response>, Status> {
         let name = request.into_inner().type_name;
         guarded("CloseEphemeralResource", async {
-            respond(unknown_type("ephemeral resource", &name), Default::default())
+            respond(
+                unknown_type("ephemeral resource", &name),
+                Default::default(),
+            )
         })
         .await
     }
@@ -690,7 +769,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             diagnostic: unknown_type("list resource", &name).to_proto(),
             ..Default::default()
         };
-        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![Ok(event)]))))
+        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![
+            Ok(event),
+        ]))))
     }
 
     #[instrument(skip_all, fields(rpc = "ValidateListResourceConfig"))]
@@ -734,7 +815,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::validate_state_store::Request>,
     ) -> Result<Response<pb::validate_state_store::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("ValidateStateStoreConfig", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("ValidateStateStoreConfig", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "ConfigureStateStore"))]
@@ -743,7 +827,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::configure_state_store::Request>,
     ) -> Result<Response<pb::configure_state_store::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("ConfigureStateStore", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("ConfigureStateStore", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     type ReadStateBytesStream = Stream<pb::read_state_bytes::Response>;
@@ -758,7 +845,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             diagnostics: unknown_type("state store", &name).to_proto(),
             ..Default::default()
         };
-        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![Ok(chunk)]))))
+        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![
+            Ok(chunk),
+        ]))))
     }
 
     #[instrument(skip_all, fields(rpc = "WriteStateBytes"))]
@@ -778,7 +867,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::lock_state::Request>,
     ) -> Result<Response<pb::lock_state::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("LockState", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("LockState", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "UnlockState"))]
@@ -787,7 +879,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::unlock_state::Request>,
     ) -> Result<Response<pb::unlock_state::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("UnlockState", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("UnlockState", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "GetStates"))]
@@ -796,7 +891,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::get_states::Request>,
     ) -> Result<Response<pb::get_states::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("GetStates", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("GetStates", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "DeleteState"))]
@@ -805,7 +903,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::delete_state::Request>,
     ) -> Result<Response<pb::delete_state::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("DeleteState", async { respond(unknown_type("state store", &name), Default::default()) }).await
+        guarded("DeleteState", async {
+            respond(unknown_type("state store", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "PlanAction"))]
@@ -814,7 +915,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::plan_action::Request>,
     ) -> Result<Response<pb::plan_action::Response>, Status> {
         let name = request.into_inner().action_type;
-        guarded("PlanAction", async { respond(unknown_type("action", &name), Default::default()) }).await
+        guarded("PlanAction", async {
+            respond(unknown_type("action", &name), Default::default())
+        })
+        .await
     }
 
     type InvokeActionStream = Stream<pb::invoke_action::Event>;
@@ -826,11 +930,15 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<Self::InvokeActionStream>, Status> {
         let name = request.into_inner().action_type;
         let event = pb::invoke_action::Event {
-            r#type: Some(pb::invoke_action::event::Type::Completed(pb::invoke_action::event::Completed {
-                diagnostics: unknown_type("action", &name).to_proto(),
-            })),
+            r#type: Some(pb::invoke_action::event::Type::Completed(
+                pb::invoke_action::event::Completed {
+                    diagnostics: unknown_type("action", &name).to_proto(),
+                },
+            )),
         };
-        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![Ok(event)]))))
+        Ok(Response::new(Box::pin(futures_util::stream::iter(vec![
+            Ok(event),
+        ]))))
     }
 
     #[instrument(skip_all, fields(rpc = "ValidateActionConfig"))]
@@ -839,7 +947,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         request: Request<pb::validate_action_config::Request>,
     ) -> Result<Response<pb::validate_action_config::Response>, Status> {
         let name = request.into_inner().type_name;
-        guarded("ValidateActionConfig", async { respond(unknown_type("action", &name), Default::default()) }).await
+        guarded("ValidateActionConfig", async {
+            respond(unknown_type("action", &name), Default::default())
+        })
+        .await
     }
 
     #[instrument(skip_all, fields(rpc = "StopProvider"))]

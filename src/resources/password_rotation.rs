@@ -144,7 +144,9 @@ impl Reason {
     pub fn is_reseed(self) -> bool {
         matches!(
             self,
-            Reason::CurrentPasswordChanged | Reason::WriteOnlyVersionChanged | Reason::NoPasswordInState
+            Reason::CurrentPasswordChanged
+                | Reason::WriteOnlyVersionChanged
+                | Reason::NoPasswordInState
         )
     }
 
@@ -170,9 +172,8 @@ pub enum Due {
 
 /// Parses an RFC 3339 attribute value, turning a parse failure into a diagnostic on that attribute.
 fn time_attr(name: &str, value: &str) -> Result<OffsetDateTime, Diagnostic> {
-    parse_rfc3339(value).map_err(|e| {
-        Diagnostic::error(format!("Invalid {name}"), format!("{e}.")).at(name)
-    })
+    parse_rfc3339(value)
+        .map_err(|e| Diagnostic::error(format!("Invalid {name}"), format!("{e}.")).at(name))
 }
 
 fn period_attr(value: &str) -> Result<Duration, Diagnostic> {
@@ -224,7 +225,9 @@ fn effective_rotate_after(
 }
 
 /// Normalised triggers: null and empty mean the same thing (nothing to watch). `None` when any part is unknown.
-fn known_triggers(t: &Attr<BTreeMap<String, Attr<String>>>) -> Option<BTreeMap<&str, Option<&str>>> {
+fn known_triggers(
+    t: &Attr<BTreeMap<String, Attr<String>>>,
+) -> Option<BTreeMap<&str, Option<&str>>> {
     match t {
         Attr::Unknown => None,
         Attr::Null => Some(BTreeMap::new()),
@@ -265,7 +268,10 @@ pub fn rotation_due(prior: &Model, config: &Model, now: OffsetDateTime) -> Resul
         }
         _ => {}
     }
-    match (known_triggers(&prior.triggers), known_triggers(&config.triggers)) {
+    match (
+        known_triggers(&prior.triggers),
+        known_triggers(&config.triggers),
+    ) {
         (Some(p), Some(c)) if p != c => return Ok(Due::Yes(Reason::TriggersChanged)),
         (_, None) => unknown = true,
         _ => {}
@@ -352,7 +358,9 @@ impl PlannedRotation {
     pub fn to_private(self) -> Vec<u8> {
         match self {
             PlannedRotation::None => Vec::new(),
-            PlannedRotation::Due(r) => format!("{{\"rotation\":\"due\",\"reason\":\"{}\"}}", r.as_str()).into_bytes(),
+            PlannedRotation::Due(r) => {
+                format!("{{\"rotation\":\"due\",\"reason\":\"{}\"}}", r.as_str()).into_bytes()
+            }
             PlannedRotation::Decide => b"{\"rotation\":\"decide\"}".to_vec(),
         }
     }
@@ -504,7 +512,10 @@ but current_password_wo is not set. Set it to the user's password now.",
 }
 
 /// `rotate_after` for a state that is not rotating now: the configured value, else `rotated_at + rotation_period`.
-fn settled_rotate_after(config: &Model, rotated_at: &Attr<String>) -> Result<Attr<String>, Diagnostic> {
+fn settled_rotate_after(
+    config: &Model,
+    rotated_at: &Attr<String>,
+) -> Result<Attr<String>, Diagnostic> {
     let rotated_at = match rotated_at {
         Attr::Known(s) => Some(time_attr("rotated_at", s)?),
         _ => None,
@@ -537,7 +548,10 @@ impl Handoff {
     }
 
     fn take(&self, username: &str) -> Option<Secret> {
-        self.passwords.lock().ok().and_then(|mut m| m.remove(username))
+        self.passwords
+            .lock()
+            .ok()
+            .and_then(|mut m| m.remove(username))
     }
 }
 
@@ -627,7 +641,11 @@ pub async fn create(
         diagnostics,
     };
     let Some(username) = config.username.known().cloned() else {
-        return fail(Diagnostic::error("username is unknown", "username must be known at apply.").at("username").into());
+        return fail(
+            Diagnostic::error("username is unknown", "username must be known at apply.")
+                .at("username")
+                .into(),
+        );
     };
     let login = ctx
         .handoff
@@ -701,7 +719,11 @@ pub async fn update(
         };
     };
     let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
-        return keep_prior(Diagnostic::error("username is unknown", "username must be known at apply.").at("username").into());
+        return keep_prior(
+            Diagnostic::error("username is unknown", "username must be known at apply.")
+                .at("username")
+                .into(),
+        );
     };
     let login = if reason.is_reseed() || !prior.password.is_known() {
         configured_password(config)

@@ -142,7 +142,18 @@ mod tests {
 
     #[test]
     fn malformed_durations_are_rejected_with_a_hint() {
-        for input in ["", "90", "d", "90 days", "-1h", "1x", "1..5h", "h1", "1.h.", "99999999999999999999999999999999999999h"] {
+        for input in [
+            "",
+            "90",
+            "d",
+            "90 days",
+            "-1h",
+            "1x",
+            "1..5h",
+            "h1",
+            "1.h.",
+            "99999999999999999999999999999999999999h",
+        ] {
             let err = parse_duration(input).expect_err(input);
             assert!(err.contains("not a duration"), "{input}: {err}");
             assert!(err.contains("\"90d\""), "{input}: {err}");
@@ -157,7 +168,13 @@ mod tests {
             format_rfc3339(parse_rfc3339("2027-03-01T00:00:00.987Z").unwrap()),
             "2027-03-01T00:00:00Z"
         );
-        for bad in ["2027-03-01", "2027-03-01 00:00:00Z", "tomorrow", "", "2027-13-01T00:00:00Z"] {
+        for bad in [
+            "2027-03-01",
+            "2027-03-01 00:00:00Z",
+            "tomorrow",
+            "",
+            "2027-13-01T00:00:00Z",
+        ] {
             let err = parse_rfc3339(bad).expect_err(bad);
             assert!(err.contains("RFC 3339"), "{bad}: {err}");
         }

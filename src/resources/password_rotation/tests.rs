@@ -56,74 +56,118 @@ fn rotation_due_table() {
         Row {
             name: "fixed rotate_after passed after the last rotation",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            config: Box::new(|c| Model {
+                rotate_after: s("2027-03-05T00:00:00Z"),
+                ..c
+            }),
             want: Due::Yes(Reason::RotateAfterPassed),
         },
         Row {
             name: "fixed rotate_after exactly now is due",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotate_after: s("2027-03-10T12:00:00Z"), ..c }),
+            config: Box::new(|c| Model {
+                rotate_after: s("2027-03-10T12:00:00Z"),
+                ..c
+            }),
             want: Due::Yes(Reason::RotateAfterPassed),
         },
         Row {
             name: "fixed rotate_after already rotated past: rotates once only",
             prior: Box::new(|c| state(c, "2027-03-06T00:00:00Z")),
-            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            config: Box::new(|c| Model {
+                rotate_after: s("2027-03-05T00:00:00Z"),
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "rotate_after in the future",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotate_after: s("2027-04-01T00:00:00Z"), ..c }),
+            config: Box::new(|c| Model {
+                rotate_after: s("2027-04-01T00:00:00Z"),
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "rotate_after unknown at plan time",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotate_after: Attr::Unknown, ..c }),
+            config: Box::new(|c| Model {
+                rotate_after: Attr::Unknown,
+                ..c
+            }),
             want: Due::Unknown,
         },
         Row {
             name: "rotation_period elapsed since rotated_at",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotation_period: s("7d"), ..c }),
+            config: Box::new(|c| Model {
+                rotation_period: s("7d"),
+                ..c
+            }),
             want: Due::Yes(Reason::RotateAfterPassed),
         },
         Row {
             name: "rotation_period not yet elapsed",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotation_period: s("90d"), ..c }),
+            config: Box::new(|c| Model {
+                rotation_period: s("90d"),
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "configured rotate_after wins over rotation_period",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { rotation_period: s("1d"), rotate_after: s("2027-05-01T00:00:00Z"), ..c }),
+            config: Box::new(|c| Model {
+                rotation_period: s("1d"),
+                rotate_after: s("2027-05-01T00:00:00Z"),
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "triggers changed",
-            prior: Box::new(|c| Model { triggers: triggers(&[("release", "v1")]), ..state(c, "2027-03-01T00:00:00Z") }),
-            config: Box::new(|c| Model { triggers: triggers(&[("release", "v2")]), ..c }),
+            prior: Box::new(|c| Model {
+                triggers: triggers(&[("release", "v1")]),
+                ..state(c, "2027-03-01T00:00:00Z")
+            }),
+            config: Box::new(|c| Model {
+                triggers: triggers(&[("release", "v2")]),
+                ..c
+            }),
             want: Due::Yes(Reason::TriggersChanged),
         },
         Row {
             name: "triggers key added",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { triggers: triggers(&[("release", "v1")]), ..c }),
+            config: Box::new(|c| Model {
+                triggers: triggers(&[("release", "v1")]),
+                ..c
+            }),
             want: Due::Yes(Reason::TriggersChanged),
         },
         Row {
             name: "triggers null and empty are the same",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { triggers: triggers(&[]), ..c }),
+            config: Box::new(|c| Model {
+                triggers: triggers(&[]),
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "a trigger value unknown at plan time",
-            prior: Box::new(|c| Model { triggers: triggers(&[("rotation", "a")]), ..state(c, "2027-03-01T00:00:00Z") }),
+            prior: Box::new(|c| Model {
+                triggers: triggers(&[("rotation", "a")]),
+                ..state(c, "2027-03-01T00:00:00Z")
+            }),
             config: Box::new(|c| Model {
-                triggers: Attr::Known([("rotation".to_string(), Attr::Unknown)].into_iter().collect()),
+                triggers: Attr::Known(
+                    [("rotation".to_string(), Attr::Unknown)]
+                        .into_iter()
+                        .collect(),
+                ),
                 ..c
             }),
             want: Due::Unknown,
@@ -131,19 +175,28 @@ fn rotation_due_table() {
         Row {
             name: "current_password changed is a re-seed",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { current_password: secret("changed-out-of-band"), ..c }),
+            config: Box::new(|c| Model {
+                current_password: secret("changed-out-of-band"),
+                ..c
+            }),
             want: Due::Yes(Reason::CurrentPasswordChanged),
         },
         Row {
             name: "current_password removed is not a rotation",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { current_password: Attr::Null, ..c }),
+            config: Box::new(|c| Model {
+                current_password: Attr::Null,
+                ..c
+            }),
             want: Due::No,
         },
         Row {
             name: "current_password unknown",
             prior: Box::new(base_prior),
-            config: Box::new(|c| Model { current_password: Attr::Unknown, ..c }),
+            config: Box::new(|c| Model {
+                current_password: Attr::Unknown,
+                ..c
+            }),
             want: Due::Unknown,
         },
         Row {
@@ -181,8 +234,14 @@ fn rotation_due_table() {
         },
         Row {
             name: "a state with a password but no rotated_at and a passed rotate_after",
-            prior: Box::new(|c| Model { rotated_at: Attr::Null, ..state(c, "2027-03-01T00:00:00Z") }),
-            config: Box::new(|c| Model { rotate_after: s("2027-03-05T00:00:00Z"), ..c }),
+            prior: Box::new(|c| Model {
+                rotated_at: Attr::Null,
+                ..state(c, "2027-03-01T00:00:00Z")
+            }),
+            config: Box::new(|c| Model {
+                rotate_after: s("2027-03-05T00:00:00Z"),
+                ..c
+            }),
             want: Due::Yes(Reason::RotateAfterPassed),
         },
     ];
@@ -196,21 +255,30 @@ fn rotation_due_table() {
 
 #[test]
 fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
-    let c = Model { rotation_period: s("7d"), ..config() };
+    let c = Model {
+        rotation_period: s("7d"),
+        ..config()
+    };
     let prior = state(&c, "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW);
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
     assert!(p.planned.password.is_unknown());
     assert!(p.planned.rotated_at.is_unknown());
-    assert!(p.planned.rotate_after.is_unknown(), "computed from rotation_period");
+    assert!(
+        p.planned.rotate_after.is_unknown(),
+        "computed from rotation_period"
+    );
     assert_eq!(p.planned.id, s("alice"));
     assert_eq!(p.planned.username, s("alice"));
 }
 
 #[test]
 fn no_rotation_plans_the_prior_values_and_a_computed_rotate_after() {
-    let c = Model { rotation_period: s("90d"), ..config() };
+    let c = Model {
+        rotation_period: s("90d"),
+        ..config()
+    };
     let mut prior = state(&c, "2027-03-01T00:00:00Z");
     prior.rotate_after = s("2027-05-30T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW);
@@ -220,7 +288,10 @@ fn no_rotation_plans_the_prior_values_and_a_computed_rotate_after() {
 
 #[test]
 fn fixed_rotate_after_is_kept_as_configured_when_rotating() {
-    let c = Model { rotate_after: s("2027-03-05T00:00:00Z"), ..config() };
+    let c = Model {
+        rotate_after: s("2027-03-05T00:00:00Z"),
+        ..config()
+    };
     let prior = state(&c, "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW);
     assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
@@ -229,7 +300,10 @@ fn fixed_rotate_after_is_kept_as_configured_when_rotating() {
 
 #[test]
 fn unknown_rotate_after_plans_a_possible_rotation_decided_at_apply() {
-    let c = Model { rotate_after: Attr::Unknown, ..config() };
+    let c = Model {
+        rotate_after: Attr::Unknown,
+        ..config()
+    };
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW);
     assert_eq!(p.rotation, PlannedRotation::Decide);
@@ -239,18 +313,29 @@ fn unknown_rotate_after_plans_a_possible_rotation_decided_at_apply() {
 
 #[test]
 fn create_needs_a_configured_password() {
-    let c = Model { current_password: Attr::Null, ..config() };
+    let c = Model {
+        current_password: Attr::Null,
+        ..config()
+    };
     let p = plan(None, &c, NOW);
     assert!(p.diagnostics.has_errors());
     let d = &p.diagnostics.0[0];
-    assert_eq!(d.attribute, vec![crate::plugin::cty::PathStep::Attr("current_password_wo".into())]);
+    assert_eq!(
+        d.attribute,
+        vec![crate::plugin::cty::PathStep::Attr(
+            "current_password_wo".into()
+        )]
+    );
     assert!(d.detail.contains("current_password"));
 
     let ok = plan(None, &config(), NOW);
     assert!(ok.diagnostics.is_empty());
     assert!(ok.planned.password.is_unknown());
     assert!(ok.planned.current_password_wo.is_null());
-    assert!(ok.planned.rotate_after.is_null(), "neither rotate_after nor rotation_period: null");
+    assert!(
+        ok.planned.rotate_after.is_null(),
+        "neither rotate_after nor rotation_period: null"
+    );
 }
 
 #[test]
@@ -263,7 +348,12 @@ fn write_only_value_never_appears_in_a_planned_state() {
     };
     assert!(plan(None, &c, NOW).planned.current_password_wo.is_null());
     let prior = state(&c, "2027-03-01T00:00:00Z");
-    assert!(plan(Some(&prior), &c, NOW).planned.current_password_wo.is_null());
+    assert!(
+        plan(Some(&prior), &c, NOW)
+            .planned
+            .current_password_wo
+            .is_null()
+    );
 }
 
 #[test]
@@ -276,36 +366,82 @@ fn reseed_without_the_write_only_value_is_an_error_naming_it() {
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW);
     assert!(p.diagnostics.has_errors());
-    assert!(
-        p.diagnostics
-            .0
-            .iter()
-            .all(|d| d.attribute == vec![crate::plugin::cty::PathStep::Attr("current_password_wo".into())])
-    );
+    assert!(p.diagnostics.0.iter().all(|d| d.attribute
+        == vec![crate::plugin::cty::PathStep::Attr(
+            "current_password_wo".into()
+        )]));
 }
 
 #[test]
 fn validation_names_each_bad_attribute() {
     let cases: Vec<(Model, &str)> = vec![
-        (Model { rotate_after: s("next tuesday"), ..config() }, "rotate_after"),
-        (Model { rotation_period: s("90 days"), ..config() }, "rotation_period"),
-        (Model { rotation_period: s("500ms"), ..config() }, "rotation_period"),
-        (Model { username: s(""), ..config() }, "username"),
-        (Model { current_password_wo: secret("x"), ..config() }, "current_password_wo"),
+        (
+            Model {
+                rotate_after: s("next tuesday"),
+                ..config()
+            },
+            "rotate_after",
+        ),
+        (
+            Model {
+                rotation_period: s("90 days"),
+                ..config()
+            },
+            "rotation_period",
+        ),
+        (
+            Model {
+                rotation_period: s("500ms"),
+                ..config()
+            },
+            "rotation_period",
+        ),
+        (
+            Model {
+                username: s(""),
+                ..config()
+            },
+            "username",
+        ),
+        (
+            Model {
+                current_password_wo: secret("x"),
+                ..config()
+            },
+            "current_password_wo",
+        ),
     ];
     for (model, attr) in cases {
         let d = validate(&model, true);
         assert_eq!(d.0.len(), 1, "{attr}: {d:?}");
         assert!(d.has_errors());
-        assert_eq!(d.0[0].attribute, vec![crate::plugin::cty::PathStep::Attr(attr.into())], "{attr}");
+        assert_eq!(
+            d.0[0].attribute,
+            vec![crate::plugin::cty::PathStep::Attr(attr.into())],
+            "{attr}"
+        );
     }
     assert!(validate(&config(), true).is_empty());
-    assert!(validate(&Model { rotate_after: Attr::Unknown, rotation_period: Attr::Unknown, ..config() }, true).is_empty());
+    assert!(
+        validate(
+            &Model {
+                rotate_after: Attr::Unknown,
+                rotation_period: Attr::Unknown,
+                ..config()
+            },
+            true
+        )
+        .is_empty()
+    );
 }
 
 #[test]
 fn write_only_on_an_old_terraform_is_an_error() {
-    let c = Model { current_password: Attr::Null, current_password_wo: secret("x"), ..config() };
+    let c = Model {
+        current_password: Attr::Null,
+        current_password_wo: secret("x"),
+        ..config()
+    };
     assert!(validate(&c, true).is_empty());
     let d = validate(&c, false);
     assert!(d.has_errors());
@@ -324,7 +460,10 @@ fn private_bytes_round_trip_and_garbage_means_decide() {
     ] {
         assert_eq!(PlannedRotation::from_private(&r.to_private()), r);
     }
-    assert_eq!(PlannedRotation::from_private(b"\xff garbage"), PlannedRotation::Decide);
+    assert_eq!(
+        PlannedRotation::from_private(b"\xff garbage"),
+        PlannedRotation::Decide
+    );
 }
 
 #[test]
@@ -349,7 +488,10 @@ fn import_and_upgrade_make_no_rotation_by_themselves() {
 #[test]
 fn delete_hands_the_password_to_a_create_in_the_same_process() {
     let handoff = Handoff::default();
-    let ctx = ApplyContext { client: None, handoff: &handoff };
+    let ctx = ApplyContext {
+        client: None,
+        handoff: &handoff,
+    };
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let out = delete(&ctx, &prior);
     assert!(out.new_state.is_none());
