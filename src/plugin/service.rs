@@ -11,7 +11,7 @@ use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::proto::tfplugin6::provider_server::Provider;
 use crate::provider::{self, ProviderModel};
 use crate::resources::password_rotation::{
-    self as rotation, ApplyContext, Handoff, Model, PlannedRotation,
+    self as rotation, ApplyContext, Handoff, Model, Private,
 };
 use crate::shutdown::Shutdown;
 use crate::thingspace::Client;
@@ -519,7 +519,8 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     Err(d) => respond(d, Default::default()),
                 };
             };
-            let plan = rotation::plan(prior.as_ref(), &config, OffsetDateTime::now_utc());
+            let blocked = Private::from_bytes(&req.prior_private).blocked;
+            let plan = rotation::plan(prior.as_ref(), &config, OffsetDateTime::now_utc(), blocked);
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
                 if config.username.is_unknown()
@@ -534,14 +535,14 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     });
                 }
             }
-            tracing::debug!(rotation = ?plan.rotation, create = prior.is_none(), "planned");
+            tracing::debug!(rotation = ?plan.private.rotation, blocked, create = prior.is_none(), "planned");
             match encode(Some(&plan.planned), ty, "planned state") {
                 Ok(v) => respond(
                     plan.diagnostics,
                     pb::plan_resource_change::Response {
                         planned_state: Some(v),
                         requires_replace,
-                        planned_private: plan.rotation.to_private(),
+                        planned_private: plan.private.to_bytes(),
                         ..Default::default()
                     },
                 ),
@@ -595,11 +596,12 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 }
                 (Some(prior), Some(planned)) => {
                     let config = config.unwrap_or_else(|| planned.clone());
-                    let rotation_plan = PlannedRotation::from_private(&req.planned_private);
-                    rotation::update(&ctx, &prior, &config, planned, rotation_plan, now).await
+                    let private = Private::from_bytes(&req.planned_private);
+                    rotation::update(&ctx, &prior, &config, planned, private, now).await
                 }
                 (None, None) => rotation::Applied {
                     new_state: None,
+                    private: Vec::new(),
                     diagnostics: Diagnostics::new(),
                 },
             };
@@ -608,6 +610,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     applied.diagnostics,
                     pb::apply_resource_change::Response {
                         new_state: Some(v),
+                        private: applied.private,
                         ..Default::default()
                     },
                 ),

@@ -342,7 +342,7 @@ state. Upgrade Terraform to 1.11 or later, or use current_password instead.",
     diags
 }
 
-/// How the apply must treat a planned rotation; carried from plan to apply in the private state bytes.
+/// How the apply must treat a planned rotation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PlannedRotation {
     /// No rotation: the apply changes state only.
@@ -353,48 +353,82 @@ pub enum PlannedRotation {
     Decide,
 }
 
-impl PlannedRotation {
-    /// The private bytes that carry this decision to the apply.
-    pub fn to_private(self) -> Vec<u8> {
-        match self {
-            PlannedRotation::None => Vec::new(),
-            PlannedRotation::Due(r) => {
-                format!("{{\"rotation\":\"due\",\"reason\":\"{}\"}}", r.as_str()).into_bytes()
-            }
-            PlannedRotation::Decide => b"{\"rotation\":\"decide\"}".to_vec(),
-        }
+/// What travels in Terraform's private bytes: the plan's rotation decision (plan to apply), and whether rotations
+/// are blocked because a reset may have taken effect without Terraform learning the new password.
+///
+/// The block is kept in state (Read passes private bytes through) until a re-seed succeeds: a rotation that logged
+/// in with the stored password would now fail and count toward ThingSpace's lock-out, every run, in every pipeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Private {
+    pub rotation: PlannedRotation,
+    pub blocked: bool,
+}
+
+impl Private {
+    /// The bytes Terraform stores; empty when there is nothing to carry.
+    pub fn to_bytes(self) -> Vec<u8> {
+        let (rotation, reason) = match self.rotation {
+            PlannedRotation::None if !self.blocked => return Vec::new(),
+            PlannedRotation::None => ("none", None),
+            PlannedRotation::Due(r) => ("due", Some(r.as_str())),
+            PlannedRotation::Decide => ("decide", None),
+        };
+        serde_json::json!({ "rotation": rotation, "reason": reason, "blocked": self.blocked })
+            .to_string()
+            .into_bytes()
     }
 
-    /// Reads the private bytes back. Anything unreadable means "decide at apply", which re-checks everything.
-    pub fn from_private(bytes: &[u8]) -> Self {
+    /// Reads the bytes back. Anything unreadable means "decide at apply", which re-checks everything.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
         #[derive(Deserialize)]
         struct P {
             rotation: String,
             reason: Option<String>,
+            #[serde(default)]
+            blocked: bool,
         }
         let Ok(p) = serde_json::from_slice::<P>(bytes) else {
-            return PlannedRotation::Decide;
+            return Private {
+                rotation: PlannedRotation::Decide,
+                blocked: false,
+            };
         };
         let reason = match p.reason.as_deref() {
-            Some("rotate_after_passed") => Reason::RotateAfterPassed,
-            Some("triggers_changed") => Reason::TriggersChanged,
-            Some("current_password_changed") => Reason::CurrentPasswordChanged,
-            Some("current_password_wo_version_changed") => Reason::WriteOnlyVersionChanged,
-            Some("no_password_in_state") => Reason::NoPasswordInState,
-            _ => return PlannedRotation::Decide,
+            Some("rotate_after_passed") => Some(Reason::RotateAfterPassed),
+            Some("triggers_changed") => Some(Reason::TriggersChanged),
+            Some("current_password_changed") => Some(Reason::CurrentPasswordChanged),
+            Some("current_password_wo_version_changed") => Some(Reason::WriteOnlyVersionChanged),
+            Some("no_password_in_state") => Some(Reason::NoPasswordInState),
+            _ => None,
         };
-        match p.rotation.as_str() {
-            "due" => PlannedRotation::Due(reason),
+        let rotation = match (p.rotation.as_str(), reason) {
+            ("none", _) => PlannedRotation::None,
+            ("due", Some(r)) => PlannedRotation::Due(r),
             _ => PlannedRotation::Decide,
+        };
+        Private {
+            rotation,
+            blocked: p.blocked,
         }
     }
+}
+
+fn blocked_error() -> Diagnostic {
+    Diagnostic::error(
+        "Rotation blocked: an earlier reset may have taken effect",
+        "An earlier password reset for this user failed in a way that leaves it unclear whether ThingSpace changed \
+the password, so the password in state may be stale. To protect the user from ThingSpace's lock-out (5 consecutive \
+failed log-ins), this resource rotates again only after a re-seed: obtain the user's current password through \
+ThingSpace, set current_password_wo to it and change current_password_wo_version.",
+    )
+    .at("current_password_wo_version")
 }
 
 /// The planned state and the rotation decision that goes with it.
 #[derive(Debug)]
 pub struct Plan {
     pub planned: Model,
-    pub rotation: PlannedRotation,
+    pub private: Private,
     pub diagnostics: Diagnostics,
 }
 
@@ -437,8 +471,8 @@ or current_password to the user's password now.",
     .at("current_password_wo")
 }
 
-/// Plans a create or an update. `prior` is `None` for a create.
-pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime) -> Plan {
+/// Plans a create or an update. `prior` is `None` for a create; `blocked` comes from the prior private bytes.
+pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime, blocked: bool) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     let Some(prior) = prior else {
@@ -448,7 +482,10 @@ pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime) -> Plan 
         }
         return Plan {
             planned,
-            rotation: PlannedRotation::Due(Reason::NoPasswordInState),
+            private: Private {
+                rotation: PlannedRotation::Due(Reason::NoPasswordInState),
+                blocked: false,
+            },
             diagnostics,
         };
     };
@@ -459,7 +496,10 @@ pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime) -> Plan 
             diagnostics.push(d);
             return Plan {
                 planned,
-                rotation: PlannedRotation::None,
+                private: Private {
+                    rotation: PlannedRotation::None,
+                    blocked,
+                },
                 diagnostics,
             };
         }
@@ -496,17 +536,17 @@ but current_password_wo is not set. Set it to the user's password now.",
             PlannedRotation::Due(reason)
         }
         Due::Unknown => {
-            planned.rotate_after = match (&config.rotate_after, &config.rotation_period) {
-                (Attr::Null, Attr::Null) => Attr::Null,
-                (Attr::Null, _) => Attr::Unknown,
-                (given, _) => given.clone(),
-            };
+            planned.rotate_after = rotate_after_for_pending_rotation(config);
             PlannedRotation::Decide
         }
     };
+    let reseed = matches!(rotation, PlannedRotation::Due(r) if r.is_reseed());
+    if blocked && rotation != PlannedRotation::None && !reseed {
+        diagnostics.push(blocked_error());
+    }
     Plan {
         planned,
-        rotation,
+        private: Private { rotation, blocked },
         diagnostics,
     }
 }
@@ -555,11 +595,28 @@ impl Handoff {
     }
 }
 
-/// What an apply returns: the new state (null to remove it) and diagnostics.
+/// What an apply returns: the new state (null to remove it), the private bytes to store with it, and diagnostics.
 #[derive(Debug)]
 pub struct Applied {
     pub new_state: Option<Model>,
+    pub private: Vec<u8>,
     pub diagnostics: Diagnostics,
+}
+
+impl Applied {
+    fn failed(diagnostics: Diagnostics) -> Self {
+        Self {
+            new_state: None,
+            private: Vec::new(),
+            diagnostics,
+        }
+    }
+}
+
+/// A rotation that did not produce a password, and whether its reset may nonetheless have taken effect.
+struct RotateFailure {
+    diagnostics: Diagnostics,
+    maybe_reset: bool,
 }
 
 /// Rotates the password now and fills `password`, `rotated_at` and a computed `rotate_after` into `planned`.
@@ -570,12 +627,15 @@ async fn rotate_into(
     config: &Model,
     mut planned: Model,
     now: impl Fn() -> OffsetDateTime,
-) -> Result<(Model, Diagnostics), Diagnostics> {
+) -> Result<(Model, Diagnostics), RotateFailure> {
     let mut diags = Diagnostics::new();
     let rotation = client
         .rotate(username, login_password.secret())
         .await
-        .map_err(|e| Diagnostics::from(Diagnostic::error(e.summary(), e.detail())))?;
+        .map_err(|e| RotateFailure {
+            maybe_reset: matches!(e, crate::thingspace::RotateError::Ambiguous { .. }),
+            diagnostics: Diagnostic::error(e.summary(), e.detail()).into(),
+        })?;
     // From here on the new password exists only in this process: nothing below may fail the apply.
     for w in rotation.warnings {
         diags.push(Diagnostic::warning(
@@ -629,6 +689,12 @@ client_id and client_secret known values.",
     })
 }
 
+fn unknown_username() -> Diagnostics {
+    Diagnostic::error("username is unknown", "username must be known at apply.")
+        .at("username")
+        .into()
+}
+
 /// Creates: logs in with the configured (or just-destroyed) password, resets, logs out, stores the new password.
 pub async fn create(
     ctx: &ApplyContext<'_>,
@@ -636,34 +702,27 @@ pub async fn create(
     planned: Model,
     now: impl Fn() -> OffsetDateTime,
 ) -> Applied {
-    let fail = |diagnostics| Applied {
-        new_state: None,
-        diagnostics,
-    };
     let Some(username) = config.username.known().cloned() else {
-        return fail(
-            Diagnostic::error("username is unknown", "username must be known at apply.")
-                .at("username")
-                .into(),
-        );
+        return Applied::failed(unknown_username());
     };
     let login = ctx
         .handoff
         .take(&username)
         .or_else(|| configured_password(config));
     let Some(login) = login else {
-        return fail(no_password_error().into());
+        return Applied::failed(no_password_error().into());
     };
     let client = match client_or_error(ctx) {
         Ok(c) => c,
-        Err(d) => return fail(d),
+        Err(d) => return Applied::failed(d),
     };
     match rotate_into(client, &username, &login, config, planned, now).await {
         Ok((state, diagnostics)) => Applied {
             new_state: Some(state),
+            private: Vec::new(),
             diagnostics,
         },
-        Err(d) => fail(d),
+        Err(f) => Applied::failed(f.diagnostics),
     }
 }
 
@@ -681,22 +740,27 @@ pub async fn update(
     prior: &Model,
     config: &Model,
     planned: Model,
-    rotation: PlannedRotation,
+    private: Private,
     now: impl Fn() -> OffsetDateTime,
 ) -> Applied {
-    let keep_prior = |diagnostics| Applied {
+    let keep_prior = |diagnostics, blocked| Applied {
         new_state: Some(prior_without_write_only(prior)),
+        private: Private {
+            rotation: PlannedRotation::None,
+            blocked,
+        }
+        .to_bytes(),
         diagnostics,
     };
     // A plan with a known password planned no rotation: a saved plan that said "no rotation" never rotates, even if
     // rotate_after has passed since; the next plan will see it.
-    let reason = match (rotation, planned.password.is_known()) {
+    let reason = match (private.rotation, planned.password.is_known()) {
         (_, true) | (PlannedRotation::None, _) => None,
         (PlannedRotation::Due(r), false) => Some(r),
         (PlannedRotation::Decide, false) => match rotation_due(prior, config, now()) {
             Ok(Due::Yes(r)) => Some(r),
             Ok(Due::No | Due::Unknown) => None,
-            Err(d) => return keep_prior(d.into()),
+            Err(d) => return keep_prior(d.into(), private.blocked),
         },
     };
     let Some(reason) = reason else {
@@ -710,20 +774,24 @@ pub async fn update(
             state.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
                 Ok(v) if !v.is_unknown() => v,
                 Ok(_) => Attr::Null,
-                Err(d) => return keep_prior(d.into()),
+                Err(d) => return keep_prior(d.into(), private.blocked),
             };
         }
         return Applied {
             new_state: Some(state),
+            private: Private {
+                rotation: PlannedRotation::None,
+                blocked: private.blocked,
+            }
+            .to_bytes(),
             diagnostics: Diagnostics::new(),
         };
     };
+    if private.blocked && !reason.is_reseed() {
+        return keep_prior(blocked_error().into(), true);
+    }
     let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
-        return keep_prior(
-            Diagnostic::error("username is unknown", "username must be known at apply.")
-                .at("username")
-                .into(),
-        );
+        return keep_prior(unknown_username(), private.blocked);
     };
     let login = if reason.is_reseed() || !prior.password.is_known() {
         configured_password(config)
@@ -731,20 +799,22 @@ pub async fn update(
         prior.password.known().cloned()
     };
     let Some(login) = login else {
-        return keep_prior(no_password_error().into());
+        return keep_prior(no_password_error().into(), private.blocked);
     };
     let client = match client_or_error(ctx) {
         Ok(c) => c,
-        Err(d) => return keep_prior(d),
+        Err(d) => return keep_prior(d, private.blocked),
     };
     tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
     match rotate_into(client, &username, &login, config, planned, now).await {
         Ok((state, diagnostics)) => Applied {
             new_state: Some(state),
+            private: Vec::new(),
             diagnostics,
         },
-        // Nothing changed at ThingSpace that Terraform could record: keep the prior state so the next plan retries.
-        Err(d) => keep_prior(d),
+        // Nothing that Terraform could record changed: keep the prior state so the next plan retries. When the reset
+        // may have happened, block further rotations until a re-seed.
+        Err(f) => keep_prior(f.diagnostics, private.blocked || f.maybe_reset),
     }
 }
 
@@ -763,6 +833,7 @@ pub fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
     }
     Applied {
         new_state: None,
+        private: Vec::new(),
         diagnostics: Diagnostic::warning(
             "ThingSpace password left unchanged",
             format!(

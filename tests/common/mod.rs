@@ -354,6 +354,24 @@ impl Workspace {
         run(cmd, format!("terraform {}", args.join(" ")))
     }
 
+    /// Starts `terraform <args>` in the workspace without waiting for it, for tests that act while
+    /// it runs (send it Ctrl-C, change the emulator mid-apply). `env` adds variables for this one
+    /// command, like [`Workspace::tf_env`].
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> RunningTf {
+        let mut cmd = self.terraform.command(&self.work);
+        cmd.args(args);
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        RunningTf::start(cmd, format!("terraform {}", args.join(" ")))
+    }
+
     /// `terraform apply -auto-approve -input=false`, which must succeed.
     pub fn apply(&self) -> TfOutput {
         self.apply_with(&[])
@@ -482,29 +500,87 @@ fn hcl_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
 
+/// A Terraform command running in the background (see [`Workspace::spawn`]). Its output is
+/// collected as it comes, so a chatty `TF_LOG=trace` run never blocks on a full pipe.
+pub struct RunningTf {
+    child: std::process::Child,
+    out_reader: thread::JoinHandle<String>,
+    err_reader: thread::JoinHandle<String>,
+    label: String,
+    started: Instant,
+}
+
+impl RunningTf {
+    fn start(mut cmd: Command, label: String) -> Self {
+        let program = cmd.get_program().to_owned();
+        let mut child = cmd.spawn().unwrap_or_else(|e| {
+            panic!(
+                "cannot run {}: {e}{}",
+                Path::new(&program).display(),
+                setup_hint(&program)
+            )
+        });
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let read_all = |mut pipe: Box<dyn Read + Send>| {
+            thread::spawn(move || {
+                let mut buf = Vec::new();
+                let _ = pipe.read_to_end(&mut buf);
+                String::from_utf8_lossy(&buf).into_owned()
+            })
+        };
+        Self {
+            child,
+            out_reader: read_all(Box::new(stdout)),
+            err_reader: read_all(Box::new(stderr)),
+            label,
+            started: Instant::now(),
+        }
+    }
+
+    /// The process id (of the `scripts/terraform` shim, which `exec`s into the process running
+    /// Terraform, so signals sent to it reach Terraform itself).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends SIGINT, as Ctrl-C in a terminal does.
+    pub fn interrupt(&self) {
+        let status = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -INT {} failed", self.child.id());
+    }
+
+    /// Whether the command is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// How long since the command started.
+    pub fn elapsed(&self) -> Duration {
+        self.started.elapsed()
+    }
+
+    /// Waits for the command to end (within the harness's command timeout) and returns what it did.
+    pub fn wait(self) -> TfOutput {
+        finish(self.child, self.out_reader, self.err_reader, self.label)
+    }
+}
+
 /// Runs a prepared command to completion, collecting its output. A command that outlives the
 /// timeout is interrupted (so Terraform stops its provider), then killed, and fails the test.
-fn run(mut cmd: Command, label: String) -> TfOutput {
-    let program = cmd.get_program().to_owned();
-    let mut child = cmd.spawn().unwrap_or_else(|e| {
-        panic!(
-            "cannot run {}: {e}{}",
-            Path::new(&program).display(),
-            setup_hint(&program)
-        )
-    });
-    let stdout = child.stdout.take().expect("piped stdout");
-    let stderr = child.stderr.take().expect("piped stderr");
-    let read_all = |mut pipe: Box<dyn Read + Send>| {
-        thread::spawn(move || {
-            let mut buf = Vec::new();
-            let _ = pipe.read_to_end(&mut buf);
-            String::from_utf8_lossy(&buf).into_owned()
-        })
-    };
-    let out_reader = read_all(Box::new(stdout));
-    let err_reader = read_all(Box::new(stderr));
+fn run(cmd: Command, label: String) -> TfOutput {
+    RunningTf::start(cmd, label).wait()
+}
 
+fn finish(
+    mut child: std::process::Child,
+    out_reader: thread::JoinHandle<String>,
+    err_reader: thread::JoinHandle<String>,
+    label: String,
+) -> TfOutput {
     let deadline = Instant::now() + command_timeout();
     let mut timed_out = false;
     let status = loop {

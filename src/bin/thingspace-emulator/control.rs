@@ -84,6 +84,7 @@ pub fn handle(state: &mut State, now: u64, method: &Method, path: &str, body: &[
             Ok(Reply::json(StatusCode::OK, &json!({ "cleared": true })))
         }
         (&Method::GET, "stats") => Ok(to_json(StatusCode::OK, &state.stats())),
+        (&Method::GET, "issued") => Ok(to_json(StatusCode::OK, state.issued())),
         (&Method::POST, "faults") => parse::<FaultSpec>(body).map(|spec| {
             if let Err(e) = spec.validate() {
                 return error(StatusCode::BAD_REQUEST, &e);
@@ -127,7 +128,7 @@ pub fn handle(state: &mut State, now: u64, method: &Method, path: &str, body: &[
                 &json!({ "tokens_expired": tokens, "sessions_expired": sessions }),
             )
         }),
-        (_, "users" | "requests" | "stats" | "faults" | "clock" | "expire") => {
+        (_, "users" | "requests" | "stats" | "issued" | "faults" | "clock" | "expire") => {
             Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
         }
         _ => Ok(error(StatusCode::NOT_FOUND, "no such control endpoint")),
@@ -288,6 +289,24 @@ mod tests {
             r#"{"tokens":true}"#,
         );
         assert_eq!(v, json!({"tokens_expired": 1, "sessions_expired": 0}));
+    }
+
+    #[test]
+    fn issued_lists_tokens_sessions_and_generated_passwords() {
+        let mut s = State::new(&[("c".into(), "s".into())], &[("u".into(), "p".into())]);
+        let token = s.issue_token("c", 0).access_token;
+        let session = s.login("u", "p", 0).unwrap();
+        let new = s.reset_password("u", "p").unwrap();
+        let (st, v) = call(&mut s, Method::GET, "/_emulator/issued", "");
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            v,
+            json!({"access_tokens": [token], "session_tokens": [session], "passwords": [new]})
+        );
+        assert_eq!(
+            call(&mut s, Method::DELETE, "/_emulator/issued", "").0,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
     }
 
     #[test]

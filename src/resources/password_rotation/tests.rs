@@ -260,9 +260,9 @@ fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
         ..config()
     };
     let prior = state(&c, "2027-03-01T00:00:00Z");
-    let p = plan(Some(&prior), &c, NOW);
+    let p = plan(Some(&prior), &c, NOW, false);
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-    assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
     assert!(p.planned.password.is_unknown());
     assert!(p.planned.rotated_at.is_unknown());
     assert!(
@@ -281,8 +281,8 @@ fn no_rotation_plans_the_prior_values_and_a_computed_rotate_after() {
     };
     let mut prior = state(&c, "2027-03-01T00:00:00Z");
     prior.rotate_after = s("2027-05-30T00:00:00Z");
-    let p = plan(Some(&prior), &c, NOW);
-    assert_eq!(p.rotation, PlannedRotation::None);
+    let p = plan(Some(&prior), &c, NOW, false);
+    assert_eq!(p.private.rotation, PlannedRotation::None);
     assert_eq!(p.planned, prior, "an unchanged resource plans no diff");
 }
 
@@ -293,8 +293,8 @@ fn fixed_rotate_after_is_kept_as_configured_when_rotating() {
         ..config()
     };
     let prior = state(&c, "2027-03-01T00:00:00Z");
-    let p = plan(Some(&prior), &c, NOW);
-    assert_eq!(p.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    let p = plan(Some(&prior), &c, NOW, false);
+    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
     assert_eq!(p.planned.rotate_after, s("2027-03-05T00:00:00Z"));
 }
 
@@ -305,8 +305,8 @@ fn unknown_rotate_after_plans_a_possible_rotation_decided_at_apply() {
         ..config()
     };
     let prior = state(&config(), "2027-03-01T00:00:00Z");
-    let p = plan(Some(&prior), &c, NOW);
-    assert_eq!(p.rotation, PlannedRotation::Decide);
+    let p = plan(Some(&prior), &c, NOW, false);
+    assert_eq!(p.private.rotation, PlannedRotation::Decide);
     assert!(p.planned.password.is_unknown());
     assert!(p.planned.rotate_after.is_unknown());
 }
@@ -317,7 +317,7 @@ fn create_needs_a_configured_password() {
         current_password: Attr::Null,
         ..config()
     };
-    let p = plan(None, &c, NOW);
+    let p = plan(None, &c, NOW, false);
     assert!(p.diagnostics.has_errors());
     let d = &p.diagnostics.0[0];
     assert_eq!(
@@ -328,7 +328,7 @@ fn create_needs_a_configured_password() {
     );
     assert!(d.detail.contains("current_password"));
 
-    let ok = plan(None, &config(), NOW);
+    let ok = plan(None, &config(), NOW, false);
     assert!(ok.diagnostics.is_empty());
     assert!(ok.planned.password.is_unknown());
     assert!(ok.planned.current_password_wo.is_null());
@@ -346,10 +346,10 @@ fn write_only_value_never_appears_in_a_planned_state() {
         current_password_wo_version: Attr::Known(Number::from(1i64)),
         ..config()
     };
-    assert!(plan(None, &c, NOW).planned.current_password_wo.is_null());
+    assert!(plan(None, &c, NOW, false).planned.current_password_wo.is_null());
     let prior = state(&c, "2027-03-01T00:00:00Z");
     assert!(
-        plan(Some(&prior), &c, NOW)
+        plan(Some(&prior), &c, NOW, false)
             .planned
             .current_password_wo
             .is_null()
@@ -364,7 +364,7 @@ fn reseed_without_the_write_only_value_is_an_error_naming_it() {
         ..config()
     };
     let prior = state(&config(), "2027-03-01T00:00:00Z");
-    let p = plan(Some(&prior), &c, NOW);
+    let p = plan(Some(&prior), &c, NOW, false);
     assert!(p.diagnostics.has_errors());
     assert!(p.diagnostics.0.iter().all(|d| d.attribute
         == vec![crate::plugin::cty::PathStep::Attr(
@@ -450,6 +450,24 @@ fn write_only_on_an_old_terraform_is_an_error() {
 
 #[test]
 fn private_bytes_round_trip_and_garbage_means_decide() {
+    for blocked in [false, true] {
+        for r in [
+            PlannedRotation::None,
+            PlannedRotation::Due(Reason::RotateAfterPassed),
+            PlannedRotation::Due(Reason::WriteOnlyVersionChanged),
+            PlannedRotation::Decide,
+        ] {
+            let p = Private { rotation: r, blocked };
+            if p.to_bytes().is_empty() {
+                // Nothing to carry; an apply that finds no bytes re-decides, which is covered below.
+                continue;
+            }
+            assert_eq!(Private::from_bytes(&p.to_bytes()), p);
+        }
+    }
+    assert!(Private { rotation: PlannedRotation::None, blocked: false }.to_bytes().is_empty());
+    assert_eq!(Private::from_bytes(b"").rotation, PlannedRotation::Decide);
+    assert!(!Private::from_bytes(b"").blocked);
     for r in [
         PlannedRotation::Due(Reason::RotateAfterPassed),
         PlannedRotation::Due(Reason::TriggersChanged),
@@ -458,10 +476,11 @@ fn private_bytes_round_trip_and_garbage_means_decide() {
         PlannedRotation::Due(Reason::NoPasswordInState),
         PlannedRotation::Decide,
     ] {
-        assert_eq!(PlannedRotation::from_private(&r.to_private()), r);
+        let p = Private { rotation: r, blocked: false };
+        assert_eq!(Private::from_bytes(&p.to_bytes()), p);
     }
     assert_eq!(
-        PlannedRotation::from_private(b"\xff garbage"),
+        Private::from_bytes(b"\xff garbage").rotation,
         PlannedRotation::Decide
     );
 }
@@ -500,4 +519,51 @@ fn delete_hands_the_password_to_a_create_in_the_same_process() {
     assert!(!out.diagnostics.0[0].detail.contains("Wh0a1545a84d"));
     assert_eq!(handoff.take("alice"), Some(Secret::new("Wh0a1545a84d")));
     assert_eq!(handoff.take("alice"), None);
+}
+
+#[test]
+fn after_an_uncertain_reset_only_a_reseed_may_rotate() {
+    let c = Model { triggers: triggers(&[("r", "2")]), ..config() };
+    let prior = Model { triggers: triggers(&[("r", "1")]), ..state(&config(), "2027-03-01T00:00:00Z") };
+    let p = plan(Some(&prior), &c, NOW, true);
+    assert!(p.diagnostics.has_errors(), "a triggers change must not log in with a possibly stale password");
+    assert_eq!(
+        p.diagnostics.0[0].attribute,
+        vec![crate::plugin::cty::PathStep::Attr("current_password_wo_version".into())]
+    );
+    // Nothing due: no error, and the block is carried forward.
+    let quiet = plan(Some(&prior), &Model { triggers: triggers(&[("r", "1")]), ..config() }, NOW, true);
+    assert!(quiet.diagnostics.is_empty());
+    assert!(quiet.private.blocked);
+    // A re-seed is allowed.
+    let reseed = Model {
+        current_password: Attr::Null,
+        current_password_wo: secret("from-support"),
+        current_password_wo_version: Attr::Known(Number::from(2i64)),
+        ..c
+    };
+    let p = plan(Some(&prior), &reseed, NOW, true);
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::WriteOnlyVersionChanged));
+}
+
+#[tokio::test]
+async fn a_blocked_update_makes_no_api_call_and_keeps_the_block() {
+    let handoff = Handoff::default();
+    let ctx = ApplyContext { client: None, handoff: &handoff };
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let planned = Model { password: Attr::Unknown, rotated_at: Attr::Unknown, ..prior.clone() };
+    let out = update(
+        &ctx,
+        &prior,
+        &config(),
+        planned,
+        Private { rotation: PlannedRotation::Due(Reason::TriggersChanged), blocked: true },
+        || NOW,
+    )
+    .await;
+    assert!(out.diagnostics.has_errors());
+    assert!(out.diagnostics.0[0].summary.contains("blocked"));
+    assert_eq!(out.new_state, Some(prior));
+    assert!(Private::from_bytes(&out.private).blocked);
 }

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# The end-to-end benchmark (issue 6): builds the release binaries, then runs benches/e2e against a real Terraform and
+# the ThingSpace emulator. It prints the results with the budgets (PASS/FAIL), rewrites the generated block of
+# BENCHMARKS.md and draws benchmarks/plan-time.svg. About 10-15 minutes on 2 cores; the machine should be quiet.
+#
+# Usage: scripts/bench.sh [--sizes 10,100,1000] [--reps 5] [--handshakes 30] [--no-write] [--out FILE] [--chart FILE]
+# Exit status: 0 when every budget passed, 1 when one was missed, 2+ when the run itself failed.
+# The criterion micro-benchmarks are separate: cargo bench --bench codec --bench plan_decision
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+scripts/setup-terraform.sh >/dev/null
+echo "== release build" >&2
+cargo build --release --bins
+export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
+export TS_EMULATOR_BIN="$PWD/target/release/thingspace-emulator"
+# The driver itself is not what is measured: build it with the dev profile, which is quick and shares the test
+# build's artifacts, instead of the bench profile's fat LTO.
+echo "== end-to-end benchmark" >&2
+exec cargo bench --profile dev --bench e2e -- --e2e "$@"

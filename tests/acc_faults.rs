@@ -1,0 +1,632 @@
+//! Fault-injection acceptance tests (issue 4): a real Terraform drives the provider against the emulator while the
+//! emulator injects the faults ThingSpace or the network can produce. Every test asserts on what the emulator
+//! recorded (resets, failed log-ins, the user's password, the lock) as well as on Terraform's state and output, so
+//! "nothing lost, nothing locked" is checked where it happens rather than inferred from an exit code.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    Emulator, Fault, LOGIN_PATH, LOGOUT_PATH, REQUIRED_PROVIDERS, RESET_PATH, Request, TOKEN_PATH,
+    Workspace,
+};
+use serde_json::Value;
+
+const ADDR: &str = "thingspace_password_rotation.ci";
+const USER: &str = "svc-ci";
+const SEED: &str = "Seed-Passw0rd-1";
+
+/// The diagnostic summary of a reset that may have taken effect.
+const AMBIGUOUS: &str = "The password reset for user \"svc-ci\" may have taken effect";
+/// The warning summary when something failed after ThingSpace handed out the new password.
+const AFTER_RESET_WARNING: &str = "Warning: Password rotated; a follow-up step had a problem";
+
+/// An emulator with user `svc-ci` (password [`SEED`]) and a workspace whose resource logs in with the seed.
+/// `request_timeout` goes into a provider block when given.
+fn setup(request_timeout: Option<&str>) -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let ws = Workspace::new(&emu);
+    write_config(&ws, request_timeout, "1");
+    (emu, ws)
+}
+
+/// One resource for `svc-ci`; changing `trigger` forces a rotation.
+fn write_config(ws: &Workspace, request_timeout: Option<&str>, trigger: &str) {
+    let provider = match request_timeout {
+        Some(t) => format!("provider \"thingspace\" {{\n  request_timeout = \"{t}\"\n}}\n"),
+        None => String::new(),
+    };
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\n{provider}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{SEED}\"\n  triggers = {{ n = \"{trigger}\" }}\n}}\n"
+        ),
+    );
+}
+
+fn apply_args() -> [&'static str; 3] {
+    ["apply", "-auto-approve", "-input=false"]
+}
+
+/// The stored password of the resource at `addr`, or None when it has none.
+fn stored_password(ws: &Workspace, addr: &str) -> Option<String> {
+    ws.resource(addr)["password"].as_str().map(str::to_owned)
+}
+
+/// Every resource instance in the state: `(address, values)`.
+fn all_resources(ws: &Workspace) -> Vec<(String, Value)> {
+    let show = ws.show_json();
+    show.pointer("/values/root_module/resources")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .map(|r| {
+                    (
+                        r["address"].as_str().unwrap_or_default().to_owned(),
+                        r["values"].clone(),
+                    )
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn on_path<'a>(reqs: &'a [Request], path: &str) -> Vec<&'a Request> {
+    reqs.iter().filter(|r| r.path == path).collect()
+}
+
+fn statuses(reqs: &[Request], path: &str) -> Vec<Option<u16>> {
+    on_path(reqs, path).iter().map(|r| r.status).collect()
+}
+
+/// Polls the emulator's request log until `done` holds (a request arrived, is waiting in a fault delay...).
+fn wait_for(emu: &Emulator, what: &str, done: impl Fn(&[Request]) -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let reqs = emu.requests();
+        if done(&reqs) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}; requests: {reqs:?}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Whether a request to `path` has arrived and not been answered yet (it sits in a fault delay).
+fn pending(reqs: &[Request], path: &str) -> bool {
+    reqs.iter().any(|r| r.path == path && r.status.is_none())
+}
+
+/// Asserts the output holds no trace of a panic, in the provider or in Terraform.
+fn assert_no_panic(text: &str) {
+    for needle in ["panicked", "panic:", "The plugin encountered an error", "crashed"] {
+        assert!(!text.contains(needle), "{needle:?} in output:\n{text}");
+    }
+}
+
+// ----- retried faults: the apply succeeds -----
+
+#[test]
+fn token_503_is_retried_and_the_apply_succeeds() {
+    let (emu, ws) = setup(None);
+    emu.fault(Fault::status(
+        TOKEN_PATH,
+        503,
+        "<html><body>Service Unavailable</body></html>",
+    ));
+    ws.apply();
+
+    let reqs = emu.requests();
+    assert_eq!(statuses(&reqs, TOKEN_PATH), vec![Some(503), Some(200)]);
+    assert_eq!(statuses(&reqs, LOGIN_PATH), vec![Some(200)]);
+    assert_eq!(statuses(&reqs, RESET_PATH), vec![Some(200)]);
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 1);
+    assert_eq!(user.failed_logins, 0);
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+}
+
+#[test]
+fn login_429_with_retry_after_is_honoured_and_the_apply_succeeds() {
+    let (emu, ws) = setup(None);
+    emu.fault(
+        Fault::status(
+            LOGIN_PATH,
+            429,
+            r#"{"errorCode":"RATE_LIMITED","errorMessage":"slow down"}"#,
+        )
+        .header("Retry-After", "2"),
+    );
+    ws.apply();
+
+    let reqs = emu.requests();
+    let logins = on_path(&reqs, LOGIN_PATH);
+    assert_eq!(
+        logins.iter().map(|r| r.status).collect::<Vec<_>>(),
+        vec![Some(429), Some(200)]
+    );
+    let gap = logins[1].at_ms - logins[0].at_ms;
+    assert!(
+        gap >= 1900,
+        "the retry waited for Retry-After (2 s), not the 0.5 s backoff: {gap} ms"
+    );
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 0, "a 429 is not a failed log-in");
+    assert_eq!(user.resets, 1);
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+}
+
+/// Runs an apply whose reset is held in a fault delay; `meanwhile` changes the emulator while the reset waits.
+fn apply_while_reset_waits(emu: &Emulator, ws: &Workspace, meanwhile: impl FnOnce()) {
+    emu.fault(Fault::delay(RESET_PATH, 1500));
+    let running = ws.spawn(&apply_args(), &[]);
+    wait_for(emu, "the delayed reset", |r| pending(r, RESET_PATH));
+    meanwhile();
+    running.wait().assert_success();
+}
+
+#[test]
+fn expired_session_on_reset_logs_in_again_and_resets_once() {
+    let (emu, ws) = setup(None);
+    // The session ends while the reset is on its way, as if it had idled for 20 minutes.
+    apply_while_reset_waits(&emu, &ws, || emu.expire(false, true));
+
+    let reqs = emu.requests();
+    assert_eq!(
+        statuses(&reqs, RESET_PATH),
+        vec![Some(400), Some(200)],
+        "SessionToken.Expired, then the reset with a fresh session"
+    );
+    assert_eq!(statuses(&reqs, LOGIN_PATH), vec![Some(200), Some(200)]);
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 1, "exactly one reset took effect");
+    assert_eq!(user.failed_logins, 0);
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+}
+
+#[test]
+fn expired_token_on_reset_fetches_a_new_token_and_resets_once() {
+    let (emu, ws) = setup(None);
+    apply_while_reset_waits(&emu, &ws, || emu.expire(true, false));
+
+    let reqs = emu.requests();
+    assert_eq!(
+        statuses(&reqs, RESET_PATH),
+        vec![Some(401), Some(200)],
+        "gateway 900901, then the reset with a new token"
+    );
+    assert_eq!(statuses(&reqs, TOKEN_PATH), vec![Some(200), Some(200)]);
+    assert_eq!(emu.stats().tokens_issued, 2);
+    assert_eq!(
+        statuses(&reqs, LOGIN_PATH),
+        vec![Some(200)],
+        "no new log-in for a token problem"
+    );
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 1);
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+}
+
+#[test]
+fn reset_500_before_effect_probes_then_resets_or_fails_with_the_password_unchanged() {
+    let (emu, ws) = setup(None);
+    // Two 500s: the probe log-in shows the first did nothing, the one retry also fails, so the apply stops with the
+    // password unchanged.
+    emu.fault(Fault::status(RESET_PATH, 500, r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#).count(2));
+    let out = ws.tf(&apply_args());
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(
+        text.contains("ThingSpace refused the password reset for user \"svc-ci\""),
+        "{text}"
+    );
+    assert!(text.contains("password is unchanged"), "{text}");
+    let reqs = emu.requests();
+    assert_eq!(statuses(&reqs, RESET_PATH), vec![Some(500), Some(500)]);
+    assert_eq!(
+        statuses(&reqs, LOGIN_PATH),
+        vec![Some(200), Some(200), Some(200)],
+        "log-in, then a probe after each unclear reset: the old password still works, so neither took effect"
+    );
+    let user = emu.user(USER);
+    assert_eq!((user.resets, user.failed_logins, user.locked), (0, 0, false));
+    assert_eq!(user.password, SEED);
+    assert!(!ws.has_resource(ADDR), "a failed create stores nothing");
+
+    // One 500: the probe works and the single retry succeeds within the same apply.
+    emu.clear_requests();
+    emu.fault(Fault::status(RESET_PATH, 500, "").count(1));
+    ws.apply();
+    let reqs = emu.requests();
+    assert_eq!(statuses(&reqs, RESET_PATH), vec![Some(500), Some(200)]);
+    assert_eq!(statuses(&reqs, LOGIN_PATH), vec![Some(200), Some(200)]);
+    let user = emu.user(USER);
+    assert_eq!((user.resets, user.failed_logins, user.locked), (1, 0, false));
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+
+    // And the next rotation, without faults, logs in with the stored password.
+    write_config(&ws, None, "2");
+    ws.apply();
+    let user = emu.user(USER);
+    assert_eq!((user.resets, user.failed_logins), (2, 0));
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+}
+
+// ----- ambiguous resets: a clear error, one failed log-in, nothing locked, state untouched -----
+
+/// Creates the resource, then runs a rotation whose reset meets `fault` after it took effect. Returns the update's
+/// output, after asserting what every ambiguous case shares.
+fn ambiguous_update(fault: Fault) -> String {
+    let (emu, ws) = setup(None);
+    ws.apply();
+    let old = stored_password(&ws, ADDR).unwrap();
+    emu.clear_requests();
+
+    emu.fault(fault.after());
+    write_config(&ws, None, "2");
+    let out = ws.tf(&apply_args());
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert_no_panic(&text);
+    for needle in [
+        AMBIGUOUS,
+        "unknown to Terraform",
+        "current_password_wo",
+        "current_password_wo_version",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?}:\n{text}");
+    }
+
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 2, "the faulted reset did take effect");
+    assert_eq!(user.failed_logins, 1, "exactly one probe log-in failed");
+    assert!(!user.locked);
+    assert_eq!(user.consecutive_failed_logins, 1);
+    assert_ne!(user.password, old);
+    let reqs = emu.requests();
+    assert_eq!(
+        on_path(&reqs, RESET_PATH).len(),
+        1,
+        "an ambiguous reset is never sent again"
+    );
+    assert_eq!(on_path(&reqs, LOGIN_PATH).len(), 2, "log-in and one probe");
+    assert_eq!(
+        stored_password(&ws, ADDR).as_deref(),
+        Some(&*old),
+        "state keeps the old password"
+    );
+    assert!(
+        !out.combined().contains(&user.password),
+        "the unknown new password never shows"
+    );
+    text
+}
+
+#[test]
+fn reset_502_after_effect_fails_with_a_reseed_hint_and_one_failed_login() {
+    let text = ambiguous_update(Fault::status(
+        RESET_PATH,
+        502,
+        "<html><body><h1>502 Bad Gateway</h1></body></html>",
+    ));
+    assert!(text.contains("HTTP 502"), "{text}");
+}
+
+#[test]
+fn dropped_connection_after_reset_fails_with_a_reseed_hint_and_one_failed_login() {
+    let text = ambiguous_update(Fault::drop_connection(RESET_PATH));
+    assert!(text.contains("connection"), "{text}");
+}
+
+// ----- malformed answers to the reset -----
+
+const MALFORMED_USERS: [&str; 4] = ["m-html", "m-empty", "m-nopw", "m-garbage"];
+
+/// Four resources, one per malformed answer: after effect each sends one reset, so each meets one queued fault.
+fn malformed_setup() -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    for u in MALFORMED_USERS {
+        emu.add_user(u, SEED);
+    }
+    let ws = Workspace::new(&emu);
+    write_malformed_config(&ws, "1");
+    (emu, ws)
+}
+
+fn write_malformed_config(ws: &Workspace, trigger: &str) {
+    let users = MALFORMED_USERS
+        .iter()
+        .map(|u| format!("\"{u}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"m\" {{\n  for_each = toset([{users}])\n  username = each.key\n  current_password = \"{SEED}\"\n  triggers = {{ n = \"{trigger}\" }}\n}}\n"
+        ),
+    );
+}
+
+/// The four malformed answers: an HTML error page, an empty body, JSON without newPassword, a 200 with garbage.
+fn malformed_faults() -> Vec<Fault> {
+    vec![
+        Fault::status(
+            RESET_PATH,
+            500,
+            "<!DOCTYPE html><html><head><title>Error</title></head><body>Internal Server Error</body></html>",
+        )
+        .content_type("text/html"),
+        Fault::status(RESET_PATH, 200, ""),
+        Fault::status(RESET_PATH, 200, r#"{"status":"ok"}"#),
+        Fault::status(RESET_PATH, 200, "\u{1}\u{2}garbage{{{not json").content_type("text/plain"),
+    ]
+}
+
+#[test]
+fn malformed_reset_answers_before_effect_are_probed_and_retried_once() {
+    // One resource, one malformed answer per rotation: the retry after the probe must not meet the next fault.
+    let (emu, ws) = setup(None);
+    ws.apply();
+    for (i, fault) in malformed_faults().into_iter().enumerate() {
+        emu.clear_requests();
+        let status = fault.status;
+        emu.fault(fault);
+        write_config(&ws, None, &format!("m{i}"));
+        let out = ws.apply();
+        assert_no_panic(&out.combined());
+        let reqs = emu.requests();
+        assert_eq!(statuses(&reqs, RESET_PATH), vec![status, Some(200)], "fault {i}");
+        assert_eq!(
+            statuses(&reqs, LOGIN_PATH),
+            vec![Some(200), Some(200)],
+            "fault {i}: log-in, then one probe that shows the reset did not happen"
+        );
+        let user = emu.user(USER);
+        assert_eq!((user.resets, user.failed_logins), (i as u64 + 2, 0), "fault {i}");
+        assert_eq!(
+            stored_password(&ws, ADDR).as_deref(),
+            Some(&*user.password),
+            "fault {i}"
+        );
+    }
+}
+
+#[test]
+fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_what_thingspace_hid() {
+    let (emu, ws) = malformed_setup();
+    ws.apply();
+    let before: Vec<(String, Value)> = all_resources(&ws);
+    emu.clear_requests();
+    for f in malformed_faults() {
+        emu.fault(f.after());
+    }
+    write_malformed_config(&ws, "2");
+    let out = ws.tf(&apply_args());
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert_no_panic(&text);
+    for u in MALFORMED_USERS {
+        assert!(
+            text.contains(&format!(
+                "The password reset for user \"{u}\" may have taken effect"
+            )),
+            "{u}:\n{text}"
+        );
+    }
+    for what in [
+        "HTTP 500 with an unexpected body that is not JSON (content type text/html): \"Error Internal Server Error\"",
+        "HTTP 200 with an unexpected empty body",
+        "HTTP 200 with an unexpected JSON body without newPassword",
+        "HTTP 200 with an unexpected body that is not JSON (content type text/plain)",
+    ] {
+        assert!(text.contains(what), "missing {what:?}:\n{text}");
+    }
+    let reqs = emu.requests();
+    assert_eq!(on_path(&reqs, RESET_PATH).len(), 4, "no reset sent twice");
+    let after = all_resources(&ws);
+    for u in MALFORMED_USERS {
+        let user = emu.user(u);
+        assert_eq!((user.resets, user.failed_logins, user.locked), (2, 1, false), "{u}");
+        let old = &before.iter().find(|(_, v)| v["username"] == u).unwrap().1["password"];
+        let now = &after.iter().find(|(_, v)| v["username"] == u).unwrap().1["password"];
+        assert_eq!(old, now, "{u}: state keeps the old password");
+    }
+}
+
+// ----- timeouts and wrong passwords -----
+
+#[test]
+fn hung_login_is_bounded_by_request_timeout_and_nothing_is_reset() {
+    let (emu, ws) = setup(Some("2s"));
+    emu.fault(Fault::delay(LOGIN_PATH, 30_000));
+    let started = Instant::now();
+    let out = ws.tf(&apply_args());
+    let took = started.elapsed();
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(text.contains("no answer within request_timeout"), "{text}");
+    assert!(
+        took < Duration::from_secs(20),
+        "a 2 s request_timeout ends a 30 s hang well before it: {took:?}"
+    );
+    let reqs = emu.requests();
+    assert_eq!(statuses(&reqs, LOGIN_PATH), vec![None], "one abandoned log-in");
+    assert!(on_path(&reqs, RESET_PATH).is_empty());
+    let user = emu.user(USER);
+    assert_eq!((user.resets, user.failed_logins), (0, 0));
+    assert_eq!(user.password, SEED);
+}
+
+#[test]
+fn wrong_password_costs_one_failed_login_per_apply_and_never_locks() {
+    let (emu, ws) = setup(None);
+    emu.add_user(USER, "the-real-password");
+    for round in 1..=2 {
+        let out = ws.tf(&apply_args());
+        out.assert_failure();
+        let text = flat(&out.combined());
+        assert!(text.contains("ThingSpace log-in failed for user \"svc-ci\""), "{text}");
+        let user = emu.user(USER);
+        assert_eq!(user.failed_logins, round, "one failed log-in per apply");
+        assert_eq!(user.consecutive_failed_logins, round as u32);
+        assert!(!user.locked);
+        assert_eq!(user.resets, 0);
+        assert_eq!(user.password, "the-real-password");
+    }
+    assert_eq!(on_path(&emu.requests(), LOGIN_PATH).len(), 2);
+}
+
+// ----- a password ThingSpace handed out is never lost -----
+
+/// Asserts the apply succeeded with the after-reset warning and the state holds the emulator's password, untainted.
+fn assert_kept(emu: &Emulator, ws: &Workspace, out: &common::TfOutput, resets: u64, why: &str) {
+    out.assert_success();
+    let text = flat(&out.combined());
+    assert!(text.contains(AFTER_RESET_WARNING), "{why}: {text}");
+    assert!(text.contains("the new password is saved"), "{why}: {text}");
+    let user = emu.user(USER);
+    assert_eq!(user.resets, resets, "{why}");
+    assert_eq!(user.failed_logins, 0, "{why}");
+    assert_eq!(
+        stored_password(&ws, ADDR).as_deref(),
+        Some(&*user.password),
+        "{why}: state holds the new password"
+    );
+    assert!(
+        !ws.state_file().contains("tainted"),
+        "{why}: not tainted:\n{}",
+        ws.state_file()
+    );
+}
+
+#[test]
+fn logout_500_after_create_warns_keeps_the_password_and_does_not_taint() {
+    let (emu, ws) = setup(None);
+    emu.fault(Fault::status(
+        LOGOUT_PATH,
+        500,
+        r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"oops"}"#,
+    ));
+    let out = ws.tf(&apply_args());
+    assert_kept(&emu, &ws, &out, 1, "log-out 500 on create");
+    assert_eq!(statuses(&emu.requests(), LOGOUT_PATH), vec![Some(500)]);
+    let plan = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "nothing to do after a create whose log-out failed:\n{plan}");
+}
+
+#[test]
+fn logout_dropped_or_hung_after_update_warns_and_keeps_the_password() {
+    let (emu, ws) = setup(Some("2s"));
+    ws.apply();
+
+    emu.fault(Fault::drop_connection(LOGOUT_PATH));
+    write_config(&ws, Some("2s"), "2");
+    let out = ws.tf(&apply_args());
+    assert_kept(&emu, &ws, &out, 2, "dropped log-out");
+
+    emu.fault(Fault::delay(LOGOUT_PATH, 30_000));
+    write_config(&ws, Some("2s"), "3");
+    let started = Instant::now();
+    let out = ws.tf(&apply_args());
+    assert_kept(&emu, &ws, &out, 3, "hung log-out");
+    assert!(
+        flat(&out.combined()).contains("no answer within request_timeout"),
+        "{out}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(25));
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
+}
+
+// ----- Ctrl-C -----
+
+#[test]
+fn ctrl_c_while_logging_in_stops_quickly_without_a_reset() {
+    let (emu, ws) = setup(Some("60s"));
+    emu.fault(Fault::delay(LOGIN_PATH, 40_000));
+    let running = ws.spawn(&apply_args(), &[]);
+    wait_for(&emu, "the delayed log-in", |r| pending(r, LOGIN_PATH));
+    let interrupted = Instant::now();
+    running.interrupt();
+    let out = running.wait();
+    let took = interrupted.elapsed();
+    out.assert_failure();
+    assert!(
+        took < Duration::from_secs(15),
+        "Terraform ended {took:?} after Ctrl-C, while the log-in still had 35 s to go:\n{out}"
+    );
+    assert_no_panic(&out.combined());
+    let reqs = emu.requests();
+    assert!(on_path(&reqs, RESET_PATH).is_empty(), "{reqs:?}");
+    let user = emu.user(USER);
+    assert_eq!((user.resets, user.failed_logins), (0, 0));
+    assert_eq!(user.password, SEED);
+}
+
+#[test]
+fn ctrl_c_while_logging_out_keeps_the_new_password_in_state() {
+    let (emu, ws) = setup(Some("60s"));
+    emu.fault(Fault::delay(LOGOUT_PATH, 40_000));
+    let running = ws.spawn(&apply_args(), &[]);
+    // The log-out is only sent once the reset has answered.
+    wait_for(&emu, "the delayed log-out", |r| pending(r, LOGOUT_PATH));
+    let interrupted = Instant::now();
+    running.interrupt();
+    let out = running.wait();
+    let took = interrupted.elapsed();
+    assert!(took < Duration::from_secs(15), "{took:?}:\n{out}");
+    eprintln!("DEBUGOUT {out}");
+    assert_no_panic(&out.combined());
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 1);
+    assert_eq!(
+        stored_password(&ws, ADDR).as_deref(),
+        Some(&*user.password),
+        "the password handed out before Ctrl-C reached the state:\n{out}"
+    );
+}
+
+// ----- concurrency -----
+
+#[test]
+fn fifty_resources_with_parallelism_ten_share_one_token_and_store_every_password() {
+    let emu = Emulator::start();
+    let users: Vec<String> = (0..50).map(|i| format!("u{i:02}")).collect();
+    for u in &users {
+        emu.add_user(u, SEED);
+    }
+    let ws = Workspace::new(&emu);
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"many\" {{\n  count = 50\n  username = format(\"u%02d\", count.index)\n  current_password = \"{SEED}\"\n}}\n"
+        ),
+    );
+    ws.apply_with(&["-parallelism=10"]);
+
+    let stats = emu.stats();
+    assert_eq!(stats.token, 1, "one token request for all 50 rotations");
+    assert_eq!(stats.tokens_issued, 1);
+    assert_eq!((stats.login, stats.reset, stats.logout), (50, 50, 50));
+    let stored = all_resources(&ws);
+    assert_eq!(stored.len(), 50);
+    for u in &users {
+        let user = emu.user(u);
+        assert_eq!((user.resets, user.failed_logins), (1, 0), "{u}");
+        let (_, values) = stored
+            .iter()
+            .find(|(_, v)| v["username"] == u.as_str())
+            .unwrap_or_else(|| panic!("{u} not in state"));
+        assert_eq!(values["password"], user.password.as_str(), "{u}");
+    }
+}

@@ -1,0 +1,327 @@
+//! Release packaging, tested the way CI pipelines install providers: `scripts/release.sh` writes the registry
+//! artifacts, they go into a `filesystem_mirror`, and a real `terraform init` without `dev_overrides` must find,
+//! verify and lock them before plan and apply run the installed binary against the emulator.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Emulator, PROVIDER_SOURCE, Workspace, provider_bin, repo_root};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+const NAME: &str = "terraform-provider-thingspace";
+const ADDR: &str = "thingspace_password_rotation.ci";
+const SEED: &str = "Seed-Passw0rd-1";
+
+/// The artifacts of one `scripts/release.sh` run, shared by the tests of this file.
+struct Package {
+    dir: PathBuf,
+    zip: PathBuf,
+}
+
+impl Package {
+    fn zip_name(&self) -> String {
+        file_name(&self.zip)
+    }
+
+    fn sums_path(&self) -> PathBuf {
+        self.dir.join(format!("{NAME}_{VERSION}_SHA256SUMS"))
+    }
+
+    /// SHA256SUMS as file name → hex digest, checking each line's shape on the way.
+    fn sums(&self) -> BTreeMap<String, String> {
+        let text = std::fs::read_to_string(self.sums_path()).unwrap();
+        text.lines()
+            .map(|line| {
+                let (hash, file) = line
+                    .split_once("  ")
+                    .unwrap_or_else(|| panic!("not a sha256sum line: {line:?}"));
+                assert!(
+                    hash.len() == 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()),
+                    "not a hex sha256: {line:?}"
+                );
+                (file.to_owned(), hash.to_owned())
+            })
+            .collect()
+    }
+}
+
+/// Runs the release command once per test process. It packages the provider binary this test run uses
+/// (`TS_PROVIDER_BIN`, which scripts/test.sh points at the release build it just made, else cargo's debug build)
+/// instead of building a second time.
+fn package() -> &'static Package {
+    static PACKAGE: OnceLock<Package> = OnceLock::new();
+    PACKAGE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+            .join("acc_release")
+            .join("dist");
+        let _ = std::fs::remove_dir_all(&dir);
+        let bin = std::path::absolute(provider_bin()).unwrap();
+        let out = Command::new(repo_root().join("scripts").join("release.sh"))
+            .arg("--binary")
+            .arg(&bin)
+            .arg("--out-dir")
+            .arg(&dir)
+            .output()
+            .expect("run scripts/release.sh");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "scripts/release.sh failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let zip = PathBuf::from(stdout.lines().last().unwrap_or_default());
+        Package { dir, zip }
+    })
+}
+
+fn file_name(p: &Path) -> String {
+    p.file_name().unwrap().to_string_lossy().into_owned()
+}
+
+/// What python3's standard library sees in a file and a zip: the file's sha256, and each entry's name, Unix mode
+/// and sha256, plus the `h1:` hash Terraform computes for a provider package (dirhash's Hash1: sha256 over the
+/// sorted `<sha256 hex>  <name>\n` lines of the entries, base64). Computed here, independently of the release
+/// script, so the lock-file assertions compare against something Terraform did not write.
+fn inspect(zip: &Path, files: &[PathBuf]) -> Value {
+    let script = r#"
+import base64, hashlib, json, sys, zipfile
+zip_path, files = sys.argv[1], sys.argv[2:]
+z = zipfile.ZipFile(zip_path)
+entries = [{"name": i.filename, "mode": i.external_attr >> 16,
+            "sha256": hashlib.sha256(z.read(i.filename)).hexdigest()} for i in z.infolist()]
+lines = "".join(sorted(f"{e['sha256']}  {e['name']}\n" for e in entries))
+h1 = "h1:" + base64.b64encode(hashlib.sha256(lines.encode()).digest()).decode()
+sums = {f: hashlib.sha256(open(f, "rb").read()).hexdigest() for f in files}
+print(json.dumps({"entries": entries, "h1": h1, "sha256": sums}))
+"#;
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(zip)
+        .args(files)
+        .output()
+        .expect("run python3");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn release_artifacts_follow_the_registry_conventions() {
+    let pkg = package();
+    let zip_name = pkg.zip_name();
+    assert_eq!(zip_name, format!("{NAME}_{VERSION}_linux_amd64.zip"));
+    assert_eq!(pkg.zip.parent().unwrap(), pkg.dir);
+
+    let mut listed: Vec<String> = std::fs::read_dir(&pkg.dir)
+        .unwrap()
+        .map(|e| file_name(&e.unwrap().path()))
+        .collect();
+    listed.sort();
+    let manifest_asset = format!("{NAME}_{VERSION}_manifest.json");
+    let mut expected = vec![
+        zip_name.clone(),
+        manifest_asset.clone(),
+        format!("{NAME}_{VERSION}_SHA256SUMS"),
+        "terraform-registry-manifest.json".to_owned(),
+    ];
+    expected.sort();
+    assert_eq!(listed, expected, "exactly the registry's release assets");
+
+    let manifest = std::fs::read(pkg.dir.join("terraform-registry-manifest.json")).unwrap();
+    let parsed: Value = serde_json::from_slice(&manifest).unwrap();
+    assert_eq!(
+        parsed,
+        json!({"version": 1, "metadata": {"protocol_versions": ["6.0"]}})
+    );
+    assert_eq!(
+        std::fs::read(pkg.dir.join(&manifest_asset)).unwrap(),
+        manifest,
+        "the release asset is the same manifest"
+    );
+
+    let bin = std::path::absolute(provider_bin()).unwrap();
+    let facts = inspect(
+        &pkg.zip,
+        &[pkg.zip.clone(), pkg.dir.join(&manifest_asset), bin.clone()],
+    );
+    let sha = |p: &Path| facts["sha256"][p.to_string_lossy().as_ref()].clone();
+
+    // SHA256SUMS lists the zip and the manifest with their real digests.
+    let sums = pkg.sums();
+    assert_eq!(
+        sums.keys().cloned().collect::<Vec<_>>(),
+        vec![zip_name.clone(), manifest_asset.clone()]
+    );
+    assert_eq!(sums[&zip_name], sha(&pkg.zip));
+    assert_eq!(sums[&manifest_asset], sha(&pkg.dir.join(&manifest_asset)));
+
+    // The zip holds exactly the provider binary, under the versioned name Terraform runs, executable.
+    let entries = facts["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), 1, "{entries:?}");
+    assert_eq!(entries[0]["name"], format!("{NAME}_v{VERSION}"));
+    assert_eq!(
+        entries[0]["mode"].as_u64().unwrap(),
+        0o100755,
+        "a regular executable file"
+    );
+    assert_eq!(
+        entries[0]["sha256"],
+        sha(&bin),
+        "the packaged binary is the one built"
+    );
+}
+
+/// A CLI config that installs our provider only from `mirror` and everything else directly: no dev_overrides.
+fn mirror_cli_config(mirror: &Path) -> String {
+    let source = format!("registry.terraform.io/{PROVIDER_SOURCE}");
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{source}\"]\n  }}\n  direct {{\n    exclude = [\"{source}\"]\n  }}\n}}\n",
+        mirror.display()
+    )
+}
+
+fn lock_file(hash: &str) -> String {
+    format!(
+        "provider \"registry.terraform.io/{PROVIDER_SOURCE}\" {{\n  version = \"{VERSION}\"\n  hashes = [\n    \"{hash}\",\n  ]\n}}\n"
+    )
+}
+
+/// The `hashes` of our provider's block in a lock file, and its version.
+fn locked(lock: &str) -> (String, Vec<String>) {
+    let header = format!("provider \"registry.terraform.io/{PROVIDER_SOURCE}\" {{");
+    let block = lock
+        .split_once(&header)
+        .unwrap_or_else(|| panic!("the lock file does not name our provider:\n{lock}"))
+        .1;
+    let block = &block[..block.find("\n}").unwrap()];
+    let version = block
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("version"))
+        .map(|v| {
+            v.trim()
+                .trim_start_matches('=')
+                .trim()
+                .trim_matches('"')
+                .to_owned()
+        })
+        .unwrap_or_default();
+    let hashes = block
+        .split('"')
+        .filter(|s| s.starts_with("h1:") || s.starts_with("zh:"))
+        .map(str::to_owned)
+        .collect();
+    (version, hashes)
+}
+
+#[test]
+fn filesystem_mirror_install_is_verified_locked_and_runs_against_the_api() {
+    let pkg = package();
+    let emu = Emulator::start();
+    emu.add_user("svc-ci", SEED);
+    let ws = Workspace::new(&emu);
+
+    // The packed mirror layout: <mirror>/<hostname>/<namespace>/<type>/<the release zip>.
+    let mirror = ws.root().join("mirror");
+    let slot = mirror.join("registry.terraform.io").join(PROVIDER_SOURCE);
+    std::fs::create_dir_all(&slot).unwrap();
+    std::fs::copy(&pkg.zip, slot.join(pkg.zip_name())).unwrap();
+    ws.write_cli_config(&mirror_cli_config(&mirror));
+    let config = std::fs::read_to_string(ws.cli_config_path()).unwrap();
+    assert!(!config.contains("dev_overrides"), "{config}");
+
+    ws.write(
+        "main.tf",
+        &format!(
+            "terraform {{\n  required_providers {{\n    thingspace = {{\n      source  = \"{PROVIDER_SOURCE}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username         = \"svc-ci\"\n  current_password = \"{SEED}\"\n}}\n"
+        ),
+    );
+    let zh = format!("zh:{}", pkg.sums()[&pkg.zip_name()]);
+    let h1 = inspect(&pkg.zip, &[])["h1"].as_str().unwrap().to_owned();
+    let installed = ws
+        .dir()
+        .join(".terraform/providers/registry.terraform.io")
+        .join(PROVIDER_SOURCE)
+        .join(VERSION)
+        .join("linux_amd64")
+        .join(format!("{NAME}_v{VERSION}"));
+
+    // First init: found in the mirror, installed, and locked with the package hash Terraform computed.
+    let out = ws.tf(&["init", "-input=false"]);
+    out.assert_success();
+    assert!(
+        out.stdout
+            .contains(&format!("Installed verizon/thingspace v{VERSION}")),
+        "{out}"
+    );
+    assert!(installed.is_file(), "{} missing", installed.display());
+    let (version, hashes) = locked(&ws.read(".terraform.lock.hcl"));
+    assert_eq!(version, VERSION);
+    assert_eq!(hashes, vec![h1.clone()], "lock holds the package's h1 hash");
+
+    // A lock file whose checksum is not the release's makes Terraform refuse the package.
+    std::fs::remove_dir_all(ws.dir().join(".terraform")).unwrap();
+    ws.write(
+        ".terraform.lock.hcl",
+        &lock_file(&format!("zh:{}", "0".repeat(64))),
+    );
+    let out = ws.tf(&["init", "-input=false"]);
+    out.assert_failure();
+    let text = out
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("doesn't match any of the checksums previously recorded"),
+        "{out}"
+    );
+    assert!(!installed.exists(), "a refused package is not installed");
+
+    // Seeded from SHA256SUMS, as a pipeline pins a published release: Terraform checks the zip against it and
+    // keeps both hashes.
+    ws.write(".terraform.lock.hcl", &lock_file(&zh));
+    ws.tf(&["init", "-input=false"]).assert_success();
+    assert!(installed.is_file());
+    let (version, mut hashes) = locked(&ws.read(".terraform.lock.hcl"));
+    hashes.sort();
+    assert_eq!(version, VERSION);
+    assert_eq!(hashes, vec![h1, zh]);
+
+    // Plan and apply run the installed provider, not a development override.
+    emu.clear_requests();
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 2, "a create is planned:\n{out}");
+    let out = ws.apply();
+    assert!(
+        !out.combined().contains("Provider development overrides"),
+        "{out}"
+    );
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 1);
+    assert_eq!(
+        ws.resource(ADDR)["password"].as_str(),
+        Some(user.password.as_str())
+    );
+
+    let requests = emu.requests();
+    assert!(requests.len() >= 4, "{requests:?}");
+    let expected_ua = format!("{NAME}/{VERSION}");
+    for r in &requests {
+        assert_eq!(
+            r.user_agent.as_deref(),
+            Some(expected_ua.as_str()),
+            "{} {}",
+            r.method,
+            r.path
+        );
+    }
+}
