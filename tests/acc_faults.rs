@@ -566,6 +566,12 @@ fn ctrl_c_while_logging_in_stops_quickly_without_a_reset() {
         "Terraform ended {took:?} after Ctrl-C, while the log-in still had 35 s to go:\n{out}"
     );
     assert_no_panic(&out.combined());
+    let text = flat(&out.combined());
+    assert!(
+        text.contains("cancelled during the log-in step") && text.contains("password is unchanged"),
+        "{text}"
+    );
+    assert!(!ws.has_resource(ADDR));
     let reqs = emu.requests();
     assert!(on_path(&reqs, RESET_PATH).is_empty(), "{reqs:?}");
     let user = emu.user(USER);
@@ -585,7 +591,12 @@ fn ctrl_c_while_logging_out_keeps_the_new_password_in_state() {
     let out = running.wait();
     let took = interrupted.elapsed();
     assert!(took < Duration::from_secs(15), "{took:?}:\n{out}");
-    eprintln!("DEBUGOUT {out}");
+    let text = flat(&out.combined());
+    assert!(text.contains("Creation complete"), "{text}");
+    assert!(
+        text.contains(AFTER_RESET_WARNING) && text.contains("asked to stop during the log-out"),
+        "{text}"
+    );
     assert_no_panic(&out.combined());
     let user = emu.user(USER);
     assert_eq!(user.resets, 1);
@@ -594,6 +605,7 @@ fn ctrl_c_while_logging_out_keeps_the_new_password_in_state() {
         Some(&*user.password),
         "the password handed out before Ctrl-C reached the state:\n{out}"
     );
+    assert!(!ws.state_file().contains("tainted"));
 }
 
 // ----- concurrency -----

@@ -1,0 +1,186 @@
+//! Secrets stay secret (issue 4): two rotations under `TF_LOG=trace` print none of the secrets in play, and the
+//! plugin socket directory is private while the provider runs and gone once it exits.
+//!
+//! The emulator reports every access token, session token and password it issued (`/_emulator/issued`), so the
+//! search covers the values that actually crossed the wire, not guesses at them.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use common::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, LOGIN_PATH, REQUIRED_PROVIDERS,
+    Workspace,
+};
+
+const USER: &str = "svc-ci";
+const SEED: &str = "Seed-Passw0rd-1";
+
+fn write_config(ws: &Workspace, trigger: &str) {
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{SEED}\"\n  triggers = {{ n = \"{trigger}\" }}\n}}\n"
+        ),
+    );
+}
+
+#[test]
+fn two_rotations_at_trace_level_print_no_secret() {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let ws = Workspace::new(&emu);
+    let trace = [("TF_LOG", "trace"), ("TF_LOG_PROVIDER", "trace")];
+
+    // Everything Terraform printed, on both streams, for the create and for a rotation of the stored password.
+    let mut printed = String::new();
+    for trigger in ["1", "2"] {
+        write_config(&ws, trigger);
+        let out = ws.tf_env(&["apply", "-auto-approve", "-input=false"], &trace);
+        out.assert_success();
+        printed.push_str(&out.stdout);
+        printed.push_str(&out.stderr);
+    }
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 2, "two rotations happened");
+
+    let issued = emu.issued();
+    assert_eq!(issued.passwords.len(), 2, "{issued:?}");
+    assert_eq!(issued.session_tokens.len(), 2, "{issued:?}");
+    assert!(!issued.access_tokens.is_empty(), "{issued:?}");
+    assert_eq!(issued.passwords[1], user.password);
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"));
+
+    let mut secrets: Vec<(String, &str)> = vec![
+        (SEED.to_owned(), "seed password"),
+        (DEFAULT_CLIENT_SECRET.to_owned(), "client secret"),
+        (basic, "Basic auth header value"),
+    ];
+    secrets.extend(issued.passwords.iter().map(|p| (p.clone(), "new password")));
+    secrets.extend(
+        issued
+            .access_tokens
+            .iter()
+            .map(|t| (t.clone(), "OAuth access token")),
+    );
+    secrets.extend(
+        issued
+            .session_tokens
+            .iter()
+            .map(|t| (t.clone(), "session token")),
+    );
+    for (secret, what) in &secrets {
+        if let Some(at) = printed.find(secret.as_str()) {
+            let line_start = printed[..at].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = printed[at..].find('\n').map_or(printed.len(), |i| at + i);
+            panic!(
+                "the {what} appears in Terraform's output:\n{}",
+                &printed[line_start..line_end]
+            );
+        }
+    }
+
+    // The search above is only worth something if the provider really logged at trace level: its rotation steps,
+    // with the username and ThingSpace's status, must be there.
+    let provider_lines: Vec<&str> = printed
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-thingspace"))
+        .collect();
+    assert!(
+        provider_lines.len() > 10,
+        "the provider's logs reached Terraform's output: {} lines",
+        provider_lines.len()
+    );
+    for (step, words) in [
+        ("rotation start", &["password rotation started", USER][..]),
+        ("reset answer", &["thingspace answered", "reset", "200"][..]),
+        ("log-in answer", &["thingspace answered", "log-in", "200"][..]),
+        ("token answer", &["thingspace answered", "token", "200"][..]),
+        ("rotation end", &["password rotation finished", USER][..]),
+    ] {
+        let found = provider_lines
+            .iter()
+            .filter(|l| words.iter().all(|w| l.contains(w)))
+            .count();
+        assert!(
+            found >= 1,
+            "no provider log line for the {step} with {words:?}; provider lines:\n{}",
+            provider_lines.join("\n")
+        );
+    }
+    assert!(
+        printed.contains("[TRACE]"),
+        "Terraform itself logged at trace"
+    );
+}
+
+/// Entries of `dir` (names only).
+fn entries(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+#[test]
+fn plugin_socket_dir_is_private_while_running_and_removed_on_exit() {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let ws = Workspace::new(&emu);
+    write_config(&ws, "1");
+    let parent = tempfile::TempDir::with_prefix("ts-sock-").unwrap();
+    let parent_str = parent.path().display().to_string();
+    let env = [("PLUGIN_UNIX_SOCKET_DIR", parent_str.as_str())];
+
+    // A slow log-in holds the provider in the middle of the apply, so its socket can be looked at.
+    emu.fault(Fault::delay(LOGIN_PATH, 2000));
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !emu
+        .requests()
+        .iter()
+        .any(|r| r.path == LOGIN_PATH && r.status.is_none())
+    {
+        assert!(Instant::now() < deadline, "the log-in never arrived");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let ours: Vec<String> = entries(parent.path())
+        .into_iter()
+        .filter(|n| n.starts_with("tfplugin-"))
+        .collect();
+    assert_eq!(
+        ours.len(),
+        1,
+        "one running provider, one socket directory: {:?}",
+        entries(parent.path())
+    );
+    let dir = parent.path().join(&ours[0]);
+    let meta = std::fs::symlink_metadata(&dir).unwrap();
+    assert!(meta.is_dir(), "a real directory, not a link");
+    assert_eq!(
+        meta.permissions().mode() & 0o777,
+        0o700,
+        "only the user may enter the socket directory"
+    );
+    let inside: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap()).collect();
+    assert_eq!(inside.len(), 1, "just the socket");
+    assert!(inside[0].file_type().unwrap().is_socket());
+
+    running.wait().assert_success();
+    assert_eq!(emu.user(USER).resets, 1);
+    assert_eq!(
+        entries(parent.path()),
+        Vec::<String>::new(),
+        "every provider process removed its socket directory on exit"
+    );
+
+    // A plan (several provider starts: validate, plan, refresh) leaves nothing either.
+    let out = ws.tf_env(&["plan", "-input=false"], &env);
+    out.assert_success();
+    assert_eq!(entries(parent.path()), Vec::<String>::new());
+}
