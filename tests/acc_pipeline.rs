@@ -7,6 +7,7 @@ mod common;
 
 use common::{Emulator, REQUIRED_PROVIDERS, Workspace, planned_actions};
 use serde_json::{Value, json};
+use std::time::Duration;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -57,31 +58,77 @@ fn assert_no_api_calls(emu: &Emulator, during: &str) {
     assert!(reqs.is_empty(), "{during} made API calls: {reqs:?}");
 }
 
+fn rfc3339_in(secs: u64) -> String {
+    (OffsetDateTime::now_utc() + Duration::from_secs(secs))
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&Rfc3339)
+        .unwrap()
+}
+
+/// Sleeps until a little after the RFC 3339 time `t`.
+fn sleep_past(t: &str) {
+    let t = OffsetDateTime::parse(t, &Rfc3339).unwrap();
+    let wait = t - OffsetDateTime::now_utc() + time::Duration::milliseconds(600);
+    if wait.is_positive() {
+        std::thread::sleep(wait.unsigned_abs());
+    }
+}
+
+fn with_rotate_after(t: &str) -> String {
+    format!(
+        "{REQUIRED_PROVIDERS}\n{}",
+        resource("ci", &format!("  rotate_after     = \"{t}\""))
+    )
+}
+
 #[test]
 fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
-    let (emu, ws) = setup("  rotation_period = \"8s\"");
+    let first_due = rfc3339_in(8);
+    let (emu, ws) = setup(&format!("  rotate_after     = \"{first_due}\""));
     ws.apply();
 
     // Planned right after the create: nothing is due yet.
     let plan = ws.plan_json(&[]);
     assert_eq!(planned_actions(&plan, ADDR), vec!["no-op"]);
     let before = prior_values(&plan, ADDR);
-    let rotate_after = OffsetDateTime::parse(str_of(&before, "rotate_after"), &Rfc3339).unwrap();
 
     // rotate_after passes between plan and apply; the saved "no rotation" plan must still not rotate.
-    let wait = rotate_after - OffsetDateTime::now_utc() + time::Duration::milliseconds(600);
-    if wait.is_positive() {
-        std::thread::sleep(wait.unsigned_abs());
-    }
+    sleep_past(&first_due);
     emu.clear_requests();
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
     assert_no_api_calls(&emu, "applying a saved no-op plan");
+    assert_eq!(emu.user("ci").resets, 1);
+    let after = ws.resource(ADDR);
+    assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
+    assert_eq!(str_of(&after, "rotated_at"), str_of(&before, "rotated_at"));
+
+    // The same for a saved plan that updates without rotating (moving rotate_after to a later time): the provider
+    // applies it after that time has passed too, and must keep the password the plan showed.
+    let moved = rfc3339_in(6);
+    ws.write("main.tf", &with_rotate_after(&moved));
+    let plan = ws.plan_json(&[]);
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
+    let change = plan["resource_changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == ADDR)
+        .unwrap();
+    assert_ne!(
+        change["change"]["after_unknown"]["password"], true,
+        "the plan keeps the password: no rotation"
+    );
+    sleep_past(&moved);
+    emu.clear_requests();
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+    assert_no_api_calls(&emu, "applying a saved update that planned no rotation");
     let user = emu.user("ci");
     assert_eq!(user.resets, 1);
     let after = ws.resource(ADDR);
-    assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
     assert_eq!(str_of(&after, "password"), user.password);
-    assert_eq!(str_of(&after, "rotated_at"), str_of(&before, "rotated_at"));
+    assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
+    assert_eq!(str_of(&after, "rotate_after"), moved);
 
     // The next run sees the rotation, and its saved plan rotates when applied.
     let plan = ws.plan_json(&[]);
@@ -93,6 +140,11 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
     let rotated = ws.resource(ADDR);
     assert_eq!(str_of(&rotated, "password"), user.password);
     assert_ne!(str_of(&rotated, "password"), str_of(&before, "password"));
+    assert_eq!(
+        ws.plan(&["-detailed-exitcode"]).code,
+        0,
+        "a fixed rotate_after rotates once"
+    );
 }
 
 #[test]

@@ -97,19 +97,34 @@ fn two_rotations_at_trace_level_print_no_secret() {
         provider_lines.len()
     );
     for (step, words) in [
-        ("rotation start", &["password rotation started", USER][..]),
-        ("reset answer", &["thingspace answered", "reset", "200"][..]),
-        ("log-in answer", &["thingspace answered", "log-in", "200"][..]),
-        ("token answer", &["thingspace answered", "token", "200"][..]),
-        ("rotation end", &["password rotation finished", USER][..]),
+        (
+            "rotation start",
+            &["password rotation started", "username=svc-ci"][..],
+        ),
+        (
+            "reset answer",
+            &["thingspace answered", "step=reset", "status=200", "username=svc-ci"][..],
+        ),
+        (
+            "log-in answer",
+            &["thingspace answered", "step=log-in", "status=200", "username=svc-ci"][..],
+        ),
+        (
+            "token answer",
+            &["thingspace answered", "step=token", "status=200"][..],
+        ),
+        (
+            "rotation end",
+            &["password rotation finished", "username=svc-ci"][..],
+        ),
     ] {
         let found = provider_lines
             .iter()
             .filter(|l| words.iter().all(|w| l.contains(w)))
             .count();
-        assert!(
-            found >= 1,
-            "no provider log line for the {step} with {words:?}; provider lines:\n{}",
+        assert_eq!(
+            found, 2,
+            "one provider log line per rotation for the {step} with {words:?}; provider lines:\n{}",
             provider_lines.join("\n")
         );
     }

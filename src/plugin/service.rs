@@ -967,3 +967,62 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_handler_becomes_an_error_diagnostic_and_the_service_keeps_serving() {
+        let resp: Response<pb::plan_resource_change::Response> = guarded("PlanResourceChange", async {
+            if std::hint::black_box(true) {
+                panic!("boom with a secret: hunter2");
+            }
+            pb::plan_resource_change::Response::default()
+        })
+        .await
+        .unwrap();
+        let diags = &resp.get_ref().diagnostics;
+        assert_eq!(diags.len(), 1);
+        assert_eq!(diags[0].severity, pb::diagnostic::Severity::Error as i32);
+        assert!(diags[0].detail.contains("PlanResourceChange"));
+        assert!(!diags[0].detail.contains("hunter2"), "the payload is never shown");
+
+        // The same service answers the next call normally.
+        let svc = ProviderService::new(Shutdown::new());
+        let schema = svc
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap();
+        assert!(schema.get_ref().resource_schemas.contains_key(rotation::TYPE_NAME));
+    }
+
+    #[tokio::test]
+    async fn stop_provider_fires_the_shutdown_signal() {
+        let shutdown = Shutdown::new();
+        let svc = ProviderService::new(shutdown.clone());
+        svc.stop_provider(Request::new(pb::stop_provider::Request {}))
+            .await
+            .unwrap();
+        assert!(shutdown.is_triggered());
+    }
+
+    #[tokio::test]
+    async fn garbage_on_the_wire_is_an_error_diagnostic_not_a_panic() {
+        let svc = ProviderService::new(Shutdown::new());
+        for bytes in [vec![0xc1], vec![0x81, 0xa1], vec![0xdd, 0xff, 0xff, 0xff, 0xff], b"not msgpack".to_vec()] {
+            let resp = svc
+                .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                    type_name: rotation::TYPE_NAME.into(),
+                    config: Some(pb::DynamicValue { msgpack: bytes.clone(), json: vec![] }),
+                    proposed_new_state: Some(pb::DynamicValue { msgpack: bytes, json: vec![] }),
+                    ..Default::default()
+                }))
+                .await
+                .unwrap();
+            let d = &resp.get_ref().diagnostics;
+            assert_eq!(d.len(), 1, "{d:?}");
+            assert!(d[0].summary.starts_with("Invalid"), "{d:?}");
+        }
+    }
+}

@@ -432,13 +432,7 @@ impl Client {
             );
             let secrets = [password.expose_secret(), header_text(&token.header)];
             let parsed: LoginResponse = self.parse(&answer, "sessionToken", &secrets)?;
-            let header =
-                sensitive_header(&parsed.session_token).ok_or_else(|| Error::UnexpectedBody {
-                    status: answer.status,
-                    content_type: content_type_text(&answer),
-                    what: "sessionToken that is not a valid header value".to_owned(),
-                    excerpt: None,
-                })?;
+            let header = session_header(parsed, answer.status, answer.content_type.as_deref())?;
             Ok(Session { header })
         })
         .await
@@ -478,16 +472,11 @@ impl Client {
             header_text(&session.header),
         ];
         let parsed: ResetResponse = self.parse(&answer, "newPassword", &secrets)?;
-        match parsed.new_password {
-            Some(p) if !p.is_empty() => Ok(SecretString::from(p)),
-            _ => Err(Error::UnexpectedBody {
-                status: answer.status,
-                content_type: content_type_text(&answer),
-                what: "JSON body without newPassword".to_owned(),
-                excerpt: None,
-            }
-            .into()),
-        }
+        Ok(new_password(
+            parsed,
+            answer.status,
+            answer.content_type.as_deref(),
+        )?)
     }
 
     async fn logout(&self, user: &str, session: &Session) -> Result<(), Failed> {
@@ -665,17 +654,10 @@ impl Client {
         );
         let secrets = [self.inner.client_secret.expose_secret()];
         let parsed: TokenResponse = self.parse(&answer, "access_token", &secrets)?;
-        let header =
-            sensitive_header(&format!("Bearer {}", parsed.access_token)).ok_or_else(|| {
-                Error::UnexpectedBody {
-                    status: answer.status,
-                    content_type: content_type_text(&answer),
-                    what: "access_token that is not a valid header value".to_owned(),
-                    excerpt: None,
-                }
-            })?;
+        let (header, expires_in) =
+            bearer_header(parsed, answer.status, answer.content_type.as_deref())?;
         // Renew a little before ThingSpace's own expiry, so a token never dies between check and use.
-        let lifetime = Duration::from_secs(parsed.expires_in().unwrap_or(300));
+        let lifetime = Duration::from_secs(expires_in.unwrap_or(300));
         let margin = (lifetime / 4).min(Duration::from_secs(60));
         Ok(Token {
             header,
@@ -738,24 +720,15 @@ impl Client {
         if !(200..300).contains(&answer.status) {
             return Err(self.error_of(answer, secrets));
         }
-        serde_json::from_slice(&answer.body).map_err(|e| {
-            let what = if answer.body.iter().all(u8::is_ascii_whitespace) {
-                "empty body".to_owned()
-            } else if e.is_data() {
-                format!("JSON body without a usable {field}")
-            } else {
-                "body that is not JSON".to_owned()
-            };
-            // No excerpt: a success answer may hold a token or a password.
-            Failure {
-                error: Error::UnexpectedBody {
-                    status: answer.status,
-                    content_type: content_type_text(answer),
-                    what,
-                    excerpt: None,
-                },
-                retry_after: answer.retry_after,
-            }
+        success_body(
+            answer.status,
+            answer.content_type.as_deref(),
+            &answer.body,
+            field,
+        )
+        .map_err(|error| Failure {
+            error,
+            retry_after: answer.retry_after,
         })
     }
 
@@ -792,6 +765,138 @@ impl Client {
             () = self.inner.cancel.wait() => Err(Error::Cancelled),
             () = tokio::time::sleep(delay) => Ok(()),
         }
+    }
+}
+
+/// Which of ThingSpace's answers a body is read as, for [`parse_answer`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnswerKind {
+    /// The OAuth token answer, carrying `access_token`.
+    Token,
+    /// The session log-in answer, carrying `sessionToken`.
+    Login,
+    /// The password reset answer, carrying `newPassword`.
+    Reset,
+    /// The log-out answer, whose body does not matter.
+    Logout,
+}
+
+/// Reads one complete answer exactly as the client does: an error status becomes its [`Error`] (see
+/// [`parse_error_body`], with `secrets` scrubbed), and a success status yields the secret the answer must carry (the
+/// access token, the session token or the new password; nothing for a log-out), or [`Error::UnexpectedBody`] when it
+/// does not carry a usable one. The rotation flow uses the same functions; this entry point exists for fuzzing and
+/// property tests of hostile answers.
+pub fn parse_answer(
+    kind: AnswerKind,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    secrets: &[&str],
+) -> Result<Option<SecretString>, Error> {
+    if !(200..300).contains(&status) {
+        return Err(parse_error_body(status, content_type, body, secrets));
+    }
+    match kind {
+        AnswerKind::Token => {
+            let parsed: TokenResponse = success_body(status, content_type, body, "access_token")?;
+            let (header, _) = bearer_header(parsed, status, content_type)?;
+            Ok(Some(SecretString::from(header_text(&header).to_owned())))
+        }
+        AnswerKind::Login => {
+            let parsed: LoginResponse = success_body(status, content_type, body, "sessionToken")?;
+            let header = session_header(parsed, status, content_type)?;
+            Ok(Some(SecretString::from(header_text(&header).to_owned())))
+        }
+        AnswerKind::Reset => {
+            let parsed: ResetResponse = success_body(status, content_type, body, "newPassword")?;
+            new_password(parsed, status, content_type).map(Some)
+        }
+        AnswerKind::Logout => Ok(None),
+    }
+}
+
+/// Parses a success answer's body into `T`. The error never quotes the body: a success answer may hold a token or a
+/// password.
+fn success_body<T: DeserializeOwned>(
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+    field: &str,
+) -> Result<T, Error> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = if body.iter().all(u8::is_ascii_whitespace) {
+            "empty body".to_owned()
+        } else if e.is_data() {
+            format!("JSON body without a usable {field}")
+        } else {
+            "body that is not JSON".to_owned()
+        };
+        unusable(status, content_type, what)
+    })
+}
+
+/// An answer with a success status that lacks what it must carry.
+fn unusable(status: u16, content_type: Option<&str>, what: String) -> Error {
+    Error::UnexpectedBody {
+        status,
+        content_type: content_type_of(content_type),
+        what,
+        excerpt: None,
+    }
+}
+
+/// The token answer as a ready, sensitive `Authorization` header, and the lifetime it announced.
+fn bearer_header(
+    parsed: TokenResponse,
+    status: u16,
+    content_type: Option<&str>,
+) -> Result<(HeaderValue, Option<u64>), Error> {
+    let expires_in = parsed.expires_in();
+    // An empty token would make a header the gateway can only reject.
+    let header = Some(&parsed.access_token)
+        .filter(|t| !t.trim().is_empty())
+        .and_then(|t| sensitive_header(&format!("Bearer {t}")))
+        .ok_or_else(|| {
+            unusable(
+                status,
+                content_type,
+                "access_token that is not a valid header value".to_owned(),
+            )
+        })?;
+    Ok((header, expires_in))
+}
+
+/// The log-in answer as a ready, sensitive `VZ-M2M-Token` header.
+fn session_header(
+    parsed: LoginResponse,
+    status: u16,
+    content_type: Option<&str>,
+) -> Result<HeaderValue, Error> {
+    Some(&parsed.session_token)
+        .filter(|t| !t.trim().is_empty())
+        .and_then(|t| sensitive_header(t))
+        .ok_or_else(|| {
+            unusable(
+                status,
+                content_type,
+                "sessionToken that is not a valid header value".to_owned(),
+            )
+        })
+}
+
+/// The reset answer's new password, which must be present and non-empty.
+fn new_password(
+    parsed: ResetResponse,
+    status: u16,
+    content_type: Option<&str>,
+) -> Result<SecretString, Error> {
+    match parsed.new_password {
+        Some(p) if !p.is_empty() => Ok(SecretString::from(p)),
+        _ => Err(unusable(
+            status,
+            content_type,
+            "JSON body without newPassword".to_owned(),
+        )),
     }
 }
 
@@ -859,11 +964,9 @@ fn header_text(header: &HeaderValue) -> &str {
     text.strip_prefix("Bearer ").unwrap_or(text)
 }
 
-fn content_type_text(answer: &Answer) -> String {
-    answer
-        .content_type
-        .clone()
-        .unwrap_or_else(|| "none".to_owned())
+/// The `Content-Type` for a message: `none` when absent, and never longer than a line's worth.
+fn content_type_of(content_type: Option<&str>) -> String {
+    content_type.unwrap_or("none").chars().take(80).collect()
 }
 
 /// Classifies a reqwest error. A connect failure (including TLS) sent nothing; anything later may have delivered the

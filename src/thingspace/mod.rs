@@ -22,6 +22,6 @@ pub mod retry;
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;
 
-pub use client::{Client, ClientConfig, Rotation, validate_base_url};
+pub use client::{AnswerKind, Client, ClientConfig, Rotation, parse_answer, validate_base_url};
 pub use error::{ApiError, BaseUrlError, Error, ErrorShape, Probe, RotateError, Step};
 pub use retry::Policy;
