@@ -103,8 +103,39 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
     assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
     assert_eq!(str_of(&after, "rotated_at"), str_of(&before, "rotated_at"));
 
-    // The same for a saved plan that updates without rotating (moving rotate_after to a later time): the provider
-    // applies it after that time has passed too, and must keep the password the plan showed.
+    // The next run sees the rotation, and its saved plan rotates when applied.
+    let plan = ws.plan_json(&[]);
+    assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+    let user = emu.user("ci");
+    assert_eq!(user.resets, 2);
+    assert_eq!(user.failed_logins, 0);
+    let rotated = ws.resource(ADDR);
+    assert_eq!(str_of(&rotated, "password"), user.password);
+    assert_ne!(str_of(&rotated, "password"), str_of(&before, "password"));
+    assert_eq!(
+        ws.plan(&["-detailed-exitcode"]).code,
+        0,
+        "a fixed rotate_after rotates once"
+    );
+}
+
+/// A saved plan that updates without rotating (here: `rotate_after` moved to a later time) must apply as planned
+/// even when that time has passed by the time it is applied.
+///
+/// Fails today: applying a saved plan, Terraform calls PlanResourceChange again with the same prior state, prior
+/// private and config, and requires every value the saved plan knew to stay the same. The provider decides "due"
+/// from the wall clock, so the re-plan now plans a rotation (`password` and `rotated_at` unknown) and Terraform
+/// stops with "Provider produced inconsistent final plan ... .password: inconsistent values for sensitive
+/// attribute" and ".rotated_at: was known, but now unknown". The same happens to an interactive `terraform apply`
+/// approved after rotate_after passed. Nothing reaches ThingSpace, but the pipeline's apply fails.
+#[test]
+#[ignore = "provider bug, reported to the lead: the apply-time re-plan of a saved update decides rotation from the wall clock"]
+fn saved_update_without_rotation_applies_after_rotate_after_passes() {
+    let (emu, ws) = setup(&format!("  rotate_after     = \"{}\"", rfc3339_in(3600)));
+    ws.apply();
+    let before = ws.resource(ADDR);
+
     let moved = rfc3339_in(6);
     ws.write("main.tf", &with_rotate_after(&moved));
     let plan = ws.plan_json(&[]);
@@ -130,21 +161,7 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
     assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
     assert_eq!(str_of(&after, "rotate_after"), moved);
 
-    // The next run sees the rotation, and its saved plan rotates when applied.
-    let plan = ws.plan_json(&[]);
-    assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
-    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
-    let user = emu.user("ci");
-    assert_eq!(user.resets, 2);
     assert_eq!(user.failed_logins, 0);
-    let rotated = ws.resource(ADDR);
-    assert_eq!(str_of(&rotated, "password"), user.password);
-    assert_ne!(str_of(&rotated, "password"), str_of(&before, "password"));
-    assert_eq!(
-        ws.plan(&["-detailed-exitcode"]).code,
-        0,
-        "a fixed rotate_after rotates once"
-    );
 }
 
 #[test]

@@ -163,3 +163,37 @@ fn debug_mode_prints_a_reattach_value_that_terraform_uses() {
     std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
     assert!(stdout.is_empty(), "debug mode prints nothing on stdout: {stdout}");
 }
+
+#[test]
+fn provider_configuration_errors_name_the_attribute_and_env_var_and_call_no_api() {
+    let emu = Emulator::start();
+    let resource = "resource \"thingspace_password_rotation\" \"ci\" {\n  username = \"svc-ci\"\n  current_password = \"x\"\n}\n";
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        ("", &["THINGSPACE_CLIENT_SECRET"], &["Missing client_secret", "THINGSPACE_CLIENT_SECRET"]),
+        ("", &["THINGSPACE_CLIENT_ID"], &["Missing client_id", "THINGSPACE_CLIENT_ID"]),
+        (
+            "provider \"thingspace\" {\n  base_url = \"http://thingspace.example.com\"\n}\n",
+            &[],
+            &["Invalid base_url", "base_url ="],
+        ),
+        (
+            "provider \"thingspace\" {\n  request_timeout = \"soon\"\n}\n",
+            &[],
+            &["Invalid request_timeout", "request_timeout ="],
+        ),
+    ];
+    for (provider_block, unset, expect) in cases {
+        let mut ws = Workspace::new(&emu);
+        for var in *unset {
+            ws.unset_env(var);
+        }
+        ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}{provider_block}{resource}"));
+        let out = ws.tf(&["plan", "-input=false"]);
+        out.assert_failure();
+        let text = out.combined().split_whitespace().collect::<Vec<_>>().join(" ");
+        for e in *expect {
+            assert!(text.contains(e), "expected {e:?} in:\n{text}");
+        }
+    }
+    assert!(emu.requests().is_empty());
+}

@@ -111,7 +111,8 @@ least `1s`. Sets `rotate_after` to `rotated_at` + this period unless `rotate_aft
                 "password",
                 Type::String,
                 Computed,
-                "The password ThingSpace generated at the last rotation.",
+                "The password ThingSpace generated at the last rotation. Null after an import until the next apply \
+rotates it.",
             )
             .sensitive(),
             Attribute::new(

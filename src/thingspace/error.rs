@@ -157,8 +157,8 @@ pub fn parse_error_body(
     if let Some(api) = parse_api_error(status, body) {
         return Error::Api(ApiError {
             status,
-            code: redact(&api.code, secrets),
-            message: redact(&api.message, secrets),
+            code: clean(&api.code, secrets, CODE_CHARS),
+            message: clean(&api.message, secrets, MESSAGE_CHARS),
             shape: api.shape,
         });
     }
@@ -172,11 +172,14 @@ pub fn parse_error_body(
     let excerpt = if (200..300).contains(&status) {
         None
     } else {
-        Some(redact(&excerpt(body), secrets)).filter(|e| !e.is_empty())
+        // Scrub the raw text first, so the cut at EXCERPT_CHARS can't leave the first half of a secret behind, and
+        // again after, in case tag stripping or folded white space joined one together.
+        let raw = redact(&String::from_utf8_lossy(&body[..body.len().min(4096)]), secrets);
+        Some(redact(&excerpt(raw.as_bytes()), secrets)).filter(|e| !e.is_empty())
     };
     Error::UnexpectedBody {
         status,
-        content_type: content_type.unwrap_or("none").chars().take(80).collect(),
+        content_type: clean(content_type.unwrap_or("none"), secrets, 80),
         what: what.to_owned(),
         excerpt,
     }
@@ -274,15 +277,37 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Replaces every occurrence of a secret in `text` with `[redacted]`. Empty secrets are ignored.
+/// Replaces every occurrence of a secret in `text` with `[redacted]`. Empty secrets are ignored. Longer secrets go
+/// first, so a secret that contains another is not left half visible.
 pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
+    let mut ordered: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
+    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
     let mut out = text.to_owned();
-    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+    for secret in ordered {
         if out.contains(secret) {
             out = out.replace(secret, "[redacted]");
         }
     }
     out
+}
+
+/// The most characters of an error code a message quotes.
+const CODE_CHARS: usize = 100;
+/// The most characters of an error message a message quotes.
+const MESSAGE_CHARS: usize = 500;
+
+/// A server-supplied string made fit for a diagnostic: secrets scrubbed (before the cut, so no half secret
+/// survives), control characters (terminal escapes, new lines) turned into spaces, at most `max` characters.
+fn clean(text: &str, secrets: &[&str], max: usize) -> String {
+    let scrubbed = redact(text, secrets);
+    let printable = scrubbed.chars().map(|c| if c.is_control() { ' ' } else { c });
+    if scrubbed.chars().count() > max {
+        let mut cut: String = printable.take(max).collect();
+        cut.push('…');
+        cut
+    } else {
+        printable.collect()
+    }
 }
 
 /// An invalid `base_url`.
@@ -641,6 +666,33 @@ mod tests {
         );
         let e = parse_error_body(500, None, b"<p>token abc-secret</p>", &["abc-secret"]);
         assert!(!e.to_string().contains("abc-secret"), "{e}");
+    }
+
+    #[test]
+    fn secrets_cut_by_the_excerpt_or_nested_in_others_leave_no_half_behind() {
+        // The secret straddles the 120-character cut of the excerpt.
+        let body = format!("{}SECRETVALUE12345 tail", "y".repeat(EXCERPT_CHARS - 5));
+        let e = parse_error_body(502, Some("text/plain"), body.as_bytes(), &["SECRETVALUE12345"]);
+        assert!(!e.to_string().contains("SECRE"), "{e}");
+        // A short secret inside a longer one must not expose the longer one's remainder.
+        let e = parse_error_body(
+            400,
+            None,
+            br#"{"errorCode":"X","errorMessage":"token abc123-and-more"}"#,
+            &["abc123", "abc123-and-more"],
+        );
+        assert_eq!(e.to_string(), "HTTP 400, code X: token [redacted]");
+    }
+
+    #[test]
+    fn server_strings_are_bounded_single_line_and_scrubbed_everywhere() {
+        let huge = "m".repeat(100_000);
+        let body = format!(r#"{{"errorCode":"C\u001b[31m","errorMessage":"{huge}\nnext"}}"#);
+        let api = parse(400, None, &body).api().cloned().unwrap();
+        assert_eq!(api.message.chars().count(), MESSAGE_CHARS + 1);
+        assert_eq!(api.code, "C [31m");
+        let e = parse_error_body(500, Some("text/x-hunter2"), b"oops", &["hunter2"]);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
     }
 
     #[test]
