@@ -3,7 +3,7 @@
 # the ThingSpace emulator. It prints the results with the budgets (PASS/FAIL), rewrites the generated block of
 # BENCHMARKS.md and draws benchmarks/plan-time.svg. About 10-15 minutes on 2 cores; the machine should be quiet.
 #
-# Usage: scripts/bench.sh [--sizes 10,100,1000] [--reps 5] [--handshakes 30] [--no-write] [--out FILE] [--chart FILE]
+# Usage: scripts/bench.sh [--sizes 10,100,1000] [--reps 7] [--handshakes 30] [--no-write] [--out FILE] [--chart FILE]
 # Exit status: 0 when every budget passed, 1 when one was missed, 2+ when the run itself failed.
 # The criterion micro-benchmarks are separate: cargo bench --bench codec --bench plan_decision
 set -euo pipefail

@@ -110,7 +110,12 @@ fn pending(reqs: &[Request], path: &str) -> bool {
 
 /// Asserts the output holds no trace of a panic, in the provider or in Terraform.
 fn assert_no_panic(text: &str) {
-    for needle in ["panicked", "panic:", "The plugin encountered an error", "crashed"] {
+    for needle in [
+        "panicked",
+        "panic:",
+        "The plugin encountered an error",
+        "crashed",
+    ] {
         assert!(!text.contains(needle), "{needle:?} in output:\n{text}");
     }
 }
@@ -223,7 +228,14 @@ fn reset_500_before_effect_probes_then_resets_or_fails_with_the_password_unchang
     let (emu, ws) = setup(None);
     // Two 500s: the probe log-in shows the first did nothing, the one retry also fails, so the apply stops with the
     // password unchanged.
-    emu.fault(Fault::status(RESET_PATH, 500, r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#).count(2));
+    emu.fault(
+        Fault::status(
+            RESET_PATH,
+            500,
+            r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#,
+        )
+        .count(2),
+    );
     let out = ws.tf(&apply_args());
     out.assert_failure();
     let text = flat(&out.combined());
@@ -240,7 +252,10 @@ fn reset_500_before_effect_probes_then_resets_or_fails_with_the_password_unchang
         "log-in, then a probe after each unclear reset: the old password still works, so neither took effect"
     );
     let user = emu.user(USER);
-    assert_eq!((user.resets, user.failed_logins, user.locked), (0, 0, false));
+    assert_eq!(
+        (user.resets, user.failed_logins, user.locked),
+        (0, 0, false)
+    );
     assert_eq!(user.password, SEED);
     assert!(!ws.has_resource(ADDR), "a failed create stores nothing");
 
@@ -252,7 +267,10 @@ fn reset_500_before_effect_probes_then_resets_or_fails_with_the_password_unchang
     assert_eq!(statuses(&reqs, RESET_PATH), vec![Some(500), Some(200)]);
     assert_eq!(statuses(&reqs, LOGIN_PATH), vec![Some(200), Some(200)]);
     let user = emu.user(USER);
-    assert_eq!((user.resets, user.failed_logins, user.locked), (1, 0, false));
+    assert_eq!(
+        (user.resets, user.failed_logins, user.locked),
+        (1, 0, false)
+    );
     assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
 
     // And the next rotation, without faults, logs in with the stored password.
@@ -266,8 +284,8 @@ fn reset_500_before_effect_probes_then_resets_or_fails_with_the_password_unchang
 // ----- ambiguous resets: a clear error, one failed log-in, nothing locked, state untouched -----
 
 /// Creates the resource, then runs a rotation whose reset meets `fault` after it took effect. Returns the update's
-/// output, after asserting what every ambiguous case shares.
-fn ambiguous_update(fault: Fault) -> String {
+/// output (folded), after asserting what every ambiguous case shares.
+fn ambiguous_update(fault: Fault) -> (Emulator, Workspace, String) {
     let (emu, ws) = setup(None);
     ws.apply();
     let old = stored_password(&ws, ADDR).unwrap();
@@ -310,22 +328,54 @@ fn ambiguous_update(fault: Fault) -> String {
         !out.combined().contains(&user.password),
         "the unknown new password never shows"
     );
-    text
+    (emu, ws, text)
 }
 
 #[test]
-fn reset_502_after_effect_fails_with_a_reseed_hint_and_one_failed_login() {
-    let text = ambiguous_update(Fault::status(
+fn reset_502_after_effect_fails_with_a_reseed_hint_then_blocks_until_the_reseed() {
+    let (emu, ws, text) = ambiguous_update(Fault::status(
         RESET_PATH,
         502,
         "<html><body><h1>502 Bad Gateway</h1></body></html>",
     ));
     assert!(text.contains("HTTP 502"), "{text}");
+
+    // Applying again must not log in with the stale password: that would be a second failed log-in on the way to
+    // the lock-out.
+    emu.clear_requests();
+    let out = ws.tf(&apply_args());
+    out.assert_failure();
+    let again = flat(&out.combined());
+    assert!(again.contains("Rotation blocked"), "{again}");
+    assert!(
+        emu.requests().is_empty(),
+        "a blocked rotation calls nothing: {:?}",
+        emu.requests()
+    );
+    assert_eq!(emu.user(USER).failed_logins, 1);
+
+    // The documented recovery: obtain the password through ThingSpace (here: the emulator), re-seed with it.
+    let actual = emu.user(USER).password;
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password_wo = \"{actual}\"\n  current_password_wo_version = 1\n  triggers = {{ n = \"2\" }}\n}}\n"
+        ),
+    );
+    ws.apply();
+    let user = emu.user(USER);
+    assert_eq!(
+        (user.resets, user.failed_logins, user.locked),
+        (3, 1, false)
+    );
+    assert_eq!(user.consecutive_failed_logins, 0);
+    assert_eq!(stored_password(&ws, ADDR).as_deref(), Some(&*user.password));
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
 }
 
 #[test]
 fn dropped_connection_after_reset_fails_with_a_reseed_hint_and_one_failed_login() {
-    let text = ambiguous_update(Fault::drop_connection(RESET_PATH));
+    let (_emu, _ws, text) = ambiguous_update(Fault::drop_connection(RESET_PATH));
     assert!(text.contains("connection"), "{text}");
 }
 
@@ -386,14 +436,22 @@ fn malformed_reset_answers_before_effect_are_probed_and_retried_once() {
         let out = ws.apply();
         assert_no_panic(&out.combined());
         let reqs = emu.requests();
-        assert_eq!(statuses(&reqs, RESET_PATH), vec![status, Some(200)], "fault {i}");
+        assert_eq!(
+            statuses(&reqs, RESET_PATH),
+            vec![status, Some(200)],
+            "fault {i}"
+        );
         assert_eq!(
             statuses(&reqs, LOGIN_PATH),
             vec![Some(200), Some(200)],
             "fault {i}: log-in, then one probe that shows the reset did not happen"
         );
         let user = emu.user(USER);
-        assert_eq!((user.resets, user.failed_logins), (i as u64 + 2, 0), "fault {i}");
+        assert_eq!(
+            (user.resets, user.failed_logins),
+            (i as u64 + 2, 0),
+            "fault {i}"
+        );
         assert_eq!(
             stored_password(&ws, ADDR).as_deref(),
             Some(&*user.password),
@@ -403,7 +461,8 @@ fn malformed_reset_answers_before_effect_are_probed_and_retried_once() {
 }
 
 #[test]
-fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_what_thingspace_hid() {
+fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_what_thingspace_hid()
+{
     let (emu, ws) = malformed_setup();
     ws.apply();
     let before: Vec<(String, Value)> = all_resources(&ws);
@@ -437,7 +496,11 @@ fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_w
     let after = all_resources(&ws);
     for u in MALFORMED_USERS {
         let user = emu.user(u);
-        assert_eq!((user.resets, user.failed_logins, user.locked), (2, 1, false), "{u}");
+        assert_eq!(
+            (user.resets, user.failed_logins, user.locked),
+            (2, 1, false),
+            "{u}"
+        );
         let old = &before.iter().find(|(_, v)| v["username"] == u).unwrap().1["password"];
         let now = &after.iter().find(|(_, v)| v["username"] == u).unwrap().1["password"];
         assert_eq!(old, now, "{u}: state keeps the old password");
@@ -461,7 +524,11 @@ fn hung_login_is_bounded_by_request_timeout_and_nothing_is_reset() {
         "a 2 s request_timeout ends a 30 s hang well before it: {took:?}"
     );
     let reqs = emu.requests();
-    assert_eq!(statuses(&reqs, LOGIN_PATH), vec![None], "one abandoned log-in");
+    assert_eq!(
+        statuses(&reqs, LOGIN_PATH),
+        vec![None],
+        "one abandoned log-in"
+    );
     assert!(on_path(&reqs, RESET_PATH).is_empty());
     let user = emu.user(USER);
     assert_eq!((user.resets, user.failed_logins), (0, 0));
@@ -476,7 +543,10 @@ fn wrong_password_costs_one_failed_login_per_apply_and_never_locks() {
         let out = ws.tf(&apply_args());
         out.assert_failure();
         let text = flat(&out.combined());
-        assert!(text.contains("ThingSpace log-in failed for user \"svc-ci\""), "{text}");
+        assert!(
+            text.contains("ThingSpace log-in failed for user \"svc-ci\""),
+            "{text}"
+        );
         let user = emu.user(USER);
         assert_eq!(user.failed_logins, round, "one failed log-in per apply");
         assert_eq!(user.consecutive_failed_logins, round as u32);
@@ -499,7 +569,7 @@ fn assert_kept(emu: &Emulator, ws: &Workspace, out: &common::TfOutput, resets: u
     assert_eq!(user.resets, resets, "{why}");
     assert_eq!(user.failed_logins, 0, "{why}");
     assert_eq!(
-        stored_password(&ws, ADDR).as_deref(),
+        stored_password(ws, ADDR).as_deref(),
         Some(&*user.password),
         "{why}: state holds the new password"
     );
@@ -522,7 +592,10 @@ fn logout_500_after_create_warns_keeps_the_password_and_does_not_taint() {
     assert_kept(&emu, &ws, &out, 1, "log-out 500 on create");
     assert_eq!(statuses(&emu.requests(), LOGOUT_PATH), vec![Some(500)]);
     let plan = ws.plan(&["-detailed-exitcode"]);
-    assert_eq!(plan.code, 0, "nothing to do after a create whose log-out failed:\n{plan}");
+    assert_eq!(
+        plan.code, 0,
+        "nothing to do after a create whose log-out failed:\n{plan}"
+    );
 }
 
 #[test]

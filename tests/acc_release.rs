@@ -79,6 +79,19 @@ fn package() -> &'static Package {
     })
 }
 
+/// This machine's platform in Terraform's (Go's) naming, e.g. `linux_amd64`: what the release command packages
+/// for by default and what `terraform init` looks for.
+fn platform() -> String {
+    let arch = match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        "x86" => "386",
+        "arm" => "arm",
+        other => panic!("no Terraform platform name for {other}"),
+    };
+    format!("{}_{arch}", std::env::consts::OS)
+}
+
 fn file_name(p: &Path) -> String {
     p.file_name().unwrap().to_string_lossy().into_owned()
 }
@@ -118,7 +131,7 @@ print(json.dumps({"entries": entries, "h1": h1, "sha256": sums}))
 fn release_artifacts_follow_the_registry_conventions() {
     let pkg = package();
     let zip_name = pkg.zip_name();
-    assert_eq!(zip_name, format!("{NAME}_{VERSION}_linux_amd64.zip"));
+    assert_eq!(zip_name, format!("{NAME}_{VERSION}_{}.zip", platform()));
     assert_eq!(pkg.zip.parent().unwrap(), pkg.dir);
 
     let mut listed: Vec<String> = std::fs::read_dir(&pkg.dir)
@@ -251,7 +264,7 @@ fn filesystem_mirror_install_is_verified_locked_and_runs_against_the_api() {
         .join(".terraform/providers/registry.terraform.io")
         .join(PROVIDER_SOURCE)
         .join(VERSION)
-        .join("linux_amd64")
+        .join(platform())
         .join(format!("{NAME}_v{VERSION}"));
 
     // First init: found in the mirror, installed, and locked with the package hash Terraform computed.

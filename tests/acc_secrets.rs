@@ -103,11 +103,21 @@ fn two_rotations_at_trace_level_print_no_secret() {
         ),
         (
             "reset answer",
-            &["thingspace answered", "step=reset", "status=200", "username=svc-ci"][..],
+            &[
+                "thingspace answered",
+                "step=reset",
+                "status=200",
+                "username=svc-ci",
+            ][..],
         ),
         (
             "log-in answer",
-            &["thingspace answered", "step=log-in", "status=200", "username=svc-ci"][..],
+            &[
+                "thingspace answered",
+                "step=log-in",
+                "status=200",
+                "username=svc-ci",
+            ][..],
         ),
         (
             "token answer",
@@ -123,7 +133,8 @@ fn two_rotations_at_trace_level_print_no_secret() {
             .filter(|l| words.iter().all(|w| l.contains(w)))
             .count();
         assert_eq!(
-            found, 2,
+            found,
+            2,
             "one provider log line per rotation for the {step} with {words:?}; provider lines:\n{}",
             provider_lines.join("\n")
         );
@@ -182,7 +193,10 @@ fn plugin_socket_dir_is_private_while_running_and_removed_on_exit() {
         0o700,
         "only the user may enter the socket directory"
     );
-    let inside: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap()).collect();
+    let inside: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap())
+        .collect();
     assert_eq!(inside.len(), 1, "just the socket");
     assert!(inside[0].file_type().unwrap().is_socket());
 

@@ -9,7 +9,7 @@
 //! Layout: [`handshake`] (exec to handshake line, RSS), [`emulator`] (the API emulator process), [`terraform`]
 //! (workspaces and timed commands), [`procfs`] (memory and children from /proc), [`report`] (chart and markdown).
 //!
-//! Options: `--sizes 10,100,1000` (instance counts), `--reps 5` (A/B pairs at the largest size; smaller sizes get
+//! Options: `--sizes 10,100,1000` (instance counts), `--reps 7` (A/B pairs at the largest size; smaller sizes get
 //! two more), `--handshakes 30`, `--out BENCHMARKS.md`, `--chart benchmarks/plan-time.svg`, `--no-write` (print
 //! only). Binaries: `TS_PROVIDER_BIN`, `TS_EMULATOR_BIN` (default: target/release), `TERRAFORM` (default:
 //! scripts/terraform).
@@ -80,7 +80,7 @@ impl Options {
             ),
             terraform: from_env("TERRAFORM", root.join("scripts/terraform")),
             sizes: vec![10, 100, 1000],
-            reps: 5,
+            reps: 7,
             handshakes: 30,
             markdown: Some(root.join("BENCHMARKS.md")),
             chart: Some(root.join("benchmarks/plan-time.svg")),

@@ -57,7 +57,15 @@ pub fn chart(results: &Results, path: &Path) -> Result<(), Error> {
         .configure_mesh()
         .x_desc("resource instances (log scale)")
         .y_desc("seconds")
-        .x_label_formatter(&|x| format!("{x:.0}"))
+        // Label only the decades: the minor ticks of a log axis would crowd the axis with numbers.
+        .x_label_formatter(&|x| {
+            let decade = 10f64.powf(x.log10().round());
+            if (x - decade).abs() < decade * 0.01 {
+                format!("{decade:.0}")
+            } else {
+                String::new()
+            }
+        })
         .y_label_formatter(&|y| format!("{y:.1}"))
         .draw()
         .map_err(|e| plot(e.to_string()))?;

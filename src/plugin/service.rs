@@ -476,7 +476,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             match encode(new_state.as_ref(), ty, "new state") {
                 Ok(v) => pb::read_resource::Response {
                     new_state: Some(v),
-                    private: req.private,
+                    private: rotation::read_private(&req.private, OffsetDateTime::now_utc()),
                     ..Default::default()
                 },
                 Err(d) => respond(d, Default::default()),
@@ -520,7 +520,8 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 };
             };
             let blocked = Private::from_bytes(&req.prior_private).blocked;
-            let plan = rotation::plan(prior.as_ref(), &config, OffsetDateTime::now_utc(), blocked);
+            let now = rotation::decision_time(&req.prior_private, OffsetDateTime::now_utc());
+            let plan = rotation::plan(prior.as_ref(), &config, now, blocked);
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
                 if config.username.is_unknown()
@@ -974,19 +975,23 @@ mod tests {
 
     #[tokio::test]
     async fn a_panicking_handler_becomes_an_error_diagnostic_and_the_service_keeps_serving() {
-        let resp: Response<pb::plan_resource_change::Response> = guarded("PlanResourceChange", async {
-            if std::hint::black_box(true) {
-                panic!("boom with a secret: hunter2");
-            }
-            pb::plan_resource_change::Response::default()
-        })
-        .await
-        .unwrap();
+        let resp: Response<pb::plan_resource_change::Response> =
+            guarded("PlanResourceChange", async {
+                if std::hint::black_box(true) {
+                    panic!("boom with a secret: hunter2");
+                }
+                pb::plan_resource_change::Response::default()
+            })
+            .await
+            .unwrap();
         let diags = &resp.get_ref().diagnostics;
         assert_eq!(diags.len(), 1);
         assert_eq!(diags[0].severity, pb::diagnostic::Severity::Error as i32);
         assert!(diags[0].detail.contains("PlanResourceChange"));
-        assert!(!diags[0].detail.contains("hunter2"), "the payload is never shown");
+        assert!(
+            !diags[0].detail.contains("hunter2"),
+            "the payload is never shown"
+        );
 
         // The same service answers the next call normally.
         let svc = ProviderService::new(Shutdown::new());
@@ -994,7 +999,12 @@ mod tests {
             .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
             .await
             .unwrap();
-        assert!(schema.get_ref().resource_schemas.contains_key(rotation::TYPE_NAME));
+        assert!(
+            schema
+                .get_ref()
+                .resource_schemas
+                .contains_key(rotation::TYPE_NAME)
+        );
     }
 
     #[tokio::test]
@@ -1010,12 +1020,23 @@ mod tests {
     #[tokio::test]
     async fn garbage_on_the_wire_is_an_error_diagnostic_not_a_panic() {
         let svc = ProviderService::new(Shutdown::new());
-        for bytes in [vec![0xc1], vec![0x81, 0xa1], vec![0xdd, 0xff, 0xff, 0xff, 0xff], b"not msgpack".to_vec()] {
+        for bytes in [
+            vec![0xc1],
+            vec![0x81, 0xa1],
+            vec![0xdd, 0xff, 0xff, 0xff, 0xff],
+            b"not msgpack".to_vec(),
+        ] {
             let resp = svc
                 .plan_resource_change(Request::new(pb::plan_resource_change::Request {
                     type_name: rotation::TYPE_NAME.into(),
-                    config: Some(pb::DynamicValue { msgpack: bytes.clone(), json: vec![] }),
-                    proposed_new_state: Some(pb::DynamicValue { msgpack: bytes, json: vec![] }),
+                    config: Some(pb::DynamicValue {
+                        msgpack: bytes.clone(),
+                        json: vec![],
+                    }),
+                    proposed_new_state: Some(pb::DynamicValue {
+                        msgpack: bytes,
+                        json: vec![],
+                    }),
                     ..Default::default()
                 }))
                 .await

@@ -363,20 +363,31 @@ pub enum PlannedRotation {
 pub struct Private {
     pub rotation: PlannedRotation,
     pub blocked: bool,
+    /// When `ReadResource` last looked, in Unix seconds. A plan decides time-based rotations as of this moment, so
+    /// the plan Terraform makes again at apply (with the same prior state) reaches the same decision even when
+    /// `rotate_after` passes in between: a saved plan does at apply exactly what it showed.
+    pub observed_at: Option<i64>,
 }
 
 impl Private {
     /// The bytes Terraform stores; empty when there is nothing to carry.
     pub fn to_bytes(self) -> Vec<u8> {
         let (rotation, reason) = match self.rotation {
-            PlannedRotation::None if !self.blocked => return Vec::new(),
+            PlannedRotation::None if !self.blocked && self.observed_at.is_none() => {
+                return Vec::new();
+            }
             PlannedRotation::None => ("none", None),
             PlannedRotation::Due(r) => ("due", Some(r.as_str())),
             PlannedRotation::Decide => ("decide", None),
         };
-        serde_json::json!({ "rotation": rotation, "reason": reason, "blocked": self.blocked })
-            .to_string()
-            .into_bytes()
+        serde_json::json!({
+            "rotation": rotation,
+            "reason": reason,
+            "blocked": self.blocked,
+            "observed_at": self.observed_at,
+        })
+        .to_string()
+        .into_bytes()
     }
 
     /// Reads the bytes back. Anything unreadable means "decide at apply", which re-checks everything.
@@ -387,9 +398,12 @@ impl Private {
             reason: Option<String>,
             #[serde(default)]
             blocked: bool,
+            #[serde(default)]
+            observed_at: Option<i64>,
         }
         let Ok(p) = serde_json::from_slice::<P>(bytes) else {
             return Private {
+                observed_at: None,
                 rotation: PlannedRotation::Decide,
                 blocked: false,
             };
@@ -410,6 +424,7 @@ impl Private {
         Private {
             rotation,
             blocked: p.blocked,
+            observed_at: p.observed_at,
         }
     }
 }
@@ -484,6 +499,7 @@ pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime, blocked:
         return Plan {
             planned,
             private: Private {
+                observed_at: None,
                 rotation: PlannedRotation::Due(Reason::NoPasswordInState),
                 blocked: false,
             },
@@ -498,6 +514,7 @@ pub fn plan(prior: Option<&Model>, config: &Model, now: OffsetDateTime, blocked:
             return Plan {
                 planned,
                 private: Private {
+                    observed_at: None,
                     rotation: PlannedRotation::None,
                     blocked,
                 },
@@ -547,7 +564,11 @@ but current_password_wo is not set. Set it to the user's password now.",
     }
     Plan {
         planned,
-        private: Private { rotation, blocked },
+        private: Private {
+            observed_at: None,
+            rotation,
+            blocked,
+        },
         diagnostics,
     }
 }
@@ -747,6 +768,7 @@ pub async fn update(
     let keep_prior = |diagnostics, blocked| Applied {
         new_state: Some(prior_without_write_only(prior)),
         private: Private {
+            observed_at: None,
             rotation: PlannedRotation::None,
             blocked,
         }
@@ -781,6 +803,7 @@ pub async fn update(
         return Applied {
             new_state: Some(state),
             private: Private {
+                observed_at: None,
                 rotation: PlannedRotation::None,
                 blocked: private.blocked,
             }
@@ -850,6 +873,24 @@ before discarding them, or re-seed with current_password_wo if you manage this u
 /// Reads: no API call (a log-in to check the password would count toward the lock-out); the state stays as it is.
 pub fn read(prior: &Model) -> Model {
     prior_without_write_only(prior)
+}
+
+/// The private bytes a read leaves: the block carried forward, and the moment of the read for the plan to decide by.
+pub fn read_private(prior_private: &[u8], now: OffsetDateTime) -> Vec<u8> {
+    Private {
+        rotation: PlannedRotation::None,
+        blocked: Private::from_bytes(prior_private).blocked,
+        observed_at: Some(now.unix_timestamp()),
+    }
+    .to_bytes()
+}
+
+/// The time a plan decides by: when `ReadResource` last looked, if it did, else now.
+pub fn decision_time(prior_private: &[u8], now: OffsetDateTime) -> OffsetDateTime {
+    Private::from_bytes(prior_private)
+        .observed_at
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+        .unwrap_or(now)
 }
 
 /// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.

@@ -174,7 +174,10 @@ pub fn parse_error_body(
     } else {
         // Scrub the raw text first, so the cut at EXCERPT_CHARS can't leave the first half of a secret behind, and
         // again after, in case tag stripping or folded white space joined one together.
-        let raw = redact(&String::from_utf8_lossy(&body[..body.len().min(4096)]), secrets);
+        let raw = redact(
+            &String::from_utf8_lossy(&body[..body.len().min(4096)]),
+            secrets,
+        );
         Some(redact(&excerpt(raw.as_bytes()), secrets)).filter(|e| !e.is_empty())
     };
     Error::UnexpectedBody {
@@ -300,7 +303,9 @@ const MESSAGE_CHARS: usize = 500;
 /// survives), control characters (terminal escapes, new lines) turned into spaces, at most `max` characters.
 fn clean(text: &str, secrets: &[&str], max: usize) -> String {
     let scrubbed = redact(text, secrets);
-    let printable = scrubbed.chars().map(|c| if c.is_control() { ' ' } else { c });
+    let printable = scrubbed
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c });
     if scrubbed.chars().count() > max {
         let mut cut: String = printable.take(max).collect();
         cut.push('…');
@@ -672,7 +677,12 @@ mod tests {
     fn secrets_cut_by_the_excerpt_or_nested_in_others_leave_no_half_behind() {
         // The secret straddles the 120-character cut of the excerpt.
         let body = format!("{}SECRETVALUE12345 tail", "y".repeat(EXCERPT_CHARS - 5));
-        let e = parse_error_body(502, Some("text/plain"), body.as_bytes(), &["SECRETVALUE12345"]);
+        let e = parse_error_body(
+            502,
+            Some("text/plain"),
+            body.as_bytes(),
+            &["SECRETVALUE12345"],
+        );
         assert!(!e.to_string().contains("SECRE"), "{e}");
         // A short secret inside a longer one must not expose the longer one's remainder.
         let e = parse_error_body(

@@ -6,7 +6,8 @@
 //! - [`retry`]: the retry policy, a pure function of (call, outcome, attempt, jitter).
 //! - [`error`]: the typed API error (all three error shapes), call failures, and rotation failures with the summary
 //!   and detail a diagnostic needs.
-//! - `models`: the JSON bodies.
+//! - `models`: the JSON bodies; [`parse_answer`] reads a whole answer the way the client does (fuzzed by
+//!   `fuzz/fuzz_targets/thingspace_response.rs`, property-tested in `proptests`).
 //!
 //! Two facts shape everything here: a reset is not idempotent (a lost answer may mean a new password nobody knows),
 //! and ThingSpace locks a user after 5 consecutive failed log-ins. So a reset is never repeated blindly, a failed
@@ -18,6 +19,9 @@ pub mod error;
 mod models;
 pub mod retry;
 
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod proptests;
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests;

@@ -262,7 +262,10 @@ fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
     let prior = state(&c, "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW, false);
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    assert_eq!(
+        p.private.rotation,
+        PlannedRotation::Due(Reason::RotateAfterPassed)
+    );
     assert!(p.planned.password.is_unknown());
     assert!(p.planned.rotated_at.is_unknown());
     assert!(
@@ -294,7 +297,10 @@ fn fixed_rotate_after_is_kept_as_configured_when_rotating() {
     };
     let prior = state(&c, "2027-03-01T00:00:00Z");
     let p = plan(Some(&prior), &c, NOW, false);
-    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::RotateAfterPassed));
+    assert_eq!(
+        p.private.rotation,
+        PlannedRotation::Due(Reason::RotateAfterPassed)
+    );
     assert_eq!(p.planned.rotate_after, s("2027-03-05T00:00:00Z"));
 }
 
@@ -346,7 +352,12 @@ fn write_only_value_never_appears_in_a_planned_state() {
         current_password_wo_version: Attr::Known(Number::from(1i64)),
         ..config()
     };
-    assert!(plan(None, &c, NOW, false).planned.current_password_wo.is_null());
+    assert!(
+        plan(None, &c, NOW, false)
+            .planned
+            .current_password_wo
+            .is_null()
+    );
     let prior = state(&c, "2027-03-01T00:00:00Z");
     assert!(
         plan(Some(&prior), &c, NOW, false)
@@ -457,7 +468,11 @@ fn private_bytes_round_trip_and_garbage_means_decide() {
             PlannedRotation::Due(Reason::WriteOnlyVersionChanged),
             PlannedRotation::Decide,
         ] {
-            let p = Private { rotation: r, blocked };
+            let p = Private {
+                observed_at: None,
+                rotation: r,
+                blocked,
+            };
             if p.to_bytes().is_empty() {
                 // Nothing to carry; an apply that finds no bytes re-decides, which is covered below.
                 continue;
@@ -465,7 +480,15 @@ fn private_bytes_round_trip_and_garbage_means_decide() {
             assert_eq!(Private::from_bytes(&p.to_bytes()), p);
         }
     }
-    assert!(Private { rotation: PlannedRotation::None, blocked: false }.to_bytes().is_empty());
+    assert!(
+        Private {
+            observed_at: None,
+            rotation: PlannedRotation::None,
+            blocked: false
+        }
+        .to_bytes()
+        .is_empty()
+    );
     assert_eq!(Private::from_bytes(b"").rotation, PlannedRotation::Decide);
     assert!(!Private::from_bytes(b"").blocked);
     for r in [
@@ -476,7 +499,11 @@ fn private_bytes_round_trip_and_garbage_means_decide() {
         PlannedRotation::Due(Reason::NoPasswordInState),
         PlannedRotation::Decide,
     ] {
-        let p = Private { rotation: r, blocked: false };
+        let p = Private {
+            observed_at: None,
+            rotation: r,
+            blocked: false,
+        };
         assert_eq!(Private::from_bytes(&p.to_bytes()), p);
     }
     assert_eq!(
@@ -523,16 +550,35 @@ fn delete_hands_the_password_to_a_create_in_the_same_process() {
 
 #[test]
 fn after_an_uncertain_reset_only_a_reseed_may_rotate() {
-    let c = Model { triggers: triggers(&[("r", "2")]), ..config() };
-    let prior = Model { triggers: triggers(&[("r", "1")]), ..state(&config(), "2027-03-01T00:00:00Z") };
+    let c = Model {
+        triggers: triggers(&[("r", "2")]),
+        ..config()
+    };
+    let prior = Model {
+        triggers: triggers(&[("r", "1")]),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
     let p = plan(Some(&prior), &c, NOW, true);
-    assert!(p.diagnostics.has_errors(), "a triggers change must not log in with a possibly stale password");
+    assert!(
+        p.diagnostics.has_errors(),
+        "a triggers change must not log in with a possibly stale password"
+    );
     assert_eq!(
         p.diagnostics.0[0].attribute,
-        vec![crate::plugin::cty::PathStep::Attr("current_password_wo_version".into())]
+        vec![crate::plugin::cty::PathStep::Attr(
+            "current_password_wo_version".into()
+        )]
     );
     // Nothing due: no error, and the block is carried forward.
-    let quiet = plan(Some(&prior), &Model { triggers: triggers(&[("r", "1")]), ..config() }, NOW, true);
+    let quiet = plan(
+        Some(&prior),
+        &Model {
+            triggers: triggers(&[("r", "1")]),
+            ..config()
+        },
+        NOW,
+        true,
+    );
     assert!(quiet.diagnostics.is_empty());
     assert!(quiet.private.blocked);
     // A re-seed is allowed.
@@ -544,21 +590,35 @@ fn after_an_uncertain_reset_only_a_reseed_may_rotate() {
     };
     let p = plan(Some(&prior), &reseed, NOW, true);
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-    assert_eq!(p.private.rotation, PlannedRotation::Due(Reason::WriteOnlyVersionChanged));
+    assert_eq!(
+        p.private.rotation,
+        PlannedRotation::Due(Reason::WriteOnlyVersionChanged)
+    );
 }
 
 #[tokio::test]
 async fn a_blocked_update_makes_no_api_call_and_keeps_the_block() {
     let handoff = Handoff::default();
-    let ctx = ApplyContext { client: None, handoff: &handoff };
+    let ctx = ApplyContext {
+        client: None,
+        handoff: &handoff,
+    };
     let prior = state(&config(), "2027-03-01T00:00:00Z");
-    let planned = Model { password: Attr::Unknown, rotated_at: Attr::Unknown, ..prior.clone() };
+    let planned = Model {
+        password: Attr::Unknown,
+        rotated_at: Attr::Unknown,
+        ..prior.clone()
+    };
     let out = update(
         &ctx,
         &prior,
         &config(),
         planned,
-        Private { rotation: PlannedRotation::Due(Reason::TriggersChanged), blocked: true },
+        Private {
+            observed_at: None,
+            rotation: PlannedRotation::Due(Reason::TriggersChanged),
+            blocked: true,
+        },
         || NOW,
     )
     .await;
@@ -566,4 +626,22 @@ async fn a_blocked_update_makes_no_api_call_and_keeps_the_block() {
     assert!(out.diagnostics.0[0].summary.contains("blocked"));
     assert_eq!(out.new_state, Some(prior));
     assert!(Private::from_bytes(&out.private).blocked);
+}
+
+#[test]
+fn a_plan_decides_by_the_time_of_the_last_read_so_the_replan_at_apply_agrees() {
+    let read_at = datetime!(2027-03-04 23:59:59 UTC);
+    let private = read_private(b"", read_at);
+    assert_eq!(decision_time(&private, NOW), read_at);
+    assert_eq!(decision_time(b"", NOW), NOW, "no read: decide by the clock");
+    let blocked = Private { observed_at: None, rotation: PlannedRotation::None, blocked: true }.to_bytes();
+    assert!(Private::from_bytes(&read_private(&blocked, read_at)).blocked, "a read keeps the block");
+
+    // rotate_after passes between the read (plan time) and the apply: both plans say "not due".
+    let c = Model { rotate_after: s("2027-03-05T00:00:00Z"), ..config() };
+    let prior = state(&c, "2027-03-01T00:00:00Z");
+    let at_plan = plan(Some(&prior), &c, decision_time(&private, read_at), false);
+    let at_apply = plan(Some(&prior), &c, decision_time(&private, NOW), false);
+    assert_eq!(at_plan.planned, at_apply.planned);
+    assert_eq!(at_apply.private.rotation, PlannedRotation::None);
 }
