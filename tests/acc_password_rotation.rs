@@ -458,8 +458,11 @@ fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
 #[test]
 fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     use common::{Fault, RESET_PATH};
-    let var = "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
-    let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1\n  triggers = { r = \"1\" }");
+    let var =
+        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+    let (emu, mut ws) = setup(
+        "  current_password_wo = var.pw\n  current_password_wo_version = 1\n  triggers = { r = \"1\" }",
+    );
     let main = format!("{var}{}", ws.read("main.tf"));
     ws.write("main.tf", &main);
     ws.set_env("TF_VAR_pw", SEED);
@@ -467,7 +470,11 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     let stored = str_of(&ws.resource(ADDR), "password").to_string();
 
     // The reset takes effect but its answer is lost: the provider's one check log-in with the old password fails.
-    emu.fault(Fault::status(RESET_PATH, 502, "<html>Bad Gateway</html>").content_type("text/html").after());
+    emu.fault(
+        Fault::status(RESET_PATH, 502, "<html>Bad Gateway</html>")
+            .content_type("text/html")
+            .after(),
+    );
     ws.write("main.tf", &main.replace("r = \"1\"", "r = \"2\""));
     let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
     out.assert_failure();
@@ -476,8 +483,15 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     assert!(text.contains("current_password_wo_version"), "{text}");
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 2, "the reset happened at ThingSpace");
-    assert_eq!(user.failed_logins, 1, "exactly one failed log-in: the check");
-    assert_eq!(str_of(&ws.resource(ADDR), "password"), stored, "state keeps the old password");
+    assert_eq!(
+        user.failed_logins, 1,
+        "exactly one failed log-in: the check"
+    );
+    assert_eq!(
+        str_of(&ws.resource(ADDR), "password"),
+        stored,
+        "state keeps the old password"
+    );
 
     // Further runs must not log in with the stale password: they are refused at plan, with no API call.
     emu.clear_requests();
@@ -494,7 +508,10 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     let real = emu.user("svc-ci").password;
     ws.write(
         "main.tf",
-        &main.replace("r = \"1\"", "r = \"2\"").replace("current_password_wo_version = 1", "current_password_wo_version = 2"),
+        &main.replace("r = \"1\"", "r = \"2\"").replace(
+            "current_password_wo_version = 1",
+            "current_password_wo_version = 2",
+        ),
     );
     ws.set_env("TF_VAR_pw", &real);
     ws.apply();
@@ -505,7 +522,10 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     // And the block is gone: an ordinary triggers change rotates again.
     ws.write(
         "main.tf",
-        &main.replace("r = \"1\"", "r = \"3\"").replace("current_password_wo_version = 1", "current_password_wo_version = 2"),
+        &main.replace("r = \"1\"", "r = \"3\"").replace(
+            "current_password_wo_version = 1",
+            "current_password_wo_version = 2",
+        ),
     );
     ws.apply();
     assert_eq!(emu.user("svc-ci").resets, 4);

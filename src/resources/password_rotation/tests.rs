@@ -634,11 +634,22 @@ fn a_plan_decides_by_the_time_of_the_last_read_so_the_replan_at_apply_agrees() {
     let private = read_private(b"", read_at);
     assert_eq!(decision_time(&private, NOW), read_at);
     assert_eq!(decision_time(b"", NOW), NOW, "no read: decide by the clock");
-    let blocked = Private { observed_at: None, rotation: PlannedRotation::None, blocked: true }.to_bytes();
-    assert!(Private::from_bytes(&read_private(&blocked, read_at)).blocked, "a read keeps the block");
+    let blocked = Private {
+        observed_at: None,
+        rotation: PlannedRotation::None,
+        blocked: true,
+    }
+    .to_bytes();
+    assert!(
+        Private::from_bytes(&read_private(&blocked, read_at)).blocked,
+        "a read keeps the block"
+    );
 
     // rotate_after passes between the read (plan time) and the apply: both plans say "not due".
-    let c = Model { rotate_after: s("2027-03-05T00:00:00Z"), ..config() };
+    let c = Model {
+        rotate_after: s("2027-03-05T00:00:00Z"),
+        ..config()
+    };
     let prior = state(&c, "2027-03-01T00:00:00Z");
     let at_plan = plan(Some(&prior), &c, decision_time(&private, read_at), false);
     let at_apply = plan(Some(&prior), &c, decision_time(&private, NOW), false);
