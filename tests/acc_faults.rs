@@ -681,6 +681,33 @@ fn ctrl_c_while_logging_out_keeps_the_new_password_in_state() {
     assert!(!ws.state_file().contains("tainted"));
 }
 
+#[test]
+fn ctrl_c_while_the_reset_is_in_flight_waits_for_its_answer_and_keeps_the_password() {
+    let (emu, ws) = setup(Some("60s"));
+    // The reset takes effect only after this delay, i.e. after Ctrl-C: cancelling it would lose the password.
+    emu.fault(Fault::delay(RESET_PATH, 3000));
+    let running = ws.spawn(&apply_args(), &[]);
+    wait_for(&emu, "the delayed reset", |r| pending(r, RESET_PATH));
+    running.interrupt();
+    let out = running.wait();
+    assert_no_panic(&out.combined());
+    let user = emu.user(USER);
+    assert_eq!(user.resets, 1, "the reset in flight completed:\n{out}");
+    assert_eq!(
+        stored_password(&ws, ADDR).as_deref(),
+        Some(&*user.password),
+        "its answer reached the state:\n{out}"
+    );
+    assert!(
+        statuses(&emu.requests(), LOGOUT_PATH).is_empty(),
+        "asked to stop, the provider skips the log-out"
+    );
+    assert!(
+        flat(&out.combined()).contains("skipped the log-out"),
+        "and says so in a warning:\n{out}"
+    );
+}
+
 // ----- concurrency -----
 
 #[test]

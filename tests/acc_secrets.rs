@@ -1,4 +1,5 @@
-//! Secrets stay secret (issue 4): two rotations under `TF_LOG=trace` print none of the secrets in play, and the
+//! Secrets stay secret (issue 4): two rotations (and a failed third whose error answer echoes secrets) under
+//! `TF_LOG=trace` print none of the secrets in play, and the
 //! plugin socket directory is private while the provider runs and gone once it exits.
 //!
 //! The emulator reports every access token, session token and password it issued (`/_emulator/issued`), so the
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use common::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, LOGIN_PATH, REQUIRED_PROVIDERS,
-    Workspace,
+    RESET_PATH, Workspace,
 };
 
 const USER: &str = "svc-ci";
@@ -47,10 +48,34 @@ fn two_rotations_at_trace_level_print_no_secret() {
     }
     let user = emu.user(USER);
     assert_eq!(user.resets, 2, "two rotations happened");
+    let two_rotations = printed.clone();
+
+    // A third rotation meets a server that echoes the secrets it was sent in its error answer: the diagnostic
+    // quotes the answer, scrubbed.
+    let echo = format!(
+        r#"{{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"old password {} rejected for {}"}}"#,
+        user.password, DEFAULT_CLIENT_SECRET
+    );
+    emu.fault(Fault::status(RESET_PATH, 400, &echo));
+    write_config(&ws, "3");
+    let out = ws.tf_env(&["apply", "-auto-approve", "-input=false"], &trace);
+    out.assert_failure();
+    let text = out
+        .combined()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        text.contains("old password [redacted] rejected for [redacted]"),
+        "the echoed answer is shown, scrubbed:\n{text}"
+    );
+    printed.push_str(&out.stdout);
+    printed.push_str(&out.stderr);
+    assert_eq!(emu.user(USER).resets, 2);
 
     let issued = emu.issued();
     assert_eq!(issued.passwords.len(), 2, "{issued:?}");
-    assert_eq!(issued.session_tokens.len(), 2, "{issued:?}");
+    assert_eq!(issued.session_tokens.len(), 3, "{issued:?}");
     assert!(!issued.access_tokens.is_empty(), "{issued:?}");
     assert_eq!(issued.passwords[1], user.password);
     let basic = base64::engine::general_purpose::STANDARD
@@ -87,7 +112,7 @@ fn two_rotations_at_trace_level_print_no_secret() {
 
     // The search above is only worth something if the provider really logged at trace level: its rotation steps,
     // with the username and ThingSpace's status, must be there.
-    let provider_lines: Vec<&str> = printed
+    let provider_lines: Vec<&str> = two_rotations
         .lines()
         .filter(|l| l.contains("provider.terraform-provider-thingspace"))
         .collect();

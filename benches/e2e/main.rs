@@ -157,6 +157,21 @@ pub struct PlanPoint {
     pub n: usize,
     pub ours: Vec<Duration>,
     pub baseline: Vec<Duration>,
+    /// CPU time of each run (Terraform and its plugins), same order as the wall times.
+    pub ours_cpu: Vec<Duration>,
+    pub baseline_cpu: Vec<Duration>,
+}
+
+impl PlanPoint {
+    fn push(&mut self, ours: bool, run: &terraform::Run) {
+        if ours {
+            self.ours.push(run.elapsed);
+            self.ours_cpu.push(run.cpu);
+        } else {
+            self.baseline.push(run.elapsed);
+            self.baseline_cpu.push(run.cpu);
+        }
+    }
 }
 
 /// One `terraform apply` that created `n` rotations.
@@ -307,22 +322,18 @@ fn run(o: &Options) -> Result<bool, Error> {
             n: *n,
             ours: Vec::new(),
             baseline: Vec::new(),
+            ours_cpu: Vec::new(),
+            baseline_cpu: Vec::new(),
         };
         for rep in 0..o.reps_for(*n) {
-            if rep % 2 == 0 {
-                point
-                    .ours
-                    .push(ours.run_expect(&plan_args, 0, false)?.elapsed);
-                point
-                    .baseline
-                    .push(base.run_expect(&plan_args, 0, false)?.elapsed);
+            let order = if rep % 2 == 0 {
+                [true, false]
             } else {
-                point
-                    .baseline
-                    .push(base.run_expect(&plan_args, 0, false)?.elapsed);
-                point
-                    .ours
-                    .push(ours.run_expect(&plan_args, 0, false)?.elapsed);
+                [false, true]
+            };
+            for is_ours in order {
+                let ws = if is_ours { ours } else { base };
+                point.push(is_ours, &ws.run_expect(&plan_args, 0, false)?);
             }
         }
         progress(format!(
@@ -547,24 +558,27 @@ handshake (median) |\n|---|---|---|---|---|---|"
     let _ = writeln!(
         s,
         "\n### Plan cost (`terraform plan -refresh=false`; prior state from a real apply against the emulator)\n\n\
-| N | thingspace_password_rotation | terraform_data | ratio | pairs |\n|---|---|---|---|---|"
+| N | thingspace_password_rotation | terraform_data | ratio | CPU time, ours | CPU time, terraform_data | pairs |\n\
+|---|---|---|---|---|---|---|"
     );
     for p in &r.plans {
         let (a, b) = (median_secs(&p.ours), median_secs(&p.baseline));
         let _ = writeln!(
             s,
-            "| {} | {:.3} s | {:.3} s | {:.2}× | {} |",
+            "| {} | {:.3} s | {:.3} s | {:.2}× | {:.2} s | {:.2} s | {} |",
             p.n,
             a,
             b,
             a / b,
+            median_secs(&p.ours_cpu),
+            median_secs(&p.baseline_cpu),
             p.ours.len()
         );
     }
     let _ = writeln!(
         s,
-        "\nMedians; each pair ran both sides back to back, alternating which went first. Plans made {} API \
-requests in total (token {}, login {}, reset {}, logout {}).",
+        "\nMedians; each pair ran both sides back to back, alternating which went first. CPU time is user + system \
+of Terraform and every process it started (our provider plugins), in 10 ms ticks. Plans made {} API requests in total (token {}, login {}, reset {}, logout {}).",
         r.plan_requests.token
             + r.plan_requests.login
             + r.plan_requests.reset
@@ -640,10 +654,12 @@ rotations/s | token requests | log-in | reset | log-out | requests per rotation 
     let _ = writeln!(
         s,
         "\n### Provider memory\n\n| after handshake (median) | peak during a {n}-instance plan | at the end of that \
-plan | provider processes seen / samples |\n|---|---|---|---|\n| {:.1} MiB | {:.1} MiB | {:.1} MiB | {} / {} |",
+plan | provider CPU time in that plan | provider processes seen / samples |\n|---|---|---|---|---|\n\
+| {:.1} MiB | {:.1} MiB | {:.1} MiB | {:.2} s | {} / {} |",
         median_u64(&rss) as f64 / MIB,
         m.peak_kib() as f64 / MIB,
         m.last_kib() as f64 / MIB,
+        m.cpu().as_secs_f64(),
         m.processes.len(),
         m.samples,
         n = r.plan_memory_n

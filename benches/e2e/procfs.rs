@@ -5,15 +5,47 @@ use std::fs;
 use std::thread;
 use std::time::Duration;
 
-/// Resident memory now (`VmRSS`) and its peak so far (`VmHWM`), in KiB.
+/// Linux reports CPU times in `USER_HZ` ticks, which is 100 on every mainstream architecture.
+const TICK: Duration = Duration::from_millis(10);
+
+/// Resident memory now (`VmRSS`) and its peak so far (`VmHWM`), in KiB, and CPU time used so far.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Memory {
     pub rss_kib: u64,
     pub hwm_kib: u64,
+    pub cpu: Duration,
 }
 
-/// The memory of `pid`, or `None` once it has exited (or was never there).
+/// The fields of a `/proc/<pid>/stat` line after the command name (which may itself hold spaces and parentheses),
+/// numbered as in proc(5) minus 3: index 0 is field 3, `state`.
+fn stat_fields(stat: &str) -> Vec<&str> {
+    stat.rfind(')')
+        .map(|i| stat[i + 1..].split_whitespace().collect())
+        .unwrap_or_default()
+}
+
+fn ticks(fields: &[&str], a: usize, b: usize) -> Duration {
+    let get = |i: usize| {
+        fields
+            .get(i - 3)
+            .and_then(|v| v.parse::<u32>().ok())
+            .unwrap_or(0)
+    };
+    TICK * (get(a) + get(b))
+}
+
+/// CPU time (user + system) of every child this process has waited for, with their own waited-for descendants:
+/// the difference across one `wait` is what that child's whole process tree used.
+pub fn children_cpu() -> Duration {
+    let stat = fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    ticks(&stat_fields(&stat), 16, 17)
+}
+
+/// The memory and CPU time of `pid`, or `None` once it has exited (or was never there).
 pub fn memory(pid: u32) -> Option<Memory> {
+    let cpu = fs::read_to_string(format!("/proc/{pid}/stat"))
+        .map(|stat| ticks(&stat_fields(&stat), 14, 15))
+        .unwrap_or_default();
     let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let field = |name: &str| {
         status
@@ -25,6 +57,7 @@ pub fn memory(pid: u32) -> Option<Memory> {
     Some(Memory {
         rss_kib: field("VmRSS:")?,
         hwm_kib: field("VmHWM:")?,
+        cpu,
     })
 }
 
@@ -68,6 +101,11 @@ impl Sampled {
             .map(|m| m.hwm_kib)
             .max()
             .unwrap_or(0)
+    }
+
+    /// CPU time of all provider processes at their last samples.
+    pub fn cpu(&self) -> Duration {
+        self.processes.values().map(|m| m.cpu).sum()
     }
 
     /// The largest RSS any provider process had at its last sample: the memory it held when the plan ended.

@@ -69,6 +69,8 @@ impl Terraform {
 pub struct Run {
     pub code: i32,
     pub elapsed: Duration,
+    /// CPU time of Terraform and every process it started (the provider plugins), user + system.
+    pub cpu: Duration,
     pub output: String,
     /// The provider processes' memory, when the run was sampled.
     pub sampled: Option<Sampled>,
@@ -143,6 +145,7 @@ impl Workspace {
         for (k, v) in &self.env {
             cmd.env(k, v);
         }
+        let cpu_before = procfs::children_cpu();
         let start = Instant::now();
         let mut child = cmd.spawn().map_err(|e| {
             Error::Failed(format!(
@@ -177,6 +180,7 @@ impl Workspace {
         }
         let status = child.wait()?;
         let elapsed = start.elapsed();
+        let cpu = procfs::children_cpu().saturating_sub(cpu_before);
         finished.store(true, Ordering::Relaxed);
         let output = readers
             .into_iter()
@@ -187,6 +191,7 @@ impl Workspace {
         Ok(Run {
             code: status.code().unwrap_or(-1),
             elapsed,
+            cpu,
             output,
             sampled,
         })

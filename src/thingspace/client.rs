@@ -15,10 +15,10 @@ use tokio::time::Instant;
 use tracing::debug;
 use url::{Host, Url};
 
-use super::error::parse_error_body;
 use super::error::{
     ApiError, BaseUrlError, Error, ErrorShape, Probe, RotateError, Step, TransportError,
 };
+use super::error::{parse_error_body, redact};
 use super::models::{LoginRequest, LoginResponse, ResetRequest, ResetResponse, TokenResponse};
 use super::retry::{Attempt, Call, Decision, MAX_RESETS, Outcome, Policy, parse_retry_after};
 use crate::shutdown::Shutdown;
@@ -432,7 +432,8 @@ impl Client {
             );
             let secrets = [password.expose_secret(), header_text(&token.header)];
             let parsed: LoginResponse = self.parse(&answer, "sessionToken", &secrets)?;
-            let header = session_header(parsed, answer.status, answer.content_type.as_deref())?;
+            let shown = self.shown_content_type(&answer, &secrets);
+            let header = session_header(parsed, answer.status, shown.as_deref())?;
             Ok(Session { header })
         })
         .await
@@ -472,11 +473,8 @@ impl Client {
             header_text(&session.header),
         ];
         let parsed: ResetResponse = self.parse(&answer, "newPassword", &secrets)?;
-        Ok(new_password(
-            parsed,
-            answer.status,
-            answer.content_type.as_deref(),
-        )?)
+        let shown = self.shown_content_type(&answer, &secrets);
+        Ok(new_password(parsed, answer.status, shown.as_deref())?)
     }
 
     async fn logout(&self, user: &str, session: &Session) -> Result<(), Failed> {
@@ -654,8 +652,8 @@ impl Client {
         );
         let secrets = [self.inner.client_secret.expose_secret()];
         let parsed: TokenResponse = self.parse(&answer, "access_token", &secrets)?;
-        let (header, expires_in) =
-            bearer_header(parsed, answer.status, answer.content_type.as_deref())?;
+        let shown = self.shown_content_type(&answer, &secrets);
+        let (header, expires_in) = bearer_header(parsed, answer.status, shown.as_deref())?;
         // Renew a little before ThingSpace's own expiry, so a token never dies between check and use.
         let lifetime = Duration::from_secs(expires_in.unwrap_or(300));
         let margin = (lifetime / 4).min(Duration::from_secs(60));
@@ -720,16 +718,21 @@ impl Client {
         if !(200..300).contains(&answer.status) {
             return Err(self.error_of(answer, secrets));
         }
-        success_body(
-            answer.status,
-            answer.content_type.as_deref(),
-            &answer.body,
-            field,
-        )
-        .map_err(|error| Failure {
-            error,
-            retry_after: answer.retry_after,
+        let shown = self.shown_content_type(answer, secrets);
+        success_body(answer.status, shown.as_deref(), &answer.body, field).map_err(|error| {
+            Failure {
+                error,
+                retry_after: answer.retry_after,
+            }
         })
+    }
+
+    /// The answer's content type as a message about a success answer may show it: scrubbed of the secrets in play
+    /// (error answers get the same from [`parse_error_body`]).
+    fn shown_content_type(&self, answer: &Answer, secrets: &[&str]) -> Option<String> {
+        let mut all = secrets.to_vec();
+        all.push(self.inner.client_secret.expose_secret());
+        answer.content_type.as_deref().map(|ct| redact(ct, &all))
     }
 
     fn error_of(&self, answer: &Answer, secrets: &[&str]) -> Failure {
@@ -796,6 +799,9 @@ pub fn parse_answer(
     if !(200..300).contains(&status) {
         return Err(parse_error_body(status, content_type, body, secrets));
     }
+    // A message about a success answer shows its content type, never its body; scrub the former too.
+    let shown = content_type.map(|ct| redact(ct, secrets));
+    let content_type = shown.as_deref();
     match kind {
         AnswerKind::Token => {
             let parsed: TokenResponse = success_body(status, content_type, body, "access_token")?;
