@@ -4,7 +4,7 @@
 //!
 //! Run it through `scripts/bench.sh`, which builds the release binaries first. Registered as a `harness = false`
 //! bench so `cargo bench` builds it, but it only measures when given `--e2e`: a bare `cargo bench` (the criterion
-//! benches) must not start a quarter-hour run.
+//! benches) must not start a run of several minutes.
 //!
 //! Layout: [`handshake`] (exec to handshake line, RSS), [`emulator`] (the API emulator process), [`terraform`]
 //! (workspaces and timed commands), [`procfs`] (memory and children from /proc), [`report`] (chart and markdown).

@@ -103,11 +103,19 @@ pub fn parse_client_certs(pem: &str) -> Result<Vec<CertificateDer<'static>>, Mtl
     Ok(certs)
 }
 
-/// The crypto provider for the plugin socket: aws-lc-rs, because Terraform's AutoMTLS client certificate is
-/// ECDSA P-521 (go-plugin's choice) and ring cannot verify P-521 signatures: with ring, a Go client finds no
-/// signature scheme in common, sends no certificate, and the handshake fails.
+/// The crypto provider for the plugin socket: ring for the handshake itself, with aws-lc-rs's signature
+/// verification algorithms.
+///
+/// Terraform's AutoMTLS client certificate is ECDSA P-521 (go-plugin's choice) and ring cannot verify P-521
+/// signatures: with ring alone a Go client finds no signature scheme in common, sends no certificate, and the
+/// handshake fails. Using aws-lc-rs for everything works but costs ~65 ms of CPU per process seeding its random number
+/// generator (jitter entropy), and Terraform starts the plugin several times per command (see BENCHMARKS.md);
+/// verification needs no randomness, so only that part comes from aws-lc-rs.
 pub fn crypto_provider() -> Arc<CryptoProvider> {
-    Arc::new(rustls::crypto::aws_lc_rs::default_provider())
+    let mut provider = rustls::crypto::ring::default_provider();
+    provider.signature_verification_algorithms =
+        rustls::crypto::aws_lc_rs::default_provider().signature_verification_algorithms;
+    Arc::new(provider)
 }
 
 /// A TLS 1.2+ server configuration presenting `identity`, offering ALPN `h2` (grpc-go refuses a server without

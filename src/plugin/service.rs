@@ -227,9 +227,11 @@ fn encode<T: Serialize>(
 
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
-        // Destroy needs no plan of ours, and Terraform must keep calling GetProviderSchema: it is cheap.
+        // Destroy needs no plan of ours.
         plan_destroy: false,
-        get_provider_schema_optional: false,
+        // Terraform may reuse the schema it already fetched in this run instead of asking each new plugin process
+        // again: the schema never changes within one binary.
+        get_provider_schema_optional: true,
         move_resource_state: false,
         generate_resource_config: false,
     }
