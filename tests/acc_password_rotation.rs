@@ -131,10 +131,15 @@ fn plan_after_create_is_empty_and_calls_no_api() {
 #[test]
 fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
     let (emu, ws) = setup(&format!(
-        "  current_password = \"{SEED}\"\n  rotation_period = \"2s\""
+        "  current_password = \"{SEED}\"\n  rotation_period = \"3s\""
     ));
     ws.apply();
     let first = ws.resource(ADDR);
+    // A second apply with nothing due refreshes the resource and keeps it unchanged, so the state now records that
+    // refresh: the later -refresh=false plan must still see the rotation that fell due after it.
+    let out = ws.apply();
+    assert!(out.stdout.contains("0 changed"), "{out}");
+    assert_eq!(emu.user("svc-ci").resets, 1);
     std::thread::sleep(Duration::from_millis(3100));
     emu.clear_requests();
 

@@ -521,9 +521,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     Err(d) => respond(d, Default::default()),
                 };
             };
-            let blocked = Private::from_bytes(&req.prior_private).blocked;
-            let now = rotation::decision_time(&req.prior_private, OffsetDateTime::now_utc());
-            let plan = rotation::plan(prior.as_ref(), &config, now, blocked);
+            let private = Private::from_bytes(&req.prior_private);
+            let blocked = private.blocked;
+            let plan = rotation::plan_in_run(prior.as_ref(), &config, OffsetDateTime::now_utc(), private);
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
                 if config.username.is_unknown()

@@ -885,12 +885,30 @@ pub fn read_private(prior_private: &[u8], now: OffsetDateTime) -> Vec<u8> {
     .to_bytes()
 }
 
-/// The time a plan decides by: when `ReadResource` last looked, if it did, else now.
-pub fn decision_time(prior_private: &[u8], now: OffsetDateTime) -> OffsetDateTime {
-    Private::from_bytes(prior_private)
+/// Plans as Terraform needs it within a run: like [`plan`], but deciding time-based rotations at the right moment.
+///
+/// Terraform plans every change a second time at apply, with the same prior state, private bytes and config, and
+/// refuses the apply if the two plans disagree. Deciding by the clock, a `rotate_after` that passes between the two
+/// would turn "update, no rotation" into "rotate". So when the last read left its time in `prior_private`, and the plan
+/// as of that time is a change, that plan is the answer: it is what the first plan said. When the plan as of the read
+/// is no change at all, this cannot be the second plan (Terraform never plans a no-op again), so the clock decides;
+/// that keeps `plan -refresh=false` seeing a rotation that fell due after the last refresh.
+pub fn plan_in_run(
+    prior: Option<&Model>,
+    config: &Model,
+    now: OffsetDateTime,
+    prior_private: Private,
+) -> Plan {
+    let read_at = prior_private
         .observed_at
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
-        .unwrap_or(now)
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+    if let (Some(prior), Some(read_at)) = (prior, read_at) {
+        let as_of_read = plan(Some(prior), config, read_at, prior_private.blocked);
+        if as_of_read.planned != prior_without_write_only(prior) {
+            return as_of_read;
+        }
+    }
+    plan(prior, config, now, prior_private.blocked)
 }
 
 /// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.

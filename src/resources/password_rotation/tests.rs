@@ -629,11 +629,10 @@ async fn a_blocked_update_makes_no_api_call_and_keeps_the_block() {
 }
 
 #[test]
-fn a_plan_decides_by_the_time_of_the_last_read_so_the_replan_at_apply_agrees() {
+fn a_change_is_planned_as_of_the_last_read_so_the_replan_at_apply_agrees() {
     let read_at = datetime!(2027-03-04 23:59:59 UTC);
-    let private = read_private(b"", read_at);
-    assert_eq!(decision_time(&private, NOW), read_at);
-    assert_eq!(decision_time(b"", NOW), NOW, "no read: decide by the clock");
+    let private = Private::from_bytes(&read_private(b"", read_at));
+    assert_eq!(private.observed_at, Some(read_at.unix_timestamp()));
     let blocked = Private {
         observed_at: None,
         rotation: PlannedRotation::None,
@@ -645,14 +644,53 @@ fn a_plan_decides_by_the_time_of_the_last_read_so_the_replan_at_apply_agrees() {
         "a read keeps the block"
     );
 
-    // rotate_after passes between the read (plan time) and the apply: both plans say "not due".
+    // An update without rotation (rotation_period added) planned just before rotate_after passes, planned again at
+    // apply just after: both plans agree.
+    let prior = Model {
+        rotate_after: s("2027-03-05T00:00:00Z"),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
+    let c = Model {
+        rotate_after: s("2027-03-05T00:00:00Z"),
+        triggers: Attr::Null,
+        current_password: secret("seed"),
+        ..config()
+    };
+    let changed = Model {
+        rotation_period: s("30d"),
+        ..c
+    };
+    let first = plan_in_run(Some(&prior), &changed, read_at, private);
+    assert_eq!(
+        first.private.rotation,
+        PlannedRotation::None,
+        "not due at the read"
+    );
+    assert_ne!(first.planned, prior, "a change: rotation_period added");
+    let again = plan_in_run(Some(&prior), &changed, NOW, private);
+    assert_eq!(
+        again.planned, first.planned,
+        "the re-plan at apply agrees although rotate_after has passed"
+    );
+}
+
+#[test]
+fn a_no_op_as_of_the_last_read_is_decided_by_the_clock() {
+    // The last apply refreshed this resource without changing it, so its state keeps that read's time. A later
+    // `plan -refresh=false` must still see the rotation that fell due since.
+    let read_at = datetime!(2027-03-04 23:59:59 UTC);
+    let private = Private::from_bytes(&read_private(b"", read_at));
     let c = Model {
         rotate_after: s("2027-03-05T00:00:00Z"),
         ..config()
     };
     let prior = state(&c, "2027-03-01T00:00:00Z");
-    let at_plan = plan(Some(&prior), &c, decision_time(&private, read_at), false);
-    let at_apply = plan(Some(&prior), &c, decision_time(&private, NOW), false);
-    assert_eq!(at_plan.planned, at_apply.planned);
-    assert_eq!(at_apply.private.rotation, PlannedRotation::None);
+    let p = plan_in_run(Some(&prior), &c, NOW, private);
+    assert_eq!(
+        p.private.rotation,
+        PlannedRotation::Due(Reason::RotateAfterPassed)
+    );
+    let before = plan_in_run(Some(&prior), &c, read_at, private);
+    assert_eq!(before.private.rotation, PlannedRotation::None);
+    assert_eq!(before.planned, prior);
 }
