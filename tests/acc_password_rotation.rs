@@ -535,3 +535,60 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     ws.apply();
     assert_eq!(emu.user("svc-ci").resets, 4);
 }
+
+#[test]
+fn a_create_whose_reset_may_have_taken_effect_is_tainted_and_blocked_until_a_reseed() {
+    use common::{Fault, RESET_PATH};
+    let var =
+        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+    let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1");
+    let main = format!("{var}{}", ws.read("main.tf"));
+    ws.write("main.tf", &main);
+    ws.set_env("TF_VAR_pw", SEED);
+    emu.fault(Fault::drop_connection(RESET_PATH).after());
+    let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+    out.assert_failure();
+    assert!(
+        flat(&out.combined()).contains("may have taken effect"),
+        "{out}"
+    );
+    assert_eq!(emu.user("svc-ci").resets, 1);
+    assert_eq!(
+        emu.user("svc-ci").failed_logins,
+        1,
+        "one failed log-in: the check"
+    );
+    let state = ws.show_json().to_string();
+    assert!(
+        state.contains("\"tainted\":true") || ws.state_file().contains("\"status\": \"tainted\""),
+        "{state}"
+    );
+
+    // The next runs plan a replacement but refuse to log in with the same seed: no API call, no further failure.
+    emu.clear_requests();
+    for _ in 0..2 {
+        let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
+        out.assert_failure();
+        assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
+    }
+    assert_no_api_calls(&emu, "a blocked replacement");
+    assert_eq!(emu.user("svc-ci").failed_logins, 1);
+    assert!(!emu.user("svc-ci").locked);
+
+    // The recovery: the password from ThingSpace and a new current_password_wo_version.
+    let real = emu.user("svc-ci").password;
+    ws.write(
+        "main.tf",
+        &main.replace(
+            "current_password_wo_version = 1",
+            "current_password_wo_version = 2",
+        ),
+    );
+    ws.set_env("TF_VAR_pw", &real);
+    ws.apply();
+    let user = emu.user("svc-ci");
+    assert_eq!(user.resets, 2);
+    assert_eq!(user.failed_logins, 1);
+    assert_eq!(str_of(&ws.resource(ADDR), "password"), user.password);
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
+}

@@ -474,6 +474,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 Ok(m) => m,
                 Err(d) => return respond(d, Default::default()),
             };
+            if let Some(current) = &current {
+                rotation::note_read(&self.inner.handoff, current, &req.private);
+            }
             let new_state = current.as_ref().map(rotation::read);
             match encode(new_state.as_ref(), ty, "new state") {
                 Ok(v) => pb::read_resource::Response {
@@ -523,7 +526,13 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             };
             let private = Private::from_bytes(&req.prior_private);
             let blocked = private.blocked;
-            let plan = rotation::plan_in_run(prior.as_ref(), &config, OffsetDateTime::now_utc(), private);
+            let plan = rotation::plan_in_run(
+                prior.as_ref(),
+                &config,
+                OffsetDateTime::now_utc(),
+                private,
+                &self.inner.handoff,
+            );
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
                 if config.username.is_unknown()

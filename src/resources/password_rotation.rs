@@ -592,14 +592,36 @@ fn settled_rotate_after(
     })
 }
 
-/// Passwords ThingSpace holds for users whose resource was just destroyed in this provider process.
+/// What one provider process carries from one call to a later one, keyed by user name.
 ///
-/// `terraform apply -replace=ADDR` destroys and then creates the resource in one run of one provider process. The
-/// create has no prior state, and the configured `current_password` is usually the stale seed: logging in with it
-/// would fail and count toward the lock-out. The delete leaves the password here for the create to use instead.
+/// - Passwords of resources just destroyed: `terraform apply -replace=ADDR` destroys and then creates the resource in
+///   one run of one provider process. The create has no prior state, and the configured `current_password` is usually
+///   the stale seed: logging in with it would fail and count toward the lock-out. The delete leaves the password here
+///   for the create to use instead.
+/// - Blocks seen by a read: Terraform plans the replacement of a tainted object (a create whose reset may have taken
+///   effect) with no prior state and no private bytes, but it reads the tainted object first, in the same process. The
+///   read leaves the block here, with the seed the object was created from, so that plan can refuse to log in with the
+///   same stale seed again.
 #[derive(Default, Debug)]
 pub struct Handoff {
     passwords: Mutex<HashMap<String, Secret>>,
+    blocked: Mutex<HashMap<String, Seed>>,
+}
+
+/// The configured seed arguments a blocked object was planned with; changing either is a re-seed.
+#[derive(Clone, Debug, PartialEq)]
+struct Seed {
+    current_password: Attr<Secret>,
+    current_password_wo_version: Attr<Number>,
+}
+
+impl Seed {
+    fn of(m: &Model) -> Self {
+        Seed {
+            current_password: m.current_password.clone(),
+            current_password_wo_version: m.current_password_wo_version.clone(),
+        }
+    }
 }
 
 impl Handoff {
@@ -614,6 +636,19 @@ impl Handoff {
             .lock()
             .ok()
             .and_then(|mut m| m.remove(username))
+    }
+
+    fn block(&self, username: &str, seed: Seed) {
+        if let Ok(mut m) = self.blocked.lock() {
+            m.insert(username.to_string(), seed);
+        }
+    }
+
+    fn blocked_seed(&self, username: &str) -> Option<Seed> {
+        self.blocked
+            .lock()
+            .ok()
+            .and_then(|m| m.get(username).cloned())
     }
 }
 
@@ -738,11 +773,33 @@ pub async fn create(
         Ok(c) => c,
         Err(d) => return Applied::failed(d),
     };
-    match rotate_into(client, &username, &login, config, planned, now).await {
+    match rotate_into(client, &username, &login, config, planned.clone(), now).await {
         Ok((state, diagnostics)) => Applied {
             new_state: Some(state),
             private: Vec::new(),
             diagnostics,
+        },
+        // The reset may have happened: record an object without a password, which Terraform taints, and block it, so
+        // the next run refuses to log in with this seed again until it is re-seeded.
+        Err(f) if f.maybe_reset => Applied {
+            new_state: Some(Model {
+                id: Attr::Known(username),
+                password: Attr::Null,
+                rotated_at: Attr::Null,
+                rotate_after: match planned.rotate_after {
+                    Attr::Known(v) => Attr::Known(v),
+                    _ => Attr::Null,
+                },
+                current_password_wo: Attr::Null,
+                ..planned
+            }),
+            private: Private {
+                rotation: PlannedRotation::None,
+                blocked: true,
+                observed_at: None,
+            }
+            .to_bytes(),
+            diagnostics: f.diagnostics,
         },
         Err(f) => Applied::failed(f.diagnostics),
     }
@@ -875,6 +932,15 @@ pub fn read(prior: &Model) -> Model {
     prior_without_write_only(prior)
 }
 
+/// Remembers, for a create planned later in this process, that `prior` is blocked (see [`Handoff`]).
+pub fn note_read(handoff: &Handoff, prior: &Model, prior_private: &[u8]) {
+    if let (true, Attr::Known(username)) =
+        (Private::from_bytes(prior_private).blocked, &prior.username)
+    {
+        handoff.block(username, Seed::of(prior));
+    }
+}
+
 /// The private bytes a read leaves: the block carried forward, and the moment of the read for the plan to decide by.
 pub fn read_private(prior_private: &[u8], now: OffsetDateTime) -> Vec<u8> {
     Private {
@@ -898,7 +964,20 @@ pub fn plan_in_run(
     config: &Model,
     now: OffsetDateTime,
     prior_private: Private,
+    handoff: &Handoff,
 ) -> Plan {
+    if prior.is_none() {
+        let mut p = plan(None, config, now, false);
+        let blocked = config
+            .username
+            .known()
+            .and_then(|u| handoff.blocked_seed(u));
+        // A replacement of a blocked object may only log in with a new seed.
+        if blocked.is_some_and(|seed| seed == Seed::of(config)) {
+            p.diagnostics.push(blocked_error());
+        }
+        return p;
+    }
     let read_at = prior_private
         .observed_at
         .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());

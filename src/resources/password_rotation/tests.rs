@@ -660,14 +660,20 @@ fn a_change_is_planned_as_of_the_last_read_so_the_replan_at_apply_agrees() {
         rotation_period: s("30d"),
         ..c
     };
-    let first = plan_in_run(Some(&prior), &changed, read_at, private);
+    let first = plan_in_run(
+        Some(&prior),
+        &changed,
+        read_at,
+        private,
+        &Handoff::default(),
+    );
     assert_eq!(
         first.private.rotation,
         PlannedRotation::None,
         "not due at the read"
     );
     assert_ne!(first.planned, prior, "a change: rotation_period added");
-    let again = plan_in_run(Some(&prior), &changed, NOW, private);
+    let again = plan_in_run(Some(&prior), &changed, NOW, private, &Handoff::default());
     assert_eq!(
         again.planned, first.planned,
         "the re-plan at apply agrees although rotate_after has passed"
@@ -685,12 +691,66 @@ fn a_no_op_as_of_the_last_read_is_decided_by_the_clock() {
         ..config()
     };
     let prior = state(&c, "2027-03-01T00:00:00Z");
-    let p = plan_in_run(Some(&prior), &c, NOW, private);
+    let p = plan_in_run(Some(&prior), &c, NOW, private, &Handoff::default());
     assert_eq!(
         p.private.rotation,
         PlannedRotation::Due(Reason::RotateAfterPassed)
     );
-    let before = plan_in_run(Some(&prior), &c, read_at, private);
+    let before = plan_in_run(Some(&prior), &c, read_at, private, &Handoff::default());
     assert_eq!(before.private.rotation, PlannedRotation::None);
     assert_eq!(before.planned, prior);
+}
+
+#[test]
+fn a_read_of_a_blocked_object_blocks_its_replacement_until_a_reseed() {
+    let handoff = Handoff::default();
+    let tainted = Model {
+        password: Attr::Null,
+        rotated_at: Attr::Null,
+        current_password_wo_version: Attr::Known(Number::from(1i64)),
+        ..from_config(&config())
+    };
+    let blocked = Private {
+        observed_at: None,
+        rotation: PlannedRotation::None,
+        blocked: true,
+    }
+    .to_bytes();
+    let c = Model {
+        current_password_wo_version: Attr::Known(Number::from(1i64)),
+        ..config()
+    };
+    // Not blocked before the read, nor for another user.
+    assert!(
+        plan_in_run(None, &c, NOW, Private::from_bytes(b""), &handoff)
+            .diagnostics
+            .is_empty()
+    );
+    note_read(&handoff, &tainted, &blocked);
+    let p = plan_in_run(None, &c, NOW, Private::from_bytes(b""), &handoff);
+    assert!(p.diagnostics.has_errors());
+    assert!(p.diagnostics.0[0].summary.contains("blocked"));
+    let other = Model {
+        username: s("bob"),
+        ..c.clone()
+    };
+    assert!(
+        plan_in_run(None, &other, NOW, Private::from_bytes(b""), &handoff)
+            .diagnostics
+            .is_empty()
+    );
+    // A re-seed (a new current_password_wo_version) may log in.
+    let reseed = Model {
+        current_password_wo_version: Attr::Known(Number::from(2i64)),
+        ..c
+    };
+    assert!(
+        plan_in_run(None, &reseed, NOW, Private::from_bytes(b""), &handoff)
+            .diagnostics
+            .is_empty()
+    );
+    // A read of an unblocked object blocks nothing.
+    let fresh = Handoff::default();
+    note_read(&fresh, &tainted, b"");
+    assert!(fresh.blocked_seed("alice").is_none());
 }
