@@ -22,6 +22,18 @@ fn setup(body: &str) -> (Emulator, Workspace) {
     (emu, ws)
 }
 
+/// Like [`setup`], with the seed in an ephemeral variable `pw` (set to [`SEED`]) as users write write-only values.
+/// Returns the whole `main.tf`, for tests that rewrite it.
+fn setup_with_seed_variable(body: &str) -> (Emulator, Workspace, String) {
+    let (emu, mut ws) = setup(body);
+    let var =
+        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
+    let main = format!("{var}{}", ws.read("main.tf"));
+    ws.write("main.tf", &main);
+    ws.set_env("TF_VAR_pw", SEED);
+    (emu, ws, main)
+}
+
 fn write_resource(ws: &Workspace, body: &str) {
     ws.write(
         "main.tf",
@@ -282,12 +294,9 @@ fn triggers_change_rotates_in_place() {
 fn reseed_through_write_only_version_uses_the_new_value_and_never_stores_it() {
     // The write-only value comes from an ephemeral variable, as users write it, so neither the state nor the saved
     // plan may hold it anywhere.
-    let var =
-        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
-    let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1");
-    let main = format!("{var}{}", ws.read("main.tf"));
-    ws.write("main.tf", &main);
-    ws.set_env("TF_VAR_pw", SEED);
+    let (emu, mut ws, main) = setup_with_seed_variable(
+        "  current_password_wo = var.pw\n  current_password_wo_version = 1",
+    );
     ws.apply();
     // Someone changes the password outside Terraform.
     let out_of_band = "Changed-By-Hand-7";
@@ -463,14 +472,9 @@ fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
 #[test]
 fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     use common::{Fault, RESET_PATH};
-    let var =
-        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
-    let (emu, mut ws) = setup(
+    let (emu, mut ws, main) = setup_with_seed_variable(
         "  current_password_wo = var.pw\n  current_password_wo_version = 1\n  triggers = { r = \"1\" }",
     );
-    let main = format!("{var}{}", ws.read("main.tf"));
-    ws.write("main.tf", &main);
-    ws.set_env("TF_VAR_pw", SEED);
     ws.apply();
     let stored = str_of(&ws.resource(ADDR), "password").to_string();
 
@@ -539,12 +543,9 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
 #[test]
 fn a_create_whose_reset_may_have_taken_effect_is_tainted_and_blocked_until_a_reseed() {
     use common::{Fault, RESET_PATH};
-    let var =
-        "variable \"pw\" {\n  type      = string\n  sensitive = true\n  ephemeral = true\n}\n";
-    let (emu, mut ws) = setup("  current_password_wo = var.pw\n  current_password_wo_version = 1");
-    let main = format!("{var}{}", ws.read("main.tf"));
-    ws.write("main.tf", &main);
-    ws.set_env("TF_VAR_pw", SEED);
+    let (emu, mut ws, main) = setup_with_seed_variable(
+        "  current_password_wo = var.pw\n  current_password_wo_version = 1",
+    );
     emu.fault(Fault::drop_connection(RESET_PATH).after());
     let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
     out.assert_failure();

@@ -6,18 +6,16 @@
 use libfuzzer_sys::fuzz_target;
 use thingspace_provider::plugin::cty::{Type, decode_json, decode_msgpack, encode_msgpack};
 
-/// The shape of `thingspace_password_rotation`'s state, plus a `dynamic` attribute so the fuzzer also
-/// reaches type-JSON parsing inside msgpack.
+/// `thingspace_password_rotation`'s own state type (from its schema, so it cannot drift), plus a `dynamic`
+/// attribute so the fuzzer also reaches type-JSON parsing inside msgpack.
 fn resource_type() -> Type {
-    Type::object([
-        ("id", Type::String),
-        ("username", Type::String),
-        ("password", Type::String),
-        ("current_password_wo_version", Type::Number),
-        ("triggers", Type::map(Type::String)),
-        ("rotate_after", Type::String),
-        ("extra", Type::Dynamic),
-    ])
+    match thingspace_provider::resources::password_rotation::schema().value_type() {
+        Type::Object(mut attrs) => {
+            attrs.insert("extra".to_string(), Type::Dynamic);
+            Type::Object(attrs)
+        }
+        other => other,
+    }
 }
 
 fn check(ty: &Type, decoded: Result<thingspace_provider::plugin::cty::Value, impl std::fmt::Debug>) {
