@@ -349,7 +349,7 @@ async fn terraforms_certificate_is_served_and_shutdown_rpc_stops_the_server() {
         .shutdown(Empty {})
         .await
         .unwrap();
-    assert!(server.shutdown.is_triggered());
+    assert!(server.shutdown.is_exiting());
     let end = tokio::time::timeout(WAIT, stdio.message()).await.unwrap();
     assert!(
         matches!(end, Ok(None)),
@@ -373,7 +373,7 @@ async fn a_p521_client_certificate_like_terraforms_is_served() {
     let other = client_identity();
     let refused = health_via_tls(&server.socket, client_tls(&server_cert, Some(&other))).await;
     assert!(refused.is_err(), "{refused:?}");
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
 }
 
@@ -392,7 +392,7 @@ async fn client_without_a_certificate_is_refused() {
     // The refusal did not hurt the server: Terraform itself is still served.
     let ok = health_via_tls(&server.socket, client_tls(&server_cert, Some(&terraform))).await;
     assert_eq!(ok, Ok(ServingStatus::Serving));
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
 }
 
@@ -421,7 +421,7 @@ async fn client_with_a_different_certificate_is_refused() {
 
     let ok = health_via_tls(&server.socket, client_tls(&server_cert, Some(&terraform))).await;
     assert_eq!(ok, Ok(ServingStatus::Serving));
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
 }
 
@@ -435,7 +435,7 @@ async fn a_stalled_handshake_does_not_block_terraform() {
     let _stalled = UnixStream::connect(&server.socket).await.unwrap();
     let ok = health_via_tls(&server.socket, client_tls(&server_cert, Some(&terraform))).await;
     assert_eq!(ok, Ok(ServingStatus::Serving));
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
 }
 
@@ -450,7 +450,7 @@ async fn without_client_cert_the_server_speaks_plain_grpc_with_an_empty_cert_fie
     );
     // The process-wide signal (SIGTERM, StopProvider...) stops it too, and the directory goes with it.
     let dir = server.socket_dir().to_path_buf();
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
     assert!(!dir.exists());
 }
@@ -467,7 +467,7 @@ async fn debug_mode_needs_no_cookie_and_serves_plain() {
         plugin_health(channel).await.unwrap(),
         ServingStatus::Serving
     );
-    server.shutdown.trigger();
+    server.shutdown.exit();
     server.finished().await.unwrap();
 }
 

@@ -215,7 +215,7 @@ pub async fn serve_routes(
     let incoming = tokio_stream::wrappers::ReceiverStream::new(conn_rx);
     let signal = {
         let shutdown = shutdown.clone();
-        async move { shutdown.wait().await }
+        async move { shutdown.exiting().await }
     };
     let server = tonic::transport::Server::builder()
         .add_routes(routes)
@@ -224,7 +224,7 @@ pub async fn serve_routes(
         let shutdown = shutdown.clone();
         let drain = opts.drain_timeout;
         async move {
-            shutdown.wait().await;
+            shutdown.exiting().await;
             tracing::debug!("shutdown signalled, finishing in-flight calls");
             tokio::time::sleep(drain).await;
         }
@@ -256,10 +256,10 @@ fn watch_signals(shutdown: Shutdown) -> io::Result<()> {
         let name = tokio::select! {
             _ = interrupt.recv() => "SIGINT",
             _ = terminate.recv() => "SIGTERM",
-            () = shutdown.wait() => return,
+            () = shutdown.exiting() => return,
         };
         tracing::info!(signal = name, "signal received, shutting down");
-        shutdown.trigger();
+        shutdown.exit();
     });
     Ok(())
 }
@@ -274,7 +274,7 @@ async fn accept_loop(
 ) {
     loop {
         let accepted = tokio::select! {
-            () = shutdown.wait() => break,
+            () = shutdown.exiting() => break,
             a = listener.accept() => a,
         };
         let stream = match accepted {
@@ -398,7 +398,7 @@ impl GrpcController for Controller {
     async fn shutdown(&self, _request: Request<Empty>) -> Result<Response<Empty>, Status> {
         tracing::debug!("terraform asked the plugin to shut down");
         // The reply still goes out: graceful shutdown lets in-flight calls, this one included, finish.
-        self.shutdown.trigger();
+        self.shutdown.exit();
         Ok(Response::new(Empty {}))
     }
 }
@@ -421,7 +421,7 @@ impl GrpcStdio for Stdio {
         _request: Request<()>,
     ) -> Result<Response<Self::StreamStdioStream>, Status> {
         let stream = futures_util::stream::unfold(self.shutdown.clone(), |shutdown| async move {
-            shutdown.wait().await;
+            shutdown.exiting().await;
             None::<(Result<StdioData, Status>, Shutdown)>
         });
         Ok(Response::new(Box::pin(stream)))

@@ -975,7 +975,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
     ) -> Result<Response<pb::stop_provider::Response>, Status> {
         // In-flight API calls watch this signal: waits are cancelled, but a password already received is still returned.
         tracing::info!("stop requested");
-        self.inner.shutdown.trigger();
+        self.inner.shutdown.stop();
         Ok(Response::new(pb::stop_provider::Response::default()))
     }
 }
@@ -1025,7 +1025,7 @@ mod tests {
         svc.stop_provider(Request::new(pb::stop_provider::Request {}))
             .await
             .unwrap();
-        assert!(shutdown.is_triggered());
+        assert!(shutdown.is_stopped() && !shutdown.is_exiting());
     }
 
     #[tokio::test]

@@ -298,7 +298,7 @@ impl Client {
         let new_password = loop {
             // Past this point the reset is sent and its answer must be waited for; a stop request before it leaves
             // the password untouched.
-            if self.inner.cancel.is_triggered() {
+            if self.inner.cancel.is_stopped() {
                 return Err(RotateError::Cancelled {
                     username: user.to_owned(),
                     step: Step::Reset,
@@ -376,7 +376,7 @@ impl Client {
 
         // The password is in hand: from here on nothing may turn into an error.
         let mut warnings = Vec::new();
-        if self.inner.cancel.is_triggered() {
+        if self.inner.cancel.is_stopped() {
             warnings.push(format!(
                 "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the provider \
                  was asked to stop, so it skipped the log-out. The session ends by itself after 20 idle minutes."
@@ -756,7 +756,7 @@ impl Client {
     ) -> Result<T, Failure> {
         tokio::select! {
             biased;
-            () = self.inner.cancel.wait() => Err(Error::Cancelled.into()),
+            () = self.inner.cancel.stopped() => Err(Error::Cancelled.into()),
             result = fut => result,
         }
     }
@@ -765,7 +765,7 @@ impl Client {
     async fn sleep(&self, delay: Duration) -> Result<(), Error> {
         tokio::select! {
             biased;
-            () = self.inner.cancel.wait() => Err(Error::Cancelled),
+            () = self.inner.cancel.stopped() => Err(Error::Cancelled),
             () = tokio::time::sleep(delay) => Ok(()),
         }
     }

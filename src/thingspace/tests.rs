@@ -212,7 +212,7 @@ impl Fake {
             }
             Some(Fault::CancelAfterEffect(shutdown)) => {
                 let reply = self.handle(&request);
-                shutdown.trigger();
+                shutdown.stop();
                 reply
             }
         };
@@ -956,7 +956,7 @@ async fn cancel_during_backoff_stops_before_anything_is_reset() {
     let client = fake.client(5 * SECOND, cancel.clone());
     let trigger = tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        cancel.trigger();
+        cancel.stop();
     });
     let started = Instant::now();
     let err = client.rotate("svc", &secret("old")).await.unwrap_err();
@@ -1001,7 +1001,7 @@ async fn cancel_during_login_backoff_never_sends_the_reset() {
     let client = fake.client(5 * SECOND, cancel.clone());
     tokio::spawn(async move {
         tokio::time::sleep(Duration::from_millis(200)).await;
-        cancel.trigger();
+        cancel.stop();
     });
     let err = client.rotate("svc", &secret("old")).await.unwrap_err();
     assert!(
@@ -1029,7 +1029,7 @@ async fn cancel_after_reset_keeps_the_password_and_skips_logout_with_a_warning()
         .rotate("svc", &secret("old"))
         .await
         .unwrap();
-    assert!(cancel.is_triggered());
+    assert!(cancel.is_stopped());
     assert_eq!(rotation.new_password.expose_secret(), fake.password("svc"));
     assert_eq!(rotation.warnings.len(), 1);
     assert!(
@@ -1054,7 +1054,7 @@ async fn cancel_during_a_slow_logout_keeps_the_password_with_a_warning() {
             while fake.count(LOGOUT) == 0 {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
-            cancel.trigger();
+            cancel.stop();
         })
     };
     let rotation = client.rotate("svc", &secret("old")).await.unwrap();
