@@ -32,6 +32,7 @@ fn state_model() -> Model {
         triggers: Attr::Known(triggers),
         password: Attr::Known(Secret::new("Xq7!mP2#vL9z")),
         rotated_at: Attr::Known("2025-11-26T10:00:00Z".to_owned()),
+        blocked_reason: Attr::Null,
     }
 }
 

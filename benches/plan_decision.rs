@@ -9,9 +9,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use thingspace_provider::plugin::cty::Number;
 use thingspace_provider::plugin::cty_serde::Attr;
 use thingspace_provider::plugin::secret::Secret;
-use thingspace_provider::resources::password_rotation::{
-    Due, Model, PlannedRotation, Reason, plan, rotation_due,
-};
+use thingspace_provider::resources::password_rotation::decide::{Due, Reason, rotation_due};
+use thingspace_provider::resources::password_rotation::plan::Known;
+use thingspace_provider::resources::password_rotation::{Model, Private, plan};
 use time::macros::datetime;
 
 /// The configuration of a typical instance: a write-only seed, a 90-day period and one trigger.
@@ -55,9 +55,13 @@ fn decision(c: &mut Criterion) {
         rotation_due(&prior, &config, after).expect("valid"),
         Due::Yes(Reason::RotateAfterPassed)
     );
+    let none = Private::default();
+    let known = Known::default();
     assert_eq!(
-        plan(Some(&prior), &config, before, false).private.rotation,
-        PlannedRotation::None
+        plan(Some(&prior), &config, before, &none, &known)
+            .private
+            .rotation,
+        None
     );
 
     let mut g = c.benchmark_group("plan_decision");
@@ -69,14 +73,34 @@ fn decision(c: &mut Criterion) {
     });
     // The common case of `plan -refresh=false` on a settled state: no-op.
     g.bench_function("plan/no_op", |b| {
-        b.iter(|| plan(Some(black_box(&prior)), black_box(&config), before, false))
+        b.iter(|| {
+            plan(
+                Some(black_box(&prior)),
+                black_box(&config),
+                before,
+                &none,
+                &known,
+            )
+        })
     });
     g.bench_function("plan/rotate", |b| {
-        b.iter(|| plan(Some(black_box(&prior)), black_box(&config), after, false))
+        b.iter(|| {
+            plan(
+                Some(black_box(&prior)),
+                black_box(&config),
+                after,
+                &none,
+                &known,
+            )
+        })
     });
-    assert!(plan(None, &config, before, false).diagnostics.is_empty());
+    assert!(
+        plan(None, &config, before, &none, &known)
+            .diagnostics
+            .is_empty()
+    );
     g.bench_function("plan/create", |b| {
-        b.iter(|| plan(None, black_box(&config), before, false))
+        b.iter(|| plan(None, black_box(&config), before, &none, &known))
     });
     g.finish();
 }

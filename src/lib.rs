@@ -6,10 +6,12 @@
 //! - [`provider`]: the provider's schema and `ConfigureProvider`, which turns configuration into an API client.
 //! - [`resources`]: one file per resource type: schema, plan decision, apply, import.
 //! - [`thingspace`]: the HTTP client for the ThingSpace API: models, errors, retry policy. It never sees Terraform types.
-//! - [`shutdown`]: the one shutdown signal shared by the server, `StopProvider` and in-flight API calls.
+//! - [`shutdown`]: the process lifecycle: stop and exit signals, and the requests that must finish first.
+//! - [`timefmt`]: the RFC 3339 and duration formats users write, shared by the provider block and the resources.
 
 pub mod plugin;
 pub mod provider;
 pub mod resources;
 pub mod shutdown;
 pub mod thingspace;
+pub mod timefmt;

@@ -6,9 +6,9 @@ use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
-use crate::resources::timefmt::parse_duration;
 use crate::shutdown::Shutdown;
 use crate::thingspace::{Client, ClientConfig, validate_base_url};
+use crate::timefmt::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
 

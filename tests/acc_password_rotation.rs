@@ -435,8 +435,11 @@ fn validation_errors_name_the_attribute_and_make_no_api_call() {
     );
     let out = ws.tf(&["validate"]);
     out.assert_failure();
+    let text = flat(&out.combined());
     assert!(
-        out.combined().contains("Empty username") && out.combined().contains("username ="),
+        text.contains("Invalid username")
+            && text.contains("it is empty")
+            && text.contains("username ="),
         "{out}"
     );
     assert_no_api_calls(&emu, "validate/plan of invalid configurations");
@@ -460,13 +463,36 @@ fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
     assert_eq!(user.resets, 0);
     assert!(!user.locked);
     assert_eq!(user.password, SEED);
-    assert!(!ws.has_resource(ADDR), "a failed create stores nothing");
     let logins = emu
         .requests()
         .iter()
         .filter(|r| r.path.ends_with("/session/login"))
         .count();
     assert_eq!(logins, 1, "a credentials failure is never retried");
+    // The evidence is kept: a tainted object without a password, whose blocked_reason says why.
+    let state = ws.resource(ADDR);
+    assert!(state["password"].is_null());
+    assert!(
+        str_of(&state, "blocked_reason").contains("rejected a log-in"),
+        "{state}"
+    );
+    // The next apply (and a -refresh=false one) refuses before any log-in: one failed log-in per seed.
+    for extra in [&[][..], &["-refresh=false"][..]] {
+        let mut args = vec!["apply", "-auto-approve", "-input=false"];
+        args.extend_from_slice(extra);
+        let out = ws.tf(&args);
+        out.assert_failure();
+        assert!(
+            flat(&out.combined()).contains("Rotation blocked to protect the user"),
+            "{out}"
+        );
+    }
+    let user = emu.user("svc-ci");
+    assert_eq!(
+        user.failed_logins, 1,
+        "no second log-in with the rejected seed"
+    );
+    assert!(!user.locked);
 }
 
 #[test]

@@ -118,6 +118,37 @@ impl From<Diagnostic> for Diagnostics {
     }
 }
 
+/// User-supplied text for a diagnostic: in double quotes, with quotes, backslashes, control characters (ESC, new
+/// lines, DEL, C1) and invisible format characters (bidi overrides, zero-width) escaped, and cut at 200 characters.
+/// Terraform prints diagnostics to a terminal as they are, so a raw escape sequence in a value would be executed
+/// there.
+pub fn quote(text: &str) -> String {
+    const MAX: usize = 200;
+    let mut out = String::with_capacity(text.len().min(MAX) + 2);
+    out.push('"');
+    for (i, c) in text.chars().enumerate() {
+        if i == MAX {
+            out.push('…');
+            break;
+        }
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() || is_invisible_format(c) => {
+                out.push_str(&format!("\\u{{{:x}}}", u32::from(c)));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Unicode format characters that change how the text around them displays without being visible themselves.
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
 fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
     use pb::attribute_path::step::Selector;
     pb::AttributePath {
@@ -133,5 +164,22 @@ fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
                 }),
             })
             .collect(),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quote_escapes_everything_a_terminal_would_act_on() {
+        assert_eq!(quote("svc-ci"), "\"svc-ci\"");
+        assert_eq!(quote("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        let q = quote("x\u{1b}[31mred\nnext\u{7f}\u{9b}\u{202e}");
+        assert_eq!(q, "\"x\\u{1b}[31mred\\u{a}next\\u{7f}\\u{9b}\\u{202e}\"");
+        assert!(!q.chars().any(|c| c.is_control()));
+        let long = quote(&"a".repeat(500));
+        assert_eq!(long.chars().count(), 200 + 3);
     }
 }

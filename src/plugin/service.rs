@@ -10,9 +10,8 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::proto::tfplugin6::provider_server::Provider;
 use crate::provider::{self, ProviderModel};
-use crate::resources::password_rotation::{
-    self as rotation, ApplyContext, Handoff, Model, Private,
-};
+use crate::resources::password_rotation::{self as rotation, ApplyContext, Model, Private};
+use crate::resources::users::Users;
 use crate::shutdown::Shutdown;
 use crate::thingspace::Client;
 use futures_util::FutureExt;
@@ -39,7 +38,7 @@ struct Inner {
     shutdown: Shutdown,
     /// Set by `ConfigureProvider`; `None` until then, or while the configuration is still unknown.
     client: RwLock<Option<Client>>,
-    handoff: Handoff,
+    users: Users,
     provider_schema: crate::plugin::schema::Schema,
     provider_type: Type,
     resource_schema: crate::plugin::schema::Schema,
@@ -55,7 +54,7 @@ impl ProviderService {
             inner: Arc::new(Inner {
                 shutdown,
                 client: RwLock::new(None),
-                handoff: Handoff::default(),
+                users: Users::default(),
                 provider_type: provider_schema.value_type(),
                 provider_schema,
                 resource_type: resource_schema.value_type(),
@@ -227,8 +226,9 @@ fn encode<T: Serialize>(
 
 fn server_capabilities() -> pb::ServerCapabilities {
     pb::ServerCapabilities {
-        // Destroy needs no plan of ours.
-        plan_destroy: false,
+        // A destroy is planned by us so that a destroy and a create of one user in one plan (a rename without a
+        // `moved` block) can be refused before the create logs in with a stale seed.
+        plan_destroy: true,
         // Terraform may reuse the schema it already fetched in this run instead of asking each new plugin process
         // again: the schema never changes within one binary.
         get_provider_schema_optional: true,
@@ -382,6 +382,11 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     Err(d) => return respond(d.into(), Default::default()),
                 }
             };
+            // Every object in state passes here before it is planned, even a tainted one with refresh off, whose
+            // replacement's plan gets no prior state: note its block and password for that plan.
+            if let Some(m) = &model {
+                rotation::observe(&self.inner.users, m, None);
+            }
             match encode(model.as_ref(), &self.inner.resource_type, "upgraded state") {
                 Ok(v) => pb::upgrade_resource_state::Response {
                     upgraded_state: Some(v),
@@ -474,14 +479,22 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 Ok(m) => m,
                 Err(d) => return respond(d, Default::default()),
             };
-            if let Some(current) = &current {
-                rotation::note_read(&self.inner.handoff, current, &req.private);
-            }
-            let new_state = current.as_ref().map(rotation::read);
+            let (new_state, private) = match &current {
+                Some(current) => {
+                    let (state, private) = rotation::read(
+                        &self.inner.users,
+                        current,
+                        &req.private,
+                        OffsetDateTime::now_utc(),
+                    );
+                    (Some(state), private)
+                }
+                None => (None, Vec::new()),
+            };
             match encode(new_state.as_ref(), ty, "new state") {
                 Ok(v) => pb::read_resource::Response {
                     new_state: Some(v),
-                    private: rotation::read_private(&req.private, OffsetDateTime::now_utc()),
+                    private,
                     ..Default::default()
                 },
                 Err(d) => respond(d, Default::default()),
@@ -516,22 +529,29 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             };
             let (Some(_), Some(config)) = (proposed, config) else {
                 // Destroy: the planned state is null.
+                let (planned_private, diags) = match &prior {
+                    Some(prior) => rotation::plan_destroy(prior, &req.prior_private, &self.inner.users),
+                    None => (Vec::new(), Diagnostics::new()),
+                };
                 return match encode::<Model>(None, ty, "planned state") {
-                    Ok(v) => pb::plan_resource_change::Response {
-                        planned_state: Some(v),
-                        ..Default::default()
-                    },
+                    Ok(v) => respond(
+                        diags,
+                        pb::plan_resource_change::Response {
+                            planned_state: Some(v),
+                            planned_private,
+                            ..Default::default()
+                        },
+                    ),
                     Err(d) => respond(d, Default::default()),
                 };
             };
             let private = Private::from_bytes(&req.prior_private);
-            let blocked = private.blocked;
             let plan = rotation::plan_in_run(
                 prior.as_ref(),
                 &config,
                 OffsetDateTime::now_utc(),
-                private,
-                &self.inner.handoff,
+                &private,
+                &self.inner.users,
             );
             let mut requires_replace = Vec::new();
             if let Some(prior) = &prior {
@@ -547,7 +567,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                     });
                 }
             }
-            tracing::debug!(rotation = ?plan.private.rotation, blocked, create = prior.is_none(), "planned");
+            tracing::debug!(rotation = ?plan.private.rotation, blocked = plan.private.block.is_some(), create = prior.is_none(), "planned");
             match encode(Some(&plan.planned), ty, "planned state") {
                 Ok(v) => respond(
                     plan.diagnostics,
@@ -597,14 +617,15 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             let client = self.client();
             let ctx = ApplyContext {
                 client: client.as_ref(),
-                handoff: &self.inner.handoff,
+                users: &self.inner.users,
             };
             let now = OffsetDateTime::now_utc;
             let applied = match (prior, planned) {
-                (Some(prior), None) => rotation::delete(&ctx, &prior),
+                (Some(prior), None) => rotation::delete(&prior),
                 (None, Some(planned)) => {
                     let config = config.unwrap_or_else(|| planned.clone());
-                    rotation::create(&ctx, &config, planned, now).await
+                    let private = Private::from_bytes(&req.planned_private);
+                    rotation::create(&ctx, &config, planned, private, now).await
                 }
                 (Some(prior), Some(planned)) => {
                     let config = config.unwrap_or_else(|| planned.clone());

@@ -1,4 +1,5 @@
-//! Resource types served by this provider, one module each, and the time formats their arguments use.
+//! Resource types served by this provider, one module each, and what one process knows about each ThingSpace user
+//! across them ([`users`]).
 
 pub mod password_rotation;
-pub mod timefmt;
+pub mod users;

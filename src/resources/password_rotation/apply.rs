@@ -1,0 +1,344 @@
+//! Applying `thingspace_password_rotation`: create and update log in, reset and log out through the API client;
+//! delete makes no call.
+//!
+//! Two rules shape every path:
+//! - a password ThingSpace handed out always reaches the returned state, whatever fails after it;
+//! - a log-in that failed or may have failed, and a reset that may have taken effect, leave evidence in the returned
+//!   state (`blocked_reason`, the seed that was used, and the block in the private bytes), returned with the error
+//!   diagnostic so Terraform persists it. A create is then stored tainted; an update keeps its object.
+
+use time::OffsetDateTime;
+
+use super::Model;
+use super::decide::{Due, next_rotate_after, rotation_due};
+use super::plan::{no_password_error, settled_rotate_after};
+use super::private::{PlannedRotation, Private};
+use crate::plugin::cty_serde::Attr;
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::secret::Secret;
+use crate::resources::users::{Block, BlockKind, Users, blocked_error};
+use crate::thingspace::{Client, RotateError, Rotation};
+use crate::timefmt::format_rfc3339;
+
+/// The shared, process-wide inputs to an apply.
+pub struct ApplyContext<'a> {
+    /// The configured API client, or `None` when the provider configuration was still unknown.
+    pub client: Option<&'a Client>,
+    /// What this process knows about each user.
+    pub users: &'a Users,
+}
+
+/// What an apply returns: the new state (null to remove it), the private bytes to store with it, and diagnostics.
+#[derive(Debug)]
+pub struct Applied {
+    pub new_state: Option<Model>,
+    pub private: Vec<u8>,
+    pub diagnostics: Diagnostics,
+}
+
+impl Applied {
+    fn failed(diagnostics: Diagnostics) -> Self {
+        Self {
+            new_state: None,
+            private: Vec::new(),
+            diagnostics,
+        }
+    }
+}
+
+/// What a failed rotation leaves as evidence: `None` when nothing that counts happened at ThingSpace.
+fn block_kind(e: &RotateError) -> Option<BlockKind> {
+    match e {
+        RotateError::LoginRejected { .. } => Some(BlockKind::LoginRejected),
+        RotateError::Ambiguous { .. } => Some(BlockKind::ResetUnknown),
+        _ => None,
+    }
+}
+
+fn client_or_error<'a>(ctx: &ApplyContext<'a>) -> Result<&'a Client, Diagnostics> {
+    ctx.client.ok_or_else(|| {
+        Diagnostics::from(Diagnostic::error(
+            "Provider not configured",
+            "The thingspace provider configuration was not known when this resource was applied. Make base_url, \
+client_id and client_secret known values.",
+        ))
+    })
+}
+
+fn unknown_username() -> Diagnostics {
+    Diagnostic::error("username is unknown", "username must be known at apply.")
+        .at("username")
+        .into()
+}
+
+/// The state after a successful rotation: the new password, when, and the next `rotate_after`.
+fn rotated_state(
+    username: &str,
+    rotation: Rotation,
+    config: &Model,
+    planned: Model,
+    now: OffsetDateTime,
+) -> (Model, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    for w in rotation.warnings {
+        diags.push(Diagnostic::warning(
+            "Password rotated; a follow-up step had a problem",
+            format!(
+                "The new password for user {} is stored in state. {w}",
+                quote(username)
+            ),
+        ));
+    }
+    let rotate_after = match next_rotate_after(config, Some(now)) {
+        Ok(Attr::Known(t)) => Attr::Known(format_rfc3339(t)),
+        Ok(_) => Attr::Null,
+        Err(d) => {
+            // Validation refused a bad period before the rotation; losing the password over it would be worse.
+            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_period"));
+            Attr::Null
+        }
+    };
+    let state = Model {
+        id: Attr::Known(username.to_owned()),
+        password: Attr::Known(Secret::from(rotation.new_password)),
+        rotated_at: Attr::Known(format_rfc3339(now)),
+        rotate_after: match config.rotate_after.known() {
+            Some(given) => Attr::Known(given.clone()),
+            None => rotate_after,
+        },
+        blocked_reason: Attr::Null,
+        current_password_wo: Attr::Null,
+        ..planned
+    };
+    (state, diags)
+}
+
+/// A value for a state Terraform must store: unknowns become null.
+fn known_or_null<T>(a: Attr<T>) -> Attr<T> {
+    match a {
+        Attr::Unknown => Attr::Null,
+        other => other,
+    }
+}
+
+/// Creates: logs in with the hand-off the plan chose (the password of the object this create replaces) or the
+/// configured seed, resets, logs out, and stores the new password.
+pub async fn create(
+    ctx: &ApplyContext<'_>,
+    config: &Model,
+    planned: Model,
+    private: Private,
+    now: impl Fn() -> OffsetDateTime,
+) -> Applied {
+    let Some(username) = config.username.known().cloned() else {
+        return Applied::failed(unknown_username());
+    };
+    let seed = config.seed();
+    // The plan refused these already; a block learnt since (another instance of this process failed with this seed)
+    // is refused here, before any log-in.
+    let blocked = private
+        .block
+        .map(|b| b.reason())
+        .or_else(|| ctx.users.blocked(&username, &seed));
+    if let Some(reason) = blocked {
+        return Applied::failed(blocked_error(&username, &reason).into());
+    }
+    let handoff = private.login.clone();
+    let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
+        return Applied::failed(no_password_error(config).into());
+    };
+    let client = match client_or_error(ctx) {
+        Ok(c) => c,
+        Err(d) => return Applied::failed(d),
+    };
+    tracing::debug!(username = %username, handoff = handoff.is_some(), "creating: first rotation");
+    match client.rotate(&username, login.secret()).await {
+        Ok(rotation) => {
+            let (state, diagnostics) = rotated_state(&username, rotation, config, planned, now());
+            Applied {
+                new_state: Some(state),
+                private: Vec::new(),
+                diagnostics,
+            }
+        }
+        Err(e) => {
+            let diagnostics: Diagnostics = Diagnostic::error(e.summary(), e.detail()).into();
+            let kind = block_kind(&e);
+            if kind.is_none() && handoff.is_none() {
+                // Nothing happened at ThingSpace and Terraform held nothing for this user: nothing to keep.
+                return Applied::failed(diagnostics);
+            }
+            let block = kind.map(|k| Block::new(k, now()));
+            if let Some(b) = &block {
+                ctx.users.record_failure(&username, &seed, &b.reason());
+            }
+            // Terraform stores this object tainted. It keeps the hand-off password (unless ThingSpace just rejected
+            // it): the object it came from is gone from state in a replacement, and the next plan hands it on again.
+            let password = match (kind, handoff) {
+                (Some(BlockKind::LoginRejected), _) | (_, None) => Attr::Null,
+                (_, Some(p)) => Attr::Known(p),
+            };
+            Applied {
+                new_state: Some(Model {
+                    id: Attr::Known(username),
+                    password,
+                    rotated_at: Attr::Null,
+                    rotate_after: known_or_null(planned.rotate_after.clone()),
+                    blocked_reason: block.map_or(Attr::Null, |b| Attr::Known(b.reason())),
+                    current_password_wo: Attr::Null,
+                    ..planned
+                }),
+                private: Private::settled(block, None).to_bytes(),
+                diagnostics,
+            }
+        }
+    }
+}
+
+/// Updates: rotates when the plan said so (or, for an undecided plan, when it is due now), else only stores the change.
+pub async fn update(
+    ctx: &ApplyContext<'_>,
+    prior: &Model,
+    config: &Model,
+    planned: Model,
+    private: Private,
+    now: impl Fn() -> OffsetDateTime,
+) -> Applied {
+    let reseeded = config.seed() != prior.seed();
+    let prior_block = if reseeded {
+        None
+    } else {
+        private.block.or_else(|| {
+            prior.blocked_reason.is_known().then_some(Block {
+                kind: BlockKind::Unknown,
+                at: 0,
+            })
+        })
+    };
+    // The prior object, with its block (if any) shown and kept.
+    let keep_prior = |diagnostics: Diagnostics| {
+        let mut state = prior.without_write_only();
+        if let (Some(b), false) = (&prior_block, state.blocked_reason.is_known()) {
+            state.blocked_reason = Attr::Known(b.reason());
+        }
+        Applied {
+            new_state: Some(state),
+            private: Private::settled(prior_block, None).to_bytes(),
+            diagnostics,
+        }
+    };
+    // A plan with a known password planned no rotation: a saved plan that said "no rotation" never rotates, even if
+    // rotate_after has passed since; the next plan will see it.
+    let reason = match (private.rotation, planned.password.is_known()) {
+        (_, true) | (None, _) => None,
+        (Some(PlannedRotation::Due(r)), false) => Some(r),
+        (Some(PlannedRotation::Decide), false) => match rotation_due(prior, config, now()) {
+            Ok(Due::Yes(r)) => Some(r),
+            Ok(Due::No | Due::Unknown) => None,
+            Err(d) => return keep_prior(d.into()),
+        },
+    };
+    let Some(reason) = reason else {
+        let mut state = planned;
+        state.current_password_wo = Attr::Null;
+        if !state.password.is_known() {
+            state.password = prior.password.clone();
+            state.rotated_at = prior.rotated_at.clone();
+        }
+        if state.blocked_reason.is_unknown() {
+            state.blocked_reason = match (&prior.blocked_reason, &prior_block) {
+                (Attr::Known(r), _) => Attr::Known(r.clone()),
+                (_, Some(b)) => Attr::Known(b.reason()),
+                _ => Attr::Null,
+            };
+        }
+        if state.rotate_after.is_unknown() {
+            state.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+                Ok(v) => known_or_null(v),
+                Err(d) => return keep_prior(d.into()),
+            };
+        }
+        return Applied {
+            new_state: Some(state),
+            private: Private::settled(prior_block, None).to_bytes(),
+            diagnostics: Diagnostics::new(),
+        };
+    };
+    let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
+        return keep_prior(unknown_username());
+    };
+    let seed = config.seed();
+    let blocked = prior_block
+        .map(|b| {
+            prior
+                .blocked_reason
+                .known()
+                .cloned()
+                .unwrap_or_else(|| b.reason())
+        })
+        .or_else(|| ctx.users.blocked(&username, &seed));
+    if let Some(reason) = blocked {
+        return keep_prior(blocked_error(&username, &reason).into());
+    }
+    let login = if reason.uses_seed() || !prior.password.is_known() {
+        config.configured_password()
+    } else {
+        prior.password.known().cloned()
+    };
+    let Some(login) = login else {
+        return keep_prior(no_password_error(config).into());
+    };
+    let client = match client_or_error(ctx) {
+        Ok(c) => c,
+        Err(d) => return keep_prior(d),
+    };
+    tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
+    match client.rotate(&username, login.secret()).await {
+        Ok(rotation) => {
+            let (state, diagnostics) = rotated_state(&username, rotation, config, planned, now());
+            Applied {
+                new_state: Some(state),
+                private: Vec::new(),
+                diagnostics,
+            }
+        }
+        Err(e) => {
+            let diagnostics: Diagnostics = Diagnostic::error(e.summary(), e.detail()).into();
+            let Some(kind) = block_kind(&e) else {
+                // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
+                return keep_prior(diagnostics);
+            };
+            let block = Block::new(kind, now());
+            ctx.users.record_failure(&username, &seed, &block.reason());
+            // The object records the seed that was just used, so only a different one counts as a re-seed.
+            let mut state = prior.without_write_only();
+            state.current_password = config.current_password.clone();
+            state.current_password_wo_version = config.current_password_wo_version.clone();
+            state.blocked_reason = Attr::Known(block.reason());
+            Applied {
+                new_state: Some(state),
+                private: Private::settled(Some(block), None).to_bytes(),
+                diagnostics,
+            }
+        }
+    }
+}
+
+/// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds, so the user is warned.
+pub fn delete(prior: &Model) -> Applied {
+    let username = prior.username.known().cloned().unwrap_or_default();
+    Applied {
+        new_state: None,
+        private: Vec::new(),
+        diagnostics: Diagnostic::warning(
+            "ThingSpace password left unchanged",
+            format!(
+                "thingspace_password_rotation for user {} was removed from Terraform's state without an API call. \
+ThingSpace keeps the last password this resource set; Terraform no longer holds it, but whatever consumed it still \
+does. To manage this user again, import it or create the resource again and re-seed with that password.",
+                quote(&username)
+            ),
+        )
+        .into(),
+    }
+}

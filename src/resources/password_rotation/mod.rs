@@ -1,0 +1,271 @@
+//! `thingspace_password_rotation`: the model and schema, validation, import and read. The rule of when to rotate is
+//! in [`decide`], planning in [`plan`], the API calls in [`apply`], the bytes Terraform keeps for us in [`private`],
+//! and older states in [`upgrade`].
+//!
+//! Everything here works on the typed [`Model`]; the plugin service decodes and encodes Terraform's values around it.
+
+pub mod apply;
+pub mod decide;
+pub mod plan;
+pub mod private;
+pub mod upgrade;
+
+pub use apply::{Applied, ApplyContext, create, delete, update};
+pub use plan::{Plan, plan, plan_destroy, plan_in_run};
+pub use private::{PlannedRotation, Private};
+pub use upgrade::upgrade;
+
+use crate::plugin::cty::{Number, Type};
+use crate::plugin::cty_serde::Attr;
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::schema::{Attribute, Presence, Schema};
+use crate::plugin::secret::Secret;
+use crate::resources::users::{Seed, Users, username_error, username_problem};
+use decide::{period_attr, time_attr};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// The resource type name users write in configurations.
+pub const TYPE_NAME: &str = "thingspace_password_rotation";
+
+/// The schema version of the state this code writes. Version 0 predates `rotation_period`, `triggers` and the
+/// write-only seed; [`upgrade`] carries such states forward. `blocked_reason` was added within version 1: a state
+/// without it reads as not blocked.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Every attribute of the resource, as Terraform sends and stores it.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Model {
+    pub id: Attr<String>,
+    pub username: Attr<String>,
+    pub current_password: Attr<Secret>,
+    pub current_password_wo: Attr<Secret>,
+    pub current_password_wo_version: Attr<Number>,
+    pub rotate_after: Attr<String>,
+    pub rotation_period: Attr<String>,
+    pub triggers: Attr<BTreeMap<String, Attr<String>>>,
+    pub password: Attr<Secret>,
+    pub rotated_at: Attr<String>,
+    pub blocked_reason: Attr<String>,
+}
+
+impl Model {
+    /// The seed this object was planned or applied with (see [`Seed`]). An empty `current_password` is no seed.
+    pub fn seed(&self) -> Seed {
+        Seed {
+            current_password: self
+                .current_password
+                .known()
+                .filter(|p| !p.is_empty())
+                .cloned(),
+            version: self.current_password_wo_version.known().cloned(),
+        }
+    }
+
+    /// The password to log in with for a re-seed: `current_password_wo`, else `current_password`. An empty value
+    /// (a CI secret that was never set expands to "") is no password: logging in with it would only cost a failed
+    /// log-in.
+    pub fn configured_password(&self) -> Option<Secret> {
+        self.current_password_wo
+            .known()
+            .filter(|p| !p.is_empty())
+            .or(self.current_password.known().filter(|p| !p.is_empty()))
+            .cloned()
+    }
+
+    /// The same model with the write-only seed nulled, as every state and plan must be.
+    pub fn without_write_only(&self) -> Model {
+        Model {
+            current_password_wo: Attr::Null,
+            ..self.clone()
+        }
+    }
+}
+
+/// The resource schema, with the Markdown descriptions the generated docs are built from.
+pub fn schema() -> Schema {
+    use Presence::*;
+    Schema {
+        version: SCHEMA_VERSION,
+        description: "Rotates the password of a ThingSpace Connectivity Management API user with \
+`PUT /api/m2m/v1/session/password/actions/reset`. ThingSpace generates the new password; it is stored in state as \
+the sensitive `password` attribute so the same apply can hand it to whatever consumes it.",
+        attributes: vec![
+            Attribute::new(
+                "id",
+                Type::String,
+                Computed,
+                "The user name. Also the import ID.",
+            ),
+            Attribute::new(
+                "username",
+                Type::String,
+                Required,
+                "The ThingSpace (M2M) user whose password is rotated: 1 to 128 printable ASCII characters without \
+spaces or commas. Changing it replaces the resource. Each user may be managed by only one resource instance.",
+            ),
+            Attribute::new(
+                "current_password",
+                Type::String,
+                Optional,
+                "The user's password now, used to log in for the first rotation (and again whenever it changes: a \
+re-seed). Stored in state; prefer `current_password_wo` on Terraform 1.11 and later. An empty string counts as \
+unset. Conflicts with `current_password_wo`.",
+            )
+            .sensitive(),
+            Attribute::new(
+                "current_password_wo",
+                Type::String,
+                Optional,
+                "Write-only (Terraform 1.11 and later): the user's password now, never stored in state or plan. \
+Used for the first rotation, and again when `current_password_wo_version` changes. An empty string counts as \
+unset. Conflicts with `current_password`.",
+            )
+            .sensitive()
+            .write_only(),
+            Attribute::new(
+                "current_password_wo_version",
+                Type::Number,
+                Optional,
+                "Change this number to log in with `current_password_wo` again and rotate: a re-seed after the \
+password was changed outside Terraform, or after a block (see `blocked_reason`).",
+            ),
+            Attribute::new(
+                "rotate_after",
+                Type::String,
+                OptionalComputed,
+                "RFC 3339 time after which the next plan rotates the password. A fixed time in the past rotates \
+once, not on every apply. When unset and `rotation_period` is set, it is computed as `rotated_at` + \
+`rotation_period`; when both are unset it is null.",
+            ),
+            Attribute::new(
+                "rotation_period",
+                Type::String,
+                Optional,
+                "How often to rotate: a Go duration with the extra unit `d` for days (`\"90d\"`, `\"2160h\"`), from \
+`1s` to 100 years (`\"36500d\"`). Sets `rotate_after` to `rotated_at` + this period unless `rotate_after` is set.",
+            ),
+            Attribute::new(
+                "triggers",
+                Type::Map(Box::new(Type::String)),
+                Optional,
+                "Arbitrary map of strings; any change to it rotates the password in place.",
+            ),
+            Attribute::new(
+                "password",
+                Type::String,
+                Computed,
+                "The password ThingSpace generated at the last rotation. Null after an import until the next apply \
+rotates it.",
+            )
+            .sensitive(),
+            Attribute::new(
+                "rotated_at",
+                Type::String,
+                Computed,
+                "RFC 3339 UTC time of the last rotation.",
+            ),
+            Attribute::new(
+                "blocked_reason",
+                Type::String,
+                Computed,
+                "Null while rotations can run. Set when a log-in was rejected, a log-in got no usable answer, or a \
+reset may have taken effect unseen: then no plan or apply logs in with the same seed again (ThingSpace locks a user \
+after 5 failed log-ins), every plan warns, and a rotation that falls due is an error until a re-seed \
+(`current_password_wo` with a new `current_password_wo_version`, or a new `current_password`).",
+            ),
+        ],
+    }
+}
+
+/// Errors in a configuration, found before any API call. `write_only_allowed` is Terraform's client capability:
+/// a Terraform older than 1.11 does not know write-only attributes and would store the value in state.
+pub fn validate(config: &Model, write_only_allowed: bool) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    if let Attr::Known(u) = &config.username {
+        if let Some(problem) = username_problem(u) {
+            diags.push(username_error("username", u, &problem));
+        }
+    }
+    if let Attr::Known(s) = &config.rotate_after {
+        if let Err(d) = time_attr("rotate_after", s) {
+            diags.push(d);
+        }
+    }
+    if let Attr::Known(p) = &config.rotation_period {
+        if let Err(d) = period_attr(p) {
+            diags.push(d);
+        }
+    }
+    if !config.current_password.is_null() && !config.current_password_wo.is_null() {
+        diags.push(
+            Diagnostic::error(
+                "Conflicting current password arguments",
+                "Set only one of current_password and current_password_wo: both name the user's password now.",
+            )
+            .at("current_password_wo"),
+        );
+    }
+    if !config.current_password_wo.is_null() && !write_only_allowed {
+        diags.push(
+            Diagnostic::error(
+                "current_password_wo needs Terraform 1.11 or later",
+                "This Terraform does not support write-only attributes and would store current_password_wo in \
+state. Upgrade Terraform to 1.11 or later, or use current_password instead.",
+            )
+            .at("current_password_wo"),
+        );
+    }
+    diags
+}
+
+/// Reads: no API call (a log-in to check the password would count toward the lock-out); the state stays as it is.
+/// The object's block and password are noted for the plan of a replacement in this process.
+pub fn read(
+    users: &Users,
+    prior: &Model,
+    prior_private: &[u8],
+    now: OffsetDateTime,
+) -> (Model, Vec<u8>) {
+    let private = Private::from_bytes(prior_private);
+    observe(users, prior, private.block.map(|b| b.reason()));
+    (
+        prior.without_write_only(),
+        Private::settled(private.block, Some(now.unix_timestamp())).to_bytes(),
+    )
+}
+
+/// Notes an object seen in state (read or upgraded) in the process-wide view, so that the plan of its replacement,
+/// which Terraform gives no prior state, still knows its block and its password.
+pub fn observe(users: &Users, m: &Model, private_block: Option<String>) {
+    let Attr::Known(username) = &m.username else {
+        return;
+    };
+    let reason = m.blocked_reason.known().cloned().or(private_block);
+    users.observe(username, &m.seed(), reason.as_deref(), m.password.known());
+}
+
+/// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.
+pub fn import(id: &str) -> Result<Model, Diagnostic> {
+    if let Some(problem) = username_problem(id) {
+        return Err(Diagnostic::error(
+            "Invalid import ID",
+            format!(
+                "The import ID is the ThingSpace user name, for example: terraform import \
+thingspace_password_rotation.ci svc-provisioning. {} is not a user name: {problem}.",
+                quote(id)
+            ),
+        ));
+    }
+    Ok(Model {
+        id: Attr::Known(id.to_string()),
+        username: Attr::Known(id.to_string()),
+        ..Model::default()
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests;

@@ -1,0 +1,353 @@
+//! Planning `thingspace_password_rotation`: the planned state, the rotation decision carried to the apply, and the
+//! refusals that keep a user from being locked out, all before any API call.
+//!
+//! A plan refuses (an error) whenever the rotation it would plan must log in with a seed that is blocked, and
+//! warns on every plan of a blocked object. It also claims the user name in the process-wide view, so two
+//! instances for one user, or a destroy and a create of one user, fail the plan whatever order Terraform plans them
+//! in (see `users.rs`).
+
+use time::OffsetDateTime;
+
+use super::decide::{Due, Reason, next_rotate_after, rotation_due, time_attr};
+use super::private::{PlannedRotation, Private};
+use super::{Model, TYPE_NAME};
+use crate::plugin::cty_serde::Attr;
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::secret::Secret;
+use crate::resources::users::{Users, blocked_error, blocked_warning};
+use crate::timefmt::format_rfc3339;
+
+/// The planned state and the private bytes that go with it.
+#[derive(Debug)]
+pub struct Plan {
+    pub planned: Model,
+    pub private: Private,
+    pub diagnostics: Diagnostics,
+}
+
+/// What this process knows about the user that a create's prior state can't say (see `users.rs`): the block and the
+/// password of a tainted object this create replaces.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Known {
+    /// The `blocked_reason` of an object of this user blocked on the configured seed.
+    pub block: Option<String>,
+    /// The password of an object of this user in state, seeded like the configuration (so not a re-seed).
+    pub password: Option<Secret>,
+}
+
+impl Known {
+    /// What `users` knows of the configured user and seed.
+    pub fn of(users: &Users, config: &Model) -> Self {
+        let Attr::Known(username) = &config.username else {
+            return Known::default();
+        };
+        let seed = config.seed();
+        Known {
+            block: users.blocked(username, &seed),
+            password: users.known_password(username, &seed),
+        }
+    }
+}
+
+/// The part of the planned state that comes straight from configuration (Terraform requires it unchanged).
+pub(super) fn from_config(config: &Model) -> Model {
+    Model {
+        id: config.username.clone(),
+        username: config.username.clone(),
+        current_password: config.current_password.clone(),
+        // Write-only: Terraform rejects any non-null value in a planned or applied state.
+        current_password_wo: Attr::Null,
+        current_password_wo_version: config.current_password_wo_version.clone(),
+        rotate_after: config.rotate_after.clone(),
+        rotation_period: config.rotation_period.clone(),
+        triggers: config.triggers.clone(),
+        password: Attr::Unknown,
+        rotated_at: Attr::Unknown,
+        blocked_reason: Attr::Null,
+    }
+}
+
+/// `rotate_after` in a state whose next rotation time depends on a rotation still to happen.
+fn rotate_after_for_pending_rotation(config: &Model) -> Attr<String> {
+    match (&config.rotate_after, &config.rotation_period) {
+        (Attr::Null, Attr::Null) => Attr::Null,
+        (Attr::Null, _) => Attr::Unknown,
+        (given, _) => given.clone(),
+    }
+}
+
+/// The error for a rotation that needs the configured seed when there is none (or only an empty one).
+pub(super) fn no_password_error(config: &Model) -> Diagnostic {
+    let empty = |a: &Attr<Secret>| a.known().is_some_and(Secret::is_empty);
+    if empty(&config.current_password_wo) || empty(&config.current_password) {
+        let name = if empty(&config.current_password_wo) {
+            "current_password_wo"
+        } else {
+            "current_password"
+        };
+        return Diagnostic::error(
+            format!("{name} is empty"),
+            format!(
+                "A rotation is due and needs the user's password now, but {name} is the empty string, which counts \
+as unset (a CI secret that is not defined expands to \"\"). Logging in with it would only cost a failed log-in, so no \
+log-in was attempted. Set {name} to the user's current password."
+            ),
+        )
+        .at(name);
+    }
+    Diagnostic::error(
+        "No password to log in with",
+        "A rotation is due but Terraform holds no password for this user. Set current_password_wo (Terraform 1.11+) \
+or current_password to the user's password now.",
+    )
+    .at("current_password_wo")
+}
+
+/// Plans as Terraform needs it within a run: claims the user, then plans like [`plan`], deciding time-based
+/// rotations at the right moment.
+///
+/// Terraform plans every change a second time at apply, with the same prior state, private bytes and config, and
+/// refuses the apply if the two plans disagree. Deciding by the clock, a `rotate_after` that passes between the two
+/// would turn "update, no rotation" into "rotate". So when the last read left its time in `prior_private`, and the plan
+/// as of that time is a change, that plan is the answer: it is what the first plan said. When the plan as of the read
+/// is no change at all, this cannot be the second plan (Terraform never plans a no-op again), so the clock decides;
+/// that keeps `plan -refresh=false` seeing a rotation that fell due after the last refresh.
+pub fn plan_in_run(
+    prior: Option<&Model>,
+    config: &Model,
+    now: OffsetDateTime,
+    prior_private: &Private,
+    users: &Users,
+) -> Plan {
+    let known = match prior {
+        None => Known::of(users, config),
+        Some(_) => Known::default(),
+    };
+    let read_at = prior_private
+        .observed_at
+        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
+    let mut p = match (prior, read_at) {
+        (Some(prior), Some(read_at)) => {
+            let as_of_read = plan(Some(prior), config, read_at, prior_private, &known);
+            if as_of_read.planned != prior.without_write_only() {
+                as_of_read
+            } else {
+                plan(Some(prior), config, now, prior_private, &known)
+            }
+        }
+        _ => plan(prior, config, now, prior_private, &known),
+    };
+    claim(users, prior, config, prior_private, &mut p);
+    p
+}
+
+/// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
+fn claim(
+    users: &Users,
+    prior: Option<&Model>,
+    config: &Model,
+    prior_private: &Private,
+    p: &mut Plan,
+) {
+    if let (Some(prior), Attr::Known(new)) = (prior, &config.username) {
+        if let Attr::Known(old) = &prior.username {
+            if old != new {
+                if let Err(c) = users.release(old) {
+                    p.diagnostics.push(c.diagnostic(old));
+                }
+            }
+        }
+    }
+    if let Attr::Known(username) = &config.username {
+        match users.claim(username, prior_private.claim) {
+            Ok(nonce) => p.private.claim = Some(nonce),
+            Err(c) => p.diagnostics.push(c.diagnostic(username)),
+        }
+    }
+}
+
+/// Plans a destroy (Terraform asks because the provider declares `plan_destroy`): no API call, but the user is
+/// released in the process-wide view, so a create of the same user elsewhere in this plan is refused.
+pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
+    let mut diags = Diagnostics::new();
+    if let Attr::Known(username) = &prior.username {
+        if let Err(c) = users.release(username) {
+            diags.push(c.diagnostic(username));
+        }
+    }
+    // The destroy's apply gets these back; it needs nothing but what the state already said.
+    let private = Private::from_bytes(prior_private);
+    (Private::settled(private.block, None).to_bytes(), diags)
+}
+
+/// Plans a create (`prior` is `None`) or an update, from the prior state and private bytes, the configuration, the
+/// time to decide by, and what the process knows about the user.
+pub fn plan(
+    prior: Option<&Model>,
+    config: &Model,
+    now: OffsetDateTime,
+    prior_private: &Private,
+    known: &Known,
+) -> Plan {
+    match prior {
+        None => plan_create(config, prior_private, known),
+        Some(prior) => plan_update(prior, config, now, prior_private),
+    }
+}
+
+fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
+    let mut diagnostics = Diagnostics::new();
+    let mut planned = from_config(config);
+    planned.rotate_after = rotate_after_for_pending_rotation(config);
+    // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
+    // nothing, and what the process saw of that object stands in.
+    let block = prior_private
+        .block
+        .map(|b| b.reason())
+        .or_else(|| known.block.clone());
+    let handoff = prior_private
+        .prior_password
+        .clone()
+        .or_else(|| known.password.clone());
+    if let Some(reason) = &block {
+        diagnostics.push(blocked_error(username_of(config), reason));
+    } else if handoff.is_none() && config.configured_password().is_none() {
+        diagnostics.push(no_password_error(config));
+    }
+    Plan {
+        planned,
+        private: Private {
+            rotation: Some(PlannedRotation::Due(Reason::NoPasswordInState)),
+            block: prior_private.block,
+            login: handoff,
+            ..Private::default()
+        },
+        diagnostics,
+    }
+}
+
+fn plan_update(
+    prior: &Model,
+    config: &Model,
+    now: OffsetDateTime,
+    prior_private: &Private,
+) -> Plan {
+    let mut diagnostics = Diagnostics::new();
+    let mut planned = from_config(config);
+    planned.id = prior.id.clone();
+    let reseeded = config.seed() != prior.seed();
+    // A block applies to the seed the object was blocked with; a re-seed lifts it for this plan. An object blocked
+    // by an older provider, or whose private bytes were lost, still shows the block in `blocked_reason`.
+    let block = if reseeded {
+        None
+    } else {
+        prior_private
+            .block
+            .map(|b| b.reason())
+            .or_else(|| prior.blocked_reason.known().cloned())
+    };
+    let carried_block = if reseeded { None } else { prior_private.block };
+    let due = match rotation_due(prior, config, now) {
+        Ok(d) => d,
+        Err(d) => {
+            diagnostics.push(d);
+            return Plan {
+                planned,
+                private: Private {
+                    block: carried_block,
+                    ..Private::default()
+                },
+                diagnostics,
+            };
+        }
+    };
+    let rotation = match due {
+        Due::No => {
+            planned.password = prior.password.clone();
+            planned.rotated_at = prior.rotated_at.clone();
+            // Shown in state while blocked; an object blocked by provider 0.1 (private bytes only) gets it now.
+            planned.blocked_reason = match (&prior.blocked_reason, &block) {
+                (Attr::Known(r), _) => Attr::Known(r.clone()),
+                (_, Some(r)) => Attr::Known(r.clone()),
+                _ => Attr::Null,
+            };
+            planned.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+                Ok(v) => v,
+                Err(d) => {
+                    diagnostics.push(d);
+                    Attr::Unknown
+                }
+            };
+            None
+        }
+        Due::Yes(reason) => {
+            planned.rotate_after = rotate_after_for_pending_rotation(config);
+            if reason.uses_seed() && config.configured_password().is_none() {
+                diagnostics.push(no_password_error(config));
+            }
+            if reason == Reason::WriteOnlyVersionChanged && config.current_password_wo.is_null() {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "current_password_wo is not set",
+                        "current_password_wo_version changed, which re-seeds the rotation from current_password_wo, \
+but current_password_wo is not set. Set it to the user's password now.",
+                    )
+                    .at("current_password_wo"),
+                );
+            }
+            Some(PlannedRotation::Due(reason))
+        }
+        Due::Unknown => {
+            planned.rotate_after = rotate_after_for_pending_rotation(config);
+            // Whether it rotates is decided at apply, which keeps the block state it had.
+            planned.blocked_reason = Attr::Unknown;
+            Some(PlannedRotation::Decide)
+        }
+    };
+    match (&block, rotation) {
+        (Some(reason), Some(PlannedRotation::Due(_))) => {
+            diagnostics.push(blocked_error(username_of(config), reason));
+        }
+        (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
+        (None, _) => {}
+    }
+    Plan {
+        planned,
+        private: Private {
+            rotation,
+            block: carried_block,
+            // For the create half, should Terraform replace this object in this plan (-replace,
+            // replace_triggered_by, a new user name): the create logs in with the password the object holds.
+            prior_password: if reseeded {
+                None
+            } else {
+                prior.password.known().cloned()
+            },
+            ..Private::default()
+        },
+        diagnostics,
+    }
+}
+
+fn username_of(m: &Model) -> &str {
+    m.username.known().map(String::as_str).unwrap_or(TYPE_NAME)
+}
+
+/// `rotate_after` for a state that is not rotating now: the configured value, else `rotated_at + rotation_period`.
+pub(super) fn settled_rotate_after(
+    config: &Model,
+    rotated_at: &Attr<String>,
+) -> Result<Attr<String>, Diagnostic> {
+    if let Attr::Known(_) | Attr::Unknown = config.rotate_after {
+        return Ok(config.rotate_after.clone());
+    }
+    let rotated_at = match rotated_at {
+        Attr::Known(s) => Some(time_attr("rotated_at", s)?),
+        _ => None,
+    };
+    Ok(match next_rotate_after(config, rotated_at)? {
+        Attr::Known(t) => Attr::Known(format_rfc3339(t)),
+        Attr::Unknown => Attr::Unknown,
+        Attr::Null => Attr::Null,
+    })
+}

@@ -1,0 +1,194 @@
+//! The private bytes Terraform keeps for `thingspace_password_rotation` beside its state and its plans.
+//!
+//! They carry what must travel between calls but is no attribute: the plan's rotation decision (plan to apply), the
+//! time of the last refresh (read to plan), the block (apply to every later call, until a re-seed succeeds), and the
+//! hand-off of a replacement (the update half of a plan to its create half, and on to the create's apply).
+//!
+//! Private bytes are stored in state and in saved plans, which hold the password as an attribute anyway, so carrying
+//! the current password here for a replacement exposes nothing new; the bytes an apply leaves in state never hold
+//! one.
+
+use serde::{Deserialize, Serialize};
+
+use super::decide::Reason;
+use crate::plugin::secret::Secret;
+use crate::resources::users::{Block, BlockKind};
+
+/// The format version written today. Bytes without it were written by provider 0.1 (see [`Legacy`]).
+const VERSION: u8 = 2;
+
+/// What travels in Terraform's private bytes.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Private {
+    /// Plan to apply: the rotation the plan decided; `None` when it decided there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rotation: Option<PlannedRotation>,
+    /// Read to plan: when `ReadResource` last looked, in Unix seconds (see `plan::plan_in_run`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_at: Option<i64>,
+    /// The evidence that the seed in the object's attributes must not be used to log in again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub block: Option<Block>,
+    /// Update plan to the create half of a replacement: the object's current password.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prior_password: Option<Secret>,
+    /// Create plan to its apply: log in with this password, not the configured seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<Secret>,
+    /// Pairs the update half and the create half of one replacement (see `users::Users::claim`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claim: Option<u64>,
+}
+
+/// How the apply must treat a planned rotation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlannedRotation {
+    /// The plan decided a rotation is due, for this reason.
+    Due(Reason),
+    /// The plan could not decide (an input was unknown); the apply decides with the known values.
+    Decide,
+}
+
+#[derive(Serialize)]
+struct Versioned<'a> {
+    v: u8,
+    #[serde(flatten)]
+    private: &'a Private,
+}
+
+#[derive(Deserialize)]
+struct VersionedOwned {
+    v: u8,
+    #[serde(flatten)]
+    private: Private,
+}
+
+/// Provider 0.1's private bytes: `{"rotation":"none"|"due"|"decide","reason":...,"blocked":bool,"observed_at":...}`.
+#[derive(Deserialize)]
+struct Legacy {
+    rotation: String,
+    reason: Option<String>,
+    #[serde(default)]
+    blocked: bool,
+    #[serde(default)]
+    observed_at: Option<i64>,
+}
+
+impl Private {
+    /// The bytes Terraform stores; empty when there is nothing to carry.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        if *self == Private::default() {
+            return Vec::new();
+        }
+        serde_json::to_vec(&Versioned {
+            v: VERSION,
+            private: self,
+        })
+        .unwrap_or_default()
+    }
+
+    /// Reads the bytes back. Empty means nothing was carried. Bytes that can't be read at all mean "decide at apply",
+    /// which re-checks everything, and keep no block; a block is also kept in the `blocked_reason` attribute.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        if bytes.is_empty() {
+            return Private::default();
+        }
+        if let Ok(p) = serde_json::from_slice::<VersionedOwned>(bytes) {
+            if p.v == VERSION {
+                return p.private;
+            }
+        }
+        if let Ok(l) = serde_json::from_slice::<Legacy>(bytes) {
+            let reason = l.reason.as_deref().and_then(Reason::from_legacy);
+            return Private {
+                rotation: match (l.rotation.as_str(), reason) {
+                    ("none", _) => None,
+                    ("due", Some(r)) => Some(PlannedRotation::Due(r)),
+                    _ => Some(PlannedRotation::Decide),
+                },
+                observed_at: l.observed_at,
+                // 0.1 blocked only after a reset whose outcome was unknown, and did not record when.
+                block: l.blocked.then_some(Block {
+                    kind: BlockKind::ResetUnknown,
+                    at: 0,
+                }),
+                ..Private::default()
+            };
+        }
+        Private {
+            rotation: Some(PlannedRotation::Decide),
+            ..Private::default()
+        }
+    }
+
+    /// The private bytes an apply or read leaves in state: only the block (and the refresh time for a read).
+    pub fn settled(block: Option<Block>, observed_at: Option<i64>) -> Self {
+        Private {
+            block,
+            observed_at,
+            ..Private::default()
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_reads_empty_as_nothing() {
+        assert_eq!(Private::default().to_bytes(), Vec::<u8>::new());
+        assert_eq!(Private::from_bytes(b""), Private::default());
+        let full = Private {
+            rotation: Some(PlannedRotation::Due(Reason::TriggersChanged)),
+            observed_at: Some(42),
+            block: Some(Block {
+                kind: BlockKind::LoginUnknown,
+                at: 7,
+            }),
+            prior_password: Some(Secret::new("P\"1")),
+            login: Some(Secret::new("P2")),
+            claim: Some(99),
+        };
+        assert_eq!(Private::from_bytes(&full.to_bytes()), full);
+        let decide = Private {
+            rotation: Some(PlannedRotation::Decide),
+            ..Private::default()
+        };
+        assert_eq!(Private::from_bytes(&decide.to_bytes()), decide);
+    }
+
+    #[test]
+    fn garbage_means_decide_at_apply() {
+        for junk in [
+            &b"not json"[..],
+            b"{}",
+            b"[1,2]",
+            br#"{"v":99}"#,
+            b"\xff\xfe",
+        ] {
+            let p = Private::from_bytes(junk);
+            assert_eq!(p.rotation, Some(PlannedRotation::Decide), "{junk:?}");
+            assert_eq!(p.block, None);
+        }
+    }
+
+    #[test]
+    fn provider_0_1_bytes_keep_their_decision_and_block() {
+        let p = Private::from_bytes(
+            br#"{"rotation":"due","reason":"current_password_wo_version_changed","blocked":true,"observed_at":5}"#,
+        );
+        assert_eq!(
+            p.rotation,
+            Some(PlannedRotation::Due(Reason::WriteOnlyVersionChanged))
+        );
+        assert_eq!(p.block.map(|b| b.kind), Some(BlockKind::ResetUnknown));
+        assert_eq!(p.observed_at, Some(5));
+        let p = Private::from_bytes(br#"{"rotation":"none","reason":null,"blocked":false}"#);
+        assert_eq!(p, Private::default());
+        let p = Private::from_bytes(br#"{"rotation":"due","reason":"bogus"}"#);
+        assert_eq!(p.rotation, Some(PlannedRotation::Decide));
+    }
+}
