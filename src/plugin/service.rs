@@ -621,7 +621,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             };
             let now = OffsetDateTime::now_utc;
             let applied = match (prior, planned) {
-                (Some(prior), None) => rotation::delete(&prior),
+                (Some(prior), None) => rotation::delete(&ctx, &prior),
                 (None, Some(planned)) => {
                     let config = config.unwrap_or_else(|| planned.clone());
                     let private = Private::from_bytes(&req.planned_private);

@@ -215,6 +215,25 @@ resource with a re-seed. No API call was made.",
     }
 }
 
+/// How a planned instance will manage its user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ClaimKind {
+    /// An update of an object in state: it logs in (if at all) with that object's own password or a re-seed.
+    Update,
+    /// A create that logs in with the password of an object it takes over (a replacement).
+    CreateWithHandoff,
+    /// A create that logs in with the configured seed.
+    CreateWithSeed,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Claim {
+    nonce: u64,
+    kind: ClaimKind,
+    /// A create whose rotation succeeded: the user's current password is in its state now.
+    settled: bool,
+}
+
 /// The per-user view of one provider process.
 #[derive(Debug, Default)]
 pub struct Users {
@@ -227,8 +246,8 @@ struct Entry {
     blocked: Vec<(Seed, String)>,
     /// The password of the last object of this user seen in state, with the seed that object was planned with.
     password: Option<(Seed, Secret)>,
-    /// Plans in this process that manage the user, by nonce.
-    claims: Vec<u64>,
+    /// Plans in this process that manage the user.
+    claims: Vec<Claim>,
     /// Whether a destroy of an object of this user was planned in this process.
     released: bool,
 }
@@ -289,25 +308,38 @@ impl Users {
 
     /// Claims `username` for one planned instance. `nonce` is the claim carried from the update half of a
     /// replacement to its create half; it is the same instance, not a second claim. Returns the nonce to carry.
-    pub fn claim(&self, username: &str, nonce: Option<u64>) -> Result<u64, Conflict> {
+    ///
+    /// Refused: a second instance for the user, and a create that logs in with the configured seed while an object of
+    /// the user is destroyed in this plan (its password is the current one; a `moved` block keeps it).
+    pub fn claim(
+        &self,
+        username: &str,
+        nonce: Option<u64>,
+        kind: ClaimKind,
+    ) -> Result<u64, Conflict> {
         self.with(username, |e| {
-            if let Some(n) = nonce.filter(|n| e.claims.contains(n)) {
-                return Ok(n);
+            if let Some(c) = e.claims.iter_mut().find(|c| Some(c.nonce) == nonce) {
+                c.kind = kind;
+                return Ok(c.nonce);
             }
             if !e.claims.is_empty() {
                 return Err(Conflict::Duplicate);
             }
-            if e.released {
+            if e.released && kind == ClaimKind::CreateWithSeed {
                 return Err(Conflict::Renamed);
             }
-            let n = loop {
+            let nonce = loop {
                 let n = fastrand::u64(1..);
-                if !e.claims.contains(&n) {
+                if !e.claims.iter().any(|c| c.nonce == n) {
                     break n;
                 }
             };
-            e.claims.push(n);
-            Ok(n)
+            e.claims.push(Claim {
+                nonce,
+                kind,
+                settled: false,
+            });
+            Ok(nonce)
         })
         .unwrap_or(Err(Conflict::Duplicate))
     }
@@ -316,13 +348,34 @@ impl Users {
     pub fn release(&self, username: &str) -> Result<(), Conflict> {
         self.with(username, |e| {
             e.released = true;
-            if e.claims.is_empty() {
-                Ok(())
-            } else {
+            if e.claims.iter().any(|c| c.kind == ClaimKind::CreateWithSeed) {
                 Err(Conflict::Renamed)
+            } else {
+                Ok(())
             }
         })
         .unwrap_or(Ok(()))
+    }
+
+    /// Records that the create with claim `nonce` rotated the password: it holds the current one now.
+    pub fn settle(&self, username: &str, nonce: Option<u64>) {
+        self.with(username, |e| {
+            for c in e.claims.iter_mut().filter(|c| Some(c.nonce) == nonce) {
+                c.settled = true;
+            }
+        });
+    }
+
+    /// Whether an object of `username` may leave state now. Not while a create of the same user in this apply logs
+    /// in with the configured seed and has not yet rotated: Terraform does not order the two when their addresses
+    /// differ, and if that create fails, the object being destroyed holds the only copy of the current password.
+    pub fn may_delete(&self, username: &str) -> bool {
+        self.with(username, |e| {
+            !e.claims
+                .iter()
+                .any(|c| c.kind == ClaimKind::CreateWithSeed && !c.settled)
+        })
+        .unwrap_or(true)
     }
 
     /// Records that a log-in or reset with `seed` failed in this process, so no other instance retries it here.
@@ -373,32 +426,68 @@ mod tests {
 
     #[test]
     fn a_second_claim_is_a_duplicate_unless_it_carries_the_first_claims_nonce() {
+        use ClaimKind::*;
         let users = Users::default();
-        let n = users.claim("alice", None).unwrap();
+        let n = users.claim("alice", None, Update).unwrap();
         assert_eq!(
-            users.claim("alice", Some(n)),
+            users.claim("alice", Some(n), CreateWithHandoff),
             Ok(n),
             "the create half of a replacement"
         );
-        assert_eq!(users.claim("alice", None), Err(Conflict::Duplicate));
-        assert_eq!(users.claim("alice", Some(n + 1)), Err(Conflict::Duplicate));
+        assert_eq!(
+            users.claim("alice", None, CreateWithSeed),
+            Err(Conflict::Duplicate)
+        );
+        assert_eq!(
+            users.claim("alice", Some(n + 1), Update),
+            Err(Conflict::Duplicate)
+        );
         assert!(
-            users.claim("bob", None).is_ok(),
+            users.claim("bob", None, CreateWithSeed).is_ok(),
             "other users are unaffected"
         );
     }
 
     #[test]
     fn a_destroy_and_a_claim_of_one_user_conflict_in_either_order() {
+        use ClaimKind::*;
         let users = Users::default();
         users.release("alice").unwrap();
-        assert_eq!(users.claim("alice", None), Err(Conflict::Renamed));
+        assert_eq!(
+            users.claim("alice", None, CreateWithSeed),
+            Err(Conflict::Renamed)
+        );
         let users = Users::default();
-        users.claim("alice", None).unwrap();
+        users.claim("alice", None, CreateWithSeed).unwrap();
         assert_eq!(users.release("alice"), Err(Conflict::Renamed));
         let users = Users::default();
         users.release("alice").unwrap();
         users.release("alice").unwrap();
+        // A create that takes over the destroyed object's password, or an update, is no conflict.
+        let users = Users::default();
+        users.release("alice").unwrap();
+        assert!(users.claim("alice", None, CreateWithHandoff).is_ok());
+        let users = Users::default();
+        users.claim("alice", None, Update).unwrap();
+        assert!(users.release("alice").is_ok());
+    }
+
+    #[test]
+    fn an_object_stays_while_a_create_with_the_seed_has_not_rotated() {
+        use ClaimKind::*;
+        let users = Users::default();
+        assert!(users.may_delete("alice"));
+        let n = users.claim("alice", None, CreateWithSeed).unwrap();
+        assert!(!users.may_delete("alice"));
+        assert!(users.may_delete("bob"));
+        users.settle("alice", Some(n));
+        assert!(users.may_delete("alice"));
+        let users = Users::default();
+        users.claim("alice", None, CreateWithHandoff).unwrap();
+        assert!(
+            users.may_delete("alice"),
+            "its destroy hands the password on"
+        );
     }
 
     #[test]

@@ -154,6 +154,7 @@ pub async fn create(
     tracing::debug!(username = %username, handoff = handoff.is_some(), "creating: first rotation");
     match client.rotate(&username, login.secret()).await {
         Ok(rotation) => {
+            ctx.users.settle(&username, private.claim);
             let (state, diagnostics) = rotated_state(&username, rotation, config, planned, now());
             Applied {
                 new_state: Some(state),
@@ -325,8 +326,28 @@ pub async fn update(
 }
 
 /// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds, so the user is warned.
-pub fn delete(prior: &Model) -> Applied {
+///
+/// Refused, keeping the object, while a create of the same user in this apply logs in with the configured seed and
+/// has not rotated yet: if that create fails, this object holds the only copy of the current password.
+pub fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
     let username = prior.username.known().cloned().unwrap_or_default();
+    if !ctx.users.may_delete(&username) {
+        return Applied {
+            new_state: Some(prior.without_write_only()),
+            private: Vec::new(),
+            diagnostics: Diagnostic::error(
+                "Object kept: another resource for the same user has not rotated yet",
+                format!(
+                    "thingspace_password_rotation for user {} was not removed from state: in this apply another \
+resource instance for the same user logs in with its configured seed and has not rotated the password yet, and if it \
+fails, this object holds the only copy of the current password. If you renamed the resource, add a moved block \
+(moved {{ from = <old address>, to = <new address> }}) instead of destroying and creating it.",
+                    quote(&username)
+                ),
+            )
+            .into(),
+        };
+    }
     Applied {
         new_state: None,
         private: Vec::new(),

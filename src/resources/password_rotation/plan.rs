@@ -14,7 +14,7 @@ use super::{Model, TYPE_NAME};
 use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::secret::Secret;
-use crate::resources::users::{Users, blocked_error, blocked_warning};
+use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
 use crate::timefmt::format_rfc3339;
 
 /// The planned state and the private bytes that go with it.
@@ -158,8 +158,13 @@ fn claim(
             }
         }
     }
+    let kind = match (prior, &p.private.login) {
+        (Some(_), _) => ClaimKind::Update,
+        (None, Some(_)) => ClaimKind::CreateWithHandoff,
+        (None, None) => ClaimKind::CreateWithSeed,
+    };
     if let Attr::Known(username) = &config.username {
-        match users.claim(username, prior_private.claim) {
+        match users.claim(username, prior_private.claim, kind) {
             Ok(nonce) => p.private.claim = Some(nonce),
             Err(c) => p.diagnostics.push(c.diagnostic(username)),
         }
@@ -214,6 +219,17 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     } else if handoff.is_none() && config.configured_password().is_none() {
         diagnostics.push(no_password_error(config));
     }
+    // With create_before_destroy, Terraform's apply plans the replacement again before the provider process has
+    // seen the old object (it is deposed, not read), so that second plan finds no hand-off and would log in with the
+    // stale seed. Planning `blocked_reason` as a known null only when a hand-off was found, and as unknown otherwise,
+    // makes Terraform refuse that apply as an inconsistent plan before any API call. Without
+    // create_before_destroy the old object's destroy comes first and hands the password on, and the plans agree.
+    planned.blocked_reason = if handoff.is_some() {
+        diagnostics.push(replacement_warning(username_of(config)));
+        Attr::Null
+    } else {
+        Attr::Unknown
+    };
     Plan {
         planned,
         private: Private {
@@ -327,6 +343,20 @@ but current_password_wo is not set. Set it to the user's password now.",
         },
         diagnostics,
     }
+}
+
+/// The warning on a replacement that logs in with the password of the object it replaces.
+fn replacement_warning(username: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Replacement logs in with the replaced object's password",
+        format!(
+            "The new object for user {} logs in with the current password from the object it replaces. With \
+create_before_destroy (set here, or inherited from a resource that depends on this one) Terraform hides that \
+password from the provider during apply, so the apply stops with \"Provider produced inconsistent final plan\" \
+before any log-in instead of using the stale seed. To rotate now, change triggers instead of replacing.",
+            crate::plugin::diagnostics::quote(username)
+        ),
+    )
 }
 
 fn username_of(m: &Model) -> &str {

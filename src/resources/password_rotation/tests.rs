@@ -495,8 +495,14 @@ fn a_tainted_objects_password_is_handed_to_its_replacement_unless_reseeded() {
     let tainted = state(&config(), "2027-03-01T00:00:00Z");
     observe(&users, &tainted, None);
     let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
-    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
     assert_eq!(p.private.login, Some(Secret::new("Wh0a1545a84d")));
+    // A known null, so that an apply that lost the hand-off (create_before_destroy) plans differently and stops.
+    assert!(p.planned.blocked_reason.is_null());
+    assert_eq!(
+        p.diagnostics.0[0].summary,
+        "Replacement logs in with the replaced object's password"
+    );
 
     let users = Users::default();
     observe(&users, &tainted, None);
@@ -506,6 +512,8 @@ fn a_tainted_objects_password_is_handed_to_its_replacement_unless_reseeded() {
     };
     let p = plan_in_run(None, &reseed, NOW, &Private::default(), &users);
     assert_eq!(p.private.login, None, "a re-seed logs in with the new seed");
+    assert!(p.planned.blocked_reason.is_unknown());
+    assert!(p.diagnostics.is_empty());
 }
 
 #[test]
@@ -517,7 +525,7 @@ fn the_halves_of_a_replacement_are_one_claim_and_hand_the_password_on() {
     assert!(update.diagnostics.is_empty(), "{:?}", update.diagnostics);
     assert!(update.private.claim.is_some());
     let create = plan_in_run(None, &config(), NOW, &update.private, &users);
-    assert!(create.diagnostics.is_empty(), "{:?}", create.diagnostics);
+    assert!(!create.diagnostics.has_errors(), "{:?}", create.diagnostics);
     assert_eq!(create.private.login, Some(Secret::new("Wh0a1545a84d")));
     assert_eq!(create.private.claim, update.private.claim);
 
@@ -737,7 +745,8 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
 #[test]
 fn delete_warns_without_the_password() {
     let prior = state(&config(), "2027-03-01T00:00:00Z");
-    let out = delete(&prior);
+    let users = Users::default();
+    let out = delete(&no_client(&users), &prior);
     assert!(out.new_state.is_none());
     assert_eq!(out.diagnostics.0.len(), 1);
     assert!(!out.diagnostics.has_errors());

@@ -1,0 +1,344 @@
+//! Lock-out and lost-password safety across Terraform workflows (issue 9, I1, I3, I4): a real Terraform drives the
+//! provider against the emulator through the workflows that hide state from a provider (`-refresh=false`, taint,
+//! `-replace`, `create_before_destroy`, a new address, `count`), and each test asserts from the emulator's records
+//! that no seed was used for a second failed log-in and that the password ThingSpace holds is in state.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use common::{Emulator, LOGIN_PATH, REQUIRED_PROVIDERS, RESET_PATH, Workspace};
+use serde_json::Value;
+
+const USER: &str = "svc-ci";
+const SEED: &str = "Seed-Passw0rd-1";
+
+fn setup() -> (Emulator, Workspace) {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let ws = Workspace::new(&emu);
+    (emu, ws)
+}
+
+fn flat(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn write(ws: &Workspace, resources: &str) {
+    ws.write("main.tf", &format!("{REQUIRED_PROVIDERS}\n{resources}"));
+}
+
+fn resource(name: &str, body: &str) -> String {
+    format!(
+        "resource \"thingspace_password_rotation\" \"{name}\" {{\n  username = \"{USER}\"\n  current_password = \"{SEED}\"\n{body}\n}}\n"
+    )
+}
+
+fn count(emu: &Emulator, path: &str) -> usize {
+    emu.requests().iter().filter(|r| r.path == path).count()
+}
+
+fn apply(ws: &Workspace, extra: &[&str]) -> common::TfOutput {
+    let mut args = vec!["apply", "-auto-approve", "-input=false"];
+    args.extend_from_slice(extra);
+    ws.tf(&args)
+}
+
+fn password_of(ws: &Workspace, addr: &str) -> Option<String> {
+    ws.resource(addr)["password"].as_str().map(str::to_owned)
+}
+
+/// Whether `terraform show -json` marks the resource at `addr` tainted.
+fn tainted(ws: &Workspace, addr: &str) -> bool {
+    let show = ws.show_json();
+    show.pointer("/values/root_module/resources")
+        .and_then(Value::as_array)
+        .and_then(|rs| rs.iter().find(|r| r["address"] == addr))
+        .is_some_and(|r| r["tainted"] == Value::Bool(true))
+}
+
+#[test]
+fn count_of_five_instances_for_one_user_is_a_plan_error_before_any_api_call() {
+    let emu = Emulator::start();
+    emu.add_user(USER, "the-real-password");
+    let ws = Workspace::new(&emu);
+    write(
+        &ws,
+        &format!(
+            "resource \"thingspace_password_rotation\" \"many\" {{\n  count = 5\n  username = \"{USER}\"\n  current_password = \"wrong-seed\"\n}}\n"
+        ),
+    );
+    let out = apply(&ws, &[]);
+    out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(text.contains("Duplicate ThingSpace user name"), "{out}");
+    assert!(
+        text.contains(&format!("\"{USER}\"")),
+        "names the user:\n{out}"
+    );
+    assert!(
+        emu.requests().is_empty(),
+        "no API call: {:?}",
+        emu.requests()
+    );
+    assert_eq!(emu.user(USER).failed_logins, 0);
+}
+
+#[test]
+fn a_second_resource_for_a_managed_user_is_a_plan_error_and_the_first_keeps_working() {
+    let (emu, ws) = setup();
+    write(&ws, &resource("a", ""));
+    apply(&ws, &[]).assert_success();
+    let before = emu.requests().len();
+    write(&ws, &format!("{}{}", resource("a", ""), resource("b", "")));
+    for extra in [&[][..], &["-refresh=false"][..]] {
+        let out = apply(&ws, extra);
+        out.assert_failure();
+        assert!(
+            flat(&out.combined()).contains("Duplicate ThingSpace user name"),
+            "{out}"
+        );
+    }
+    assert_eq!(emu.requests().len(), before, "no API call");
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 0);
+    assert_eq!(
+        password_of(&ws, "thingspace_password_rotation.a").as_deref(),
+        Some(&*user.password)
+    );
+}
+
+/// Every password of `USER` that any object in state holds.
+fn passwords_in_state(ws: &Workspace) -> Vec<String> {
+    let show = ws.show_json();
+    show.pointer("/values/root_module/resources")
+        .and_then(Value::as_array)
+        .map(|rs| {
+            rs.iter()
+                .filter_map(|r| r["values"]["password"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password() {
+    let (emu, ws) = setup();
+    write(&ws, &resource("old", "  triggers = { n = \"1\" }"));
+    apply(&ws, &[]).assert_success();
+    // Terraform plans and applies the destroy of the old address and the create of the new one in no fixed order.
+    // Whatever order it picks, the create logs in only with the old object's password (or is refused before any API
+    // call), and the current password stays in state.
+    write(&ws, &resource("new", "  triggers = { n = \"2\" }"));
+    for (i, extra) in [&[][..], &["-refresh=false"][..], &[][..]]
+        .iter()
+        .enumerate()
+    {
+        let out = apply(&ws, extra);
+        let text = flat(&out.combined());
+        if !out.success() {
+            assert!(
+                text.contains("moves to another resource address")
+                    || text.contains("inconsistent final plan")
+                    || text.contains("Object kept"),
+                "attempt {i}:\n{out}"
+            );
+        }
+        let user = emu.user(USER);
+        assert_eq!(
+            user.failed_logins, 0,
+            "attempt {i}: never the stale seed:\n{out}"
+        );
+        assert!(
+            passwords_in_state(&ws).contains(&user.password),
+            "attempt {i}: the current password is in state:\n{out}"
+        );
+        if out.success() {
+            break;
+        }
+    }
+    // With a moved block it is the same object: the rotation logs in with the stored password.
+    write(&ws, &resource("old", "  triggers = { n = \"1\" }"));
+    let _ = apply(&ws, &[]);
+    write(
+        &ws,
+        &format!(
+            "{}moved {{\n  from = thingspace_password_rotation.old\n  to = thingspace_password_rotation.new\n}}\n",
+            resource("new", "  triggers = { n = \"3\" }")
+        ),
+    );
+    let out = apply(&ws, &[]);
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 0);
+    assert!(passwords_in_state(&ws).contains(&user.password), "{out}");
+}
+
+#[test]
+fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_before_any_log_in() {
+    let (emu, ws) = setup();
+    write(&ws, &resource("ci", ""));
+    apply(&ws, &[]).assert_success();
+    for extra in [
+        &["-replace=thingspace_password_rotation.ci"][..],
+        &["-replace=thingspace_password_rotation.ci", "-refresh=false"][..],
+    ] {
+        apply(&ws, extra).assert_success();
+    }
+    assert_eq!(emu.user(USER).failed_logins, 0, "never the stale seed");
+    assert_eq!(emu.user(USER).resets, 3);
+
+    // With create_before_destroy Terraform plans the replacement again at apply before the provider may see the old
+    // object, so the hand-off is lost; the provider makes that re-plan disagree, and Terraform stops before any call.
+    write(
+        &ws,
+        &resource("ci", "  lifecycle {\n    create_before_destroy = true\n  }"),
+    );
+    let calls = emu.requests().len();
+    for extra in [
+        &["-replace=thingspace_password_rotation.ci"][..],
+        &["-replace=thingspace_password_rotation.ci", "-refresh=false"][..],
+    ] {
+        let out = apply(&ws, extra);
+        out.assert_failure();
+        assert!(
+            flat(&out.combined()).contains("inconsistent final plan"),
+            "{out}"
+        );
+    }
+    assert_eq!(emu.requests().len(), calls, "no API call at all");
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 0, "never the stale seed");
+    assert_eq!(user.resets, 3);
+    // Terraform had deposed the old object before it stopped; the current password stays in it.
+    assert!(
+        passwords_in_state(&ws).contains(&user.password),
+        "the current password is still in state"
+    );
+    // Terraform keeps the deposed object, and with it the password, whatever is planned next: a create beside a
+    // deposed object of the same user never logs in with the stale seed.
+    write(&ws, &resource("ci", ""));
+    let out = apply(&ws, &[]);
+    out.assert_failure();
+    assert_eq!(emu.requests().len(), calls, "still no API call");
+    assert!(passwords_in_state(&ws).contains(&emu.user(USER).password));
+    // The documented recovery: take the password from the deposed object, forget it, re-seed with it.
+    let current = passwords_in_state(&ws).remove(0);
+    ws.tf(&["state", "rm", "thingspace_password_rotation.ci"])
+        .assert_success();
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{current}\"\n  triggers = {{ n = \"2\" }}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
+        ),
+    );
+    apply(&ws, &[]).assert_success();
+    let user = emu.user(USER);
+    assert_eq!((user.failed_logins, user.resets), (0, 4));
+    assert_eq!(passwords_in_state(&ws), vec![user.password.clone()]);
+    // An in-place rotation (triggers) works with create_before_destroy.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{current}\"\n  triggers = {{ n = \"3\" }}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
+        ),
+    );
+    apply(&ws, &[]).assert_success();
+    let user = emu.user(USER);
+    assert_eq!((user.failed_logins, user.resets), (0, 5));
+    assert_eq!(
+        password_of(&ws, "thingspace_password_rotation.ci").as_deref(),
+        Some(&*user.password)
+    );
+}
+
+#[test]
+fn taint_of_a_healthy_object_with_refresh_false_logs_in_with_the_stored_password() {
+    let (emu, ws) = setup();
+    write(&ws, &resource("ci", ""));
+    apply(&ws, &[]).assert_success();
+    for extra in [&[][..], &["-refresh=false"][..]] {
+        ws.tf(&["taint", "thingspace_password_rotation.ci"])
+            .assert_success();
+        let out = apply(&ws, extra);
+        out.assert_success();
+        assert!(
+            flat(&out.combined())
+                .contains("Replacement logs in with the replaced object's password"),
+            "{out}"
+        );
+    }
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 0, "never the stale seed");
+    assert_eq!(user.resets, 3);
+    assert_eq!(
+        password_of(&ws, "thingspace_password_rotation.ci").as_deref(),
+        Some(&*user.password)
+    );
+    assert!(!tainted(&ws, "thingspace_password_rotation.ci"));
+}
+
+#[test]
+fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
+    let emu = Emulator::start();
+    emu.add_user(USER, "the-real-password");
+    let ws = Workspace::new(&emu);
+    let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
+    write(&ws, &resource("ci", ""));
+    apply(&ws, &[]).assert_failure();
+    assert_eq!(emu.user(USER).failed_logins, 1);
+    assert!(tainted(&ws, "thingspace_password_rotation.ci"));
+    // Every workflow that would log in again with the same seed is refused at plan, without an API call.
+    let logins = count(&emu, LOGIN_PATH);
+    let workflows: Vec<(&str, Vec<&str>, bool)> = vec![
+        ("apply", vec![], false),
+        ("apply -refresh=false", vec!["-refresh=false"], false),
+        (
+            "-replace",
+            vec!["-replace=thingspace_password_rotation.ci"],
+            false,
+        ),
+        ("create_before_destroy", vec![], true),
+        (
+            "create_before_destroy -refresh=false",
+            vec!["-refresh=false"],
+            true,
+        ),
+    ];
+    for (name, extra, with_cbd) in workflows {
+        write(&ws, &resource("ci", if with_cbd { cbd } else { "" }));
+        let out = apply(&ws, &extra);
+        out.assert_failure();
+        assert!(
+            flat(&out.combined()).contains("Rotation blocked to protect the user"),
+            "{name}:\n{out}"
+        );
+    }
+    // untaint: a normal object without a password, same seed: still refused.
+    ws.tf(&["untaint", "thingspace_password_rotation.ci"])
+        .assert_success();
+    let out = apply(&ws, &["-refresh=false"]);
+    out.assert_failure();
+    assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
+    // A new address for the same user is refused too (the old object is destroyed in the same plan).
+    write(&ws, &resource("other", ""));
+    let out = apply(&ws, &["-refresh=false"]);
+    out.assert_failure();
+    assert_eq!(count(&emu, LOGIN_PATH), logins, "no log-in in any of them");
+    assert_eq!(emu.user(USER).failed_logins, 1);
+    assert!(!emu.user(USER).locked);
+
+    // The re-seed with the right password rotates.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"the-real-password\"\n}}\n"
+        ),
+    );
+    apply(&ws, &[]).assert_success();
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 1);
+    assert_eq!(user.resets, 1);
+    let state = ws.resource("thingspace_password_rotation.ci");
+    assert_eq!(state["password"].as_str(), Some(&*user.password));
+    assert!(state["blocked_reason"].is_null());
+    assert_eq!(count(&emu, RESET_PATH), 1);
+}
