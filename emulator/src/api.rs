@@ -21,10 +21,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::state::{
-    BearerError, LOGIN_PATH, LOGOUT_PATH, LoginError, Outcome, RESET_PATH, REVOKE_PATH, ResetError,
-    SessionError, State, TOKEN_PATH,
-};
+use crate::model::Outcome;
+use crate::paths::{LOGIN_PATH, LOGOUT_PATH, RESET_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::state::{BearerError, LoginError, ResetError, SessionError, State};
 
 pub const CODE_LOGIN_INVALID: &str = "UnifiedWebService.REQUEST_FAILED.Login.InvalidCredentials";
 pub const CODE_LOGIN_LOCKED: &str = "UnifiedWebService.REQUEST_FAILED.Login.UserLocked";

@@ -3,38 +3,14 @@
 
 use http::{Method, StatusCode};
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::api::Reply;
-use crate::faults::FaultSpec;
+use crate::model::{AdvanceClock, Cleared, Clock, ControlError, Expire, Fault, NewUser, Pending};
+use crate::paths::CONTROL_PREFIX;
 use crate::state::State;
 
-pub const PREFIX: &str = "/_emulator/";
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct NewUser {
-    username: String,
-    password: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Advance {
-    advance_secs: f64,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Expire {
-    #[serde(default)]
-    tokens: bool,
-    #[serde(default)]
-    sessions: bool,
-}
-
 fn error(status: StatusCode, message: &str) -> Reply {
-    Reply::json(status, &json!({ "error": message }))
+    to_json(status, &ControlError::new(message))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
@@ -45,32 +21,35 @@ fn parse<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Reply> {
 fn to_json<T: serde::Serialize>(status: StatusCode, value: &T) -> Reply {
     match serde_json::to_value(value) {
         Ok(v) => Reply::json(status, &v),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+        Err(e) => Reply::json(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &serde_json::json!({ "error": e.to_string() }),
+        ),
     }
+}
+
+/// Emulator time `advance_secs` from now, refusing what can't be a duration.
+pub fn advance_ms(advance: AdvanceClock) -> Result<u64, ControlError> {
+    if !advance.advance_secs.is_finite() || advance.advance_secs < 0.0 {
+        return Err(ControlError::new(
+            "advance_secs must be a non-negative number",
+        ));
+    }
+    // Float to integer `as` saturates, so a huge value can't wrap.
+    Ok((advance.advance_secs * 1000.0).round() as u64)
 }
 
 /// Serves one control request. `now` is the emulator time.
 pub fn handle(state: &mut State, now: u64, method: &Method, path: &str, body: &[u8]) -> Reply {
-    let rest = path.strip_prefix(PREFIX).unwrap_or_default();
+    let rest = path.strip_prefix(CONTROL_PREFIX).unwrap_or_default();
     let result = match (method, rest) {
-        (&Method::POST, "users") => parse::<NewUser>(body).map(|u| {
-            if u.username.is_empty() {
-                return error(StatusCode::BAD_REQUEST, "username must not be empty");
-            }
-            state.put_user(&u.username, &u.password);
-            match state.user_view(&u.username) {
-                Some(view) => to_json(StatusCode::CREATED, &view),
-                None => error(StatusCode::INTERNAL_SERVER_ERROR, "user vanished"),
-            }
-        }),
-        (&Method::GET, "users") => {
-            let views: Vec<_> = state
-                .usernames()
-                .iter()
-                .filter_map(|n| state.user_view(n))
-                .collect();
-            Ok(to_json(StatusCode::OK, &views))
+        (&Method::POST, "users") => {
+            parse::<NewUser>(body).map(|u| match state.add_user(&u.username, &u.password) {
+                Ok(view) => to_json(StatusCode::CREATED, &view),
+                Err(e) => to_json(StatusCode::BAD_REQUEST, &e),
+            })
         }
+        (&Method::GET, "users") => Ok(to_json(StatusCode::OK, &state.user_views())),
         (&Method::GET, r) if r.starts_with("users/") => {
             let name = percent_decode(&r["users/".len()..]);
             Ok(match state.user_view(&name) {
@@ -81,53 +60,37 @@ pub fn handle(state: &mut State, now: u64, method: &Method, path: &str, body: &[
         (&Method::GET, "requests") => Ok(to_json(StatusCode::OK, &state.log())),
         (&Method::DELETE, "requests") => {
             state.clear_log();
-            Ok(Reply::json(StatusCode::OK, &json!({ "cleared": true })))
+            Ok(to_json(StatusCode::OK, &Cleared { cleared: true }))
         }
         (&Method::GET, "stats") => Ok(to_json(StatusCode::OK, &state.stats())),
         (&Method::GET, "issued") => Ok(to_json(StatusCode::OK, state.issued())),
-        (&Method::POST, "faults") => parse::<FaultSpec>(body).map(|spec| {
-            if let Err(e) = spec.validate() {
-                return error(StatusCode::BAD_REQUEST, &e);
-            }
-            state.faults.push(spec);
-            Reply::json(
-                StatusCode::CREATED,
-                &json!({ "pending": state.faults.pending() }),
-            )
-        }),
-        (&Method::GET, "faults") => Ok(Reply::json(
-            StatusCode::OK,
-            &json!({ "pending": state.faults.pending() }),
-        )),
+        (&Method::POST, "faults") => {
+            parse::<Fault>(body).map(|spec| match state.add_fault(&spec) {
+                Ok(pending) => to_json(StatusCode::CREATED, &pending),
+                Err(e) => to_json(StatusCode::BAD_REQUEST, &e),
+            })
+        }
+        (&Method::GET, "faults") => Ok(to_json(StatusCode::OK, &state.pending_faults())),
         (&Method::DELETE, "faults") => {
             state.faults.clear();
-            Ok(Reply::json(StatusCode::OK, &json!({ "pending": 0 })))
+            Ok(to_json(StatusCode::OK, &Pending { pending: 0 }))
         }
-        (&Method::GET, "clock") => Ok(Reply::json(StatusCode::OK, &json!({ "now_ms": now }))),
-        (&Method::POST, "clock") => parse::<Advance>(body).map(|a| {
-            if !a.advance_secs.is_finite() || a.advance_secs < 0.0 {
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "advance_secs must be a non-negative number",
-                );
+        (&Method::GET, "clock") => Ok(to_json(StatusCode::OK, &Clock { now_ms: now })),
+        (&Method::POST, "clock") => parse::<AdvanceClock>(body).map(|a| match advance_ms(a) {
+            Ok(ms) => {
+                state.advance(ms);
+                to_json(
+                    StatusCode::OK,
+                    &Clock {
+                        now_ms: now.saturating_add(ms),
+                    },
+                )
             }
-            // Float to integer `as` saturates, so a huge value can't wrap.
-            let ms = (a.advance_secs * 1000.0).round() as u64;
-            state.advance(ms);
-            Reply::json(StatusCode::OK, &json!({ "now_ms": now.saturating_add(ms) }))
+            Err(e) => to_json(StatusCode::BAD_REQUEST, &e),
         }),
-        (&Method::POST, "expire") => parse::<Expire>(body).map(|e| {
-            let tokens = if e.tokens { state.expire_tokens() } else { 0 };
-            let sessions = if e.sessions {
-                state.expire_sessions()
-            } else {
-                0
-            };
-            Reply::json(
-                StatusCode::OK,
-                &json!({ "tokens_expired": tokens, "sessions_expired": sessions }),
-            )
-        }),
+        (&Method::POST, "expire") => {
+            parse::<Expire>(body).map(|e| to_json(StatusCode::OK, &state.expire(e)))
+        }
         (_, "users" | "requests" | "stats" | "issued" | "faults" | "clock" | "expire") => {
             Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
         }
@@ -165,7 +128,7 @@ fn percent_decode(s: &str) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use serde_json::Value;
+    use serde_json::{Value, json};
 
     fn call(state: &mut State, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
         let reply = handle(state, 5_000, &method, path, body.as_bytes());
@@ -266,6 +229,14 @@ mod tests {
         );
         assert_eq!(st, StatusCode::CREATED);
         assert_eq!(v["pending"], 2);
+        let (st, v) = call(
+            &mut s,
+            Method::POST,
+            "/_emulator/faults",
+            r#"{"path":"/p","status":400,"body":"{{field:nope|bogus}}"}"#,
+        );
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        assert!(v["error"].as_str().unwrap().contains("bogus"), "{v}");
         call(&mut s, Method::DELETE, "/_emulator/faults", "");
         assert!(s.faults.take("/api/m2m/v1/session/login").is_none());
     }

@@ -1,0 +1,279 @@
+//! The HTTP server: accepts connections, reads each request, applies any injected fault, and hands the request
+//! to the control API or the emulated ThingSpace API.
+//!
+//! The state lives behind one std mutex that is only held for the synchronous state-machine step, never across a
+//! delay or an await. Every task the server starts (connections, and the detached processing of `late` faults)
+//! ends when the stop token is cancelled, so a stopped emulator leaves nothing running on a shared runtime.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use http::{HeaderMap, Method, Request, Response, StatusCode, header};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+use crate::api::{self, ApiRequest, Reply};
+use crate::control;
+use crate::echo::Echoed;
+use crate::faults::{Armed, Dropped};
+use crate::model::{Outcome, When};
+use crate::paths::CONTROL_PREFIX;
+use crate::state::State;
+
+/// Requests larger than this are refused; nothing the API takes comes close.
+const MAX_BODY: usize = 1024 * 1024;
+
+/// The shared emulator: its state and the real clock that emulator time is built on.
+#[derive(Debug)]
+pub struct Shared {
+    state: Mutex<State>,
+    started: Instant,
+    start_unix_ms: u64,
+}
+
+impl Shared {
+    pub fn new(state: State) -> Self {
+        let start_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        Self {
+            state: Mutex::new(state),
+            started: Instant::now(),
+            start_unix_ms,
+        }
+    }
+
+    /// Wall-clock ms, advanced monotonically so emulator time never goes backwards.
+    pub fn real_ms(&self) -> u64 {
+        let elapsed = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        self.start_unix_ms.saturating_add(elapsed)
+    }
+
+    /// Locks the state. A panic while holding the lock can only come from a bug, and the state is still
+    /// consistent between steps, so a poisoned lock is used as is.
+    pub fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Serves connections from `listener` until `stop` is cancelled.
+pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    loop {
+        let (stream, peer) = tokio::select! {
+            () = stop.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(error) => {
+                    // Usually EMFILE under load; back off instead of spinning.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        // Small JSON answers: without this, Nagle plus delayed ACKs add ~40 ms per request.
+        let _ = stream.set_nodelay(true);
+        let shared = Arc::clone(&shared);
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let conn_stop = stop.clone();
+            let service = service_fn(move |req| handle(Arc::clone(&shared), stop.clone(), req));
+            let conn = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .serve_connection(TokioIo::new(stream), service);
+            tokio::select! {
+                () = conn_stop.cancelled() => {}
+                result = conn => if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "connection ended with an error");
+                },
+            }
+        });
+    }
+}
+
+/// One API request, owned, so that a `late` fault can process it after its connection is gone.
+#[derive(Debug)]
+struct ApiCall {
+    method: Method,
+    path: String,
+    query: String,
+    headers: HeaderMap,
+    body: Bytes,
+}
+
+impl ApiCall {
+    fn api(&self) -> ApiRequest<'_> {
+        ApiRequest {
+            method: &self.method,
+            path: &self.path,
+            headers: &self.headers,
+            body: &self.body,
+        }
+    }
+
+    fn echoed(&self) -> Echoed<'_> {
+        Echoed {
+            body: &self.body,
+            query: &self.query,
+            headers: &self.headers,
+        }
+    }
+}
+
+fn to_response(reply: Reply) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+    *resp.status_mut() = reply.status;
+    for (name, value) in reply.headers {
+        resp.headers_mut().append(name, value);
+    }
+    resp
+}
+
+async fn handle(
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Dropped> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => {
+            return Ok(to_response(Reply::json(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &serde_json::json!({ "error": "request body unreadable or too large" }),
+            )));
+        }
+    };
+    let path = parts.uri.path().to_owned();
+
+    if path.starts_with(CONTROL_PREFIX) {
+        let mut state = shared.lock();
+        let now = state.now(shared.real_ms());
+        let reply = control::handle(&mut state, now, &parts.method, &path, &body);
+        return Ok(to_response(reply));
+    }
+
+    let user_agent = parts
+        .headers
+        .get(header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let (seq, fault) = {
+        let mut state = shared.lock();
+        let now = state.now(shared.real_ms());
+        let fault = state.faults.take(&path);
+        let seq = state.log_start(
+            parts.method.as_str(),
+            &path,
+            user_agent,
+            fault.is_some(),
+            now,
+        );
+        (seq, fault)
+    };
+
+    let call = Arc::new(ApiCall {
+        method: parts.method,
+        path,
+        query: parts.uri.query().unwrap_or_default().to_owned(),
+        headers: parts.headers,
+        body,
+    });
+    // If the client goes away before this completes, hyper drops this future here and the log entry keeps
+    // `status: null`: no answer was delivered.
+    let result = run_api(&shared, &stop, seq, fault, Arc::clone(&call)).await;
+
+    let status = result.as_ref().ok().map(|r| r.status.as_u16());
+    let mut state = shared.lock();
+    if let Some(entry) = state.log_entry(seq) {
+        entry.status = status;
+        tracing::debug!(
+            seq,
+            method = %call.method,
+            path = %call.path,
+            status = ?status,
+            outcome = ?entry.outcome,
+            effect = entry.effect,
+            fault = entry.fault,
+            "api request"
+        );
+    }
+    drop(state);
+    result.map(to_response)
+}
+
+/// Runs the emulated API on `call` and records what it did in the log entry `seq`.
+fn process(shared: &Shared, seq: u64, replaces_answer: bool, call: &ApiCall) -> Reply {
+    let mut state = shared.lock();
+    let now = state.now(shared.real_ms());
+    let handled = api::handle(&mut state, now, &call.api());
+    if let Some(entry) = state.log_entry(seq) {
+        entry.username.clone_from(&handled.username);
+        entry.effect = handled.effect;
+        entry.processed_at_ms = Some(now);
+        entry.outcome = if replaces_answer {
+            Outcome::Fault
+        } else {
+            handled.outcome
+        };
+    }
+    handled.reply
+}
+
+async fn sleep_ms(ms: u64) {
+    if ms > 0 {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+    }
+}
+
+/// Processes one API request under an optional fault.
+async fn run_api(
+    shared: &Arc<Shared>,
+    stop: &CancellationToken,
+    seq: u64,
+    fault: Option<Armed>,
+    call: Arc<ApiCall>,
+) -> Result<Reply, Dropped> {
+    let Some(fault) = fault else {
+        return Ok(process(shared, seq, false, &call));
+    };
+    let replaces = fault.replaces_answer();
+    let real = match fault.when {
+        When::Before => {
+            sleep_ms(fault.delay_ms).await;
+            if let Some(answer) = fault.answer(&call.echoed()) {
+                return answer;
+            }
+            process(shared, seq, replaces, &call)
+        }
+        When::After => {
+            let reply = process(shared, seq, replaces, &call);
+            sleep_ms(fault.delay_ms).await;
+            reply
+        }
+        When::Late => {
+            // Detached from this connection: the effect happens after the delay even if the client is gone.
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            let (shared, stop, detached) = (Arc::clone(shared), stop.clone(), Arc::clone(&call));
+            let delay_ms = fault.delay_ms;
+            tokio::spawn(async move {
+                tokio::select! {
+                    () = stop.cancelled() => {}
+                    () = sleep_ms(delay_ms) => {
+                        let reply = process(&shared, seq, replaces, &detached);
+                        tracing::debug!(seq, path = %detached.path, "late request processed");
+                        let _ = tx.send(reply);
+                    }
+                }
+            });
+            // Only a stopping emulator drops the sender; there is nobody left to answer then.
+            rx.await.map_err(|_| Dropped)?
+        }
+    };
+    fault.answer(&call.echoed()).unwrap_or(Ok(real))
+}
