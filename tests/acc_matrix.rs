@@ -10,7 +10,8 @@
 //! The full matrix is 4 × 6 × 9 = 216 sequences: `TS_MATRIX=full cargo test --release --test acc_matrix --
 //! --nocapture` (see the README for its duration). The README's test command runs a fixed sample: every step ×
 //! outcome once, each with a workflow picked by a fixed seed, so all 24 fault classes and every workflow are covered
-//! on each run. `TS_MATRIX_JOBS` sets how many sequences run at once (default 2).
+//! on each run. `TS_MATRIX_JOBS` sets how many sequences run at once (default 2);
+//! `TS_MATRIX_FILTER=Reset,Kill9` runs only the cells whose description contains every listed word.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -110,15 +111,21 @@ impl Step {
 fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
     let path = step.path();
     let refused_body = match step {
-        Step::Token => r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#,
-        _ => r#"{"errorCode":"UnifiedWebService.REQUEST_FAILED.UnexpectedError","errorMessage":"Refused"}"#,
+        Step::Token => {
+            r#"{"error":"invalid_client","error_description":"Client authentication failed"}"#
+        }
+        _ => {
+            r#"{"errorCode":"UnifiedWebService.REQUEST_FAILED.UnexpectedError","errorMessage":"Refused"}"#
+        }
     };
     let gateway = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     let f = match outcome {
-        Outcome::Refused => Fault::status(path, if step == Step::Token { 401 } else { 400 }, refused_body),
-        Outcome::Status5xxBefore => {
-            Fault::status(path, 503, gateway).content_type("text/html")
-        }
+        Outcome::Refused => Fault::status(
+            path,
+            if step == Step::Token { 401 } else { 400 },
+            refused_body,
+        ),
+        Outcome::Status5xxBefore => Fault::status(path, 503, gateway).content_type("text/html"),
         Outcome::Status5xxAfter => Fault::status(path, 502, gateway)
             .content_type("text/html")
             .after(),
@@ -192,7 +199,7 @@ impl Run {
         let emu = Emulator::start();
         emu.add_user(USER, SEED);
         let ws = Workspace::new(&emu);
-        let mut run = Run {
+        let run = Run {
             cell,
             emu,
             ws,
@@ -352,7 +359,9 @@ impl Run {
         let generated = self.emu.issued().passwords;
         if !self.state_discarded && generated.contains(&user.password) {
             let objects = objects_in_state(&self.ws);
-            let in_state = objects.iter().any(|o| o["password"].as_str() == Some(&user.password));
+            let in_state = objects
+                .iter()
+                .any(|o| o["password"].as_str() == Some(&user.password));
             let blocked_for_reset = objects.iter().any(|o| {
                 o["blocked_reason"]
                     .as_str()
@@ -367,7 +376,8 @@ impl Run {
 
         // I5: no secret, in any encoding, in Terraform's output (provider logs included at debug).
         let issued = self.emu.issued();
-        let mut secrets: Vec<String> = vec![SEED.to_owned(), common::DEFAULT_CLIENT_SECRET.to_owned()];
+        let mut secrets: Vec<String> =
+            vec![SEED.to_owned(), common::DEFAULT_CLIENT_SECRET.to_owned()];
         secrets.extend(issued.passwords.iter().cloned());
         secrets.extend(issued.access_tokens.iter().cloned());
         secrets.extend(issued.session_tokens.iter().cloned());
@@ -387,7 +397,11 @@ impl Run {
             common::DEFAULT_CLIENT_ID,
             common::DEFAULT_CLIENT_SECRET
         ));
-        assert!(!text.contains(&basic), "I5: the Basic credential\n{}", ctx());
+        assert!(
+            !text.contains(&basic),
+            "I5: the Basic credential\n{}",
+            ctx()
+        );
         assert!(
             !text.contains("panicked") && !text.contains("Plugin did not respond"),
             "no crash\n{}",
@@ -562,10 +576,17 @@ fn run_cell(cell: Cell) -> Result<(), String> {
 
 #[test]
 fn fault_sequences_keep_every_invariant() {
-    let cells = match std::env::var("TS_MATRIX").as_deref() {
+    let mut cells = match std::env::var("TS_MATRIX").as_deref() {
         Ok("full") => full(),
         _ => sample(),
     };
+    // TS_MATRIX_FILTER=Reset,Kill9 keeps the cells whose description contains every comma-separated word.
+    if let Ok(filter) = std::env::var("TS_MATRIX_FILTER") {
+        cells.retain(|c| {
+            let name = format!("{c:?}");
+            filter.split(',').all(|w| name.contains(w.trim()))
+        });
+    }
     let jobs: usize = std::env::var("TS_MATRIX_JOBS")
         .ok()
         .and_then(|v| v.parse().ok())
