@@ -2,6 +2,7 @@
 //! a signal) shuts it down.
 
 use std::process::ExitCode;
+use std::time::Duration;
 use thingspace_provider::plugin::serve::{ServeError, ServeOptions, serve};
 use thingspace_provider::plugin::{logging, service::ProviderService};
 use thingspace_provider::shutdown::Shutdown;
@@ -44,7 +45,11 @@ fn main() -> ExitCode {
     };
     let shutdown = Shutdown::new();
     let provider = ProviderService::new(shutdown.clone());
-    match runtime.block_on(serve(provider, shutdown, ServeOptions::from_env(debug))) {
+    let served = runtime.block_on(serve(provider, shutdown, ServeOptions::from_env(debug)));
+    // `serve` returns once nothing that matters is on the wire. Dropping the runtime would wait without limit for
+    // blocking work still running (a DNS lookup for an API call that was cancelled), so give it a moment only.
+    runtime.shutdown_timeout(RUNTIME_SHUTDOWN);
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(ServeError::Handshake(e)) => {
             // Plain words, not a JSON log line: this is most likely a person who ran the binary by hand.
@@ -58,6 +63,9 @@ fn main() -> ExitCode {
         }
     }
 }
+
+/// How long leftover blocking work may hold up the exit once serving is over.
+const RUNTIME_SHUTDOWN: Duration = Duration::from_millis(500);
 
 const USAGE: &str = "terraform-provider-thingspace: the Terraform provider for Verizon ThingSpace password rotation.
 

@@ -7,9 +7,13 @@
 //!
 //! A *critical* request is a log-in or a reset that has been sent. Its answer decides whether a new password reaches
 //! state and whether a failed log-in is recorded, so the process never ends while one is on the wire; each one is
-//! bounded by `request_timeout`, so waiting for them is bounded too.
+//! bounded by `request_timeout`, so waiting for them is bounded too. The lifecycle records the configured
+//! `request_timeout` ([`Shutdown::record_request_timeout`]) so that the safety cap on that wait ([`Shutdown::drain_cap`])
+//! can never be shorter than a request it waits for.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
@@ -19,7 +23,15 @@ pub struct Shutdown {
     stop: CancellationToken,
     exit: CancellationToken,
     critical: Arc<watch::Sender<usize>>,
+    /// The longest `request_timeout` configured in this process, in milliseconds; 0 until one is recorded.
+    request_timeout_ms: Arc<AtomicU64>,
 }
+
+/// The `request_timeout` assumed before ConfigureProvider records one: the provider's default.
+pub const ASSUMED_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Added to the drain cap for reading and handing on the last answer after its request's own timeout.
+const DRAIN_MARGIN: Duration = Duration::from_secs(5);
 
 impl Default for Shutdown {
     fn default() -> Self {
@@ -35,7 +47,34 @@ impl Shutdown {
             stop: CancellationToken::new(),
             exit: CancellationToken::new(),
             critical: Arc::new(critical),
+            request_timeout_ms: Arc::new(AtomicU64::new(0)),
         }
+    }
+
+    /// Records a configured `request_timeout` (ConfigureProvider calls this). The longest one recorded wins, so a
+    /// second configuration can only lengthen the drain cap.
+    pub fn record_request_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.request_timeout_ms.fetch_max(ms, Ordering::Relaxed);
+    }
+
+    /// The longest `request_timeout` recorded, or [`ASSUMED_REQUEST_TIMEOUT`] when none was recorded yet.
+    pub fn request_timeout(&self) -> Duration {
+        match self.request_timeout_ms.load(Ordering::Relaxed) {
+            0 => ASSUMED_REQUEST_TIMEOUT,
+            ms => Duration::from_millis(ms),
+        }
+    }
+
+    /// The longest the process waits, after exit fires, for critical requests to end.
+    ///
+    /// Each critical request ends by its own `request_timeout`, so this cap only matters if a guard were never
+    /// dropped. It is twice the timeout (a guard may be held across a log-in and the reset that follows it) plus a
+    /// margin for reading the answer, so that it can never cut a request short.
+    pub fn drain_cap(&self) -> Duration {
+        self.request_timeout()
+            .saturating_mul(2)
+            .saturating_add(DRAIN_MARGIN)
     }
 
     /// Fires the stop signal: waits are cancelled and no new log-in or reset is sent. Firing twice is harmless.
@@ -87,6 +126,11 @@ impl Shutdown {
         let mut rx = self.critical.subscribe();
         // `wait_for` checks the current value first, and only errs when the sender is gone, which `self` prevents.
         let _ = rx.wait_for(|n| *n == 0).await;
+    }
+
+    /// Waits until no critical request is on the wire, or `deadline` passes; says whether it became idle.
+    pub async fn idle_by(&self, deadline: tokio::time::Instant) -> bool {
+        tokio::time::timeout_at(deadline, self.idle()).await.is_ok()
     }
 }
 
@@ -158,5 +202,56 @@ mod tests {
             .unwrap()
             .unwrap();
         assert_eq!(s.critical_in_flight(), 0);
+    }
+
+    #[test]
+    fn drain_cap_follows_the_longest_recorded_request_timeout() {
+        let s = Shutdown::new();
+        assert_eq!(s.request_timeout(), ASSUMED_REQUEST_TIMEOUT);
+        assert_eq!(s.drain_cap(), Duration::from_secs(65));
+        // A clone shares the record: ConfigureProvider records on the service's handle, serve reads its own.
+        s.clone().record_request_timeout(Duration::from_secs(120));
+        assert_eq!(s.request_timeout(), Duration::from_secs(120));
+        assert_eq!(s.drain_cap(), Duration::from_secs(245));
+        s.record_request_timeout(Duration::from_secs(10));
+        assert_eq!(
+            s.request_timeout(),
+            Duration::from_secs(120),
+            "a shorter one never shortens the cap"
+        );
+        let short = Shutdown::new();
+        short.record_request_timeout(Duration::from_millis(1500));
+        assert_eq!(short.request_timeout(), Duration::from_millis(1500));
+        assert!(short.drain_cap() > short.request_timeout() * 2);
+        let huge = Shutdown::new();
+        huge.record_request_timeout(Duration::MAX);
+        assert!(huge.drain_cap() >= Duration::from_millis(u64::MAX));
+    }
+
+    #[test]
+    fn the_assumed_request_timeout_is_the_providers_default() {
+        assert_eq!(
+            ASSUMED_REQUEST_TIMEOUT,
+            crate::provider::DEFAULT_REQUEST_TIMEOUT
+        );
+    }
+
+    #[tokio::test]
+    async fn idle_by_gives_up_at_the_deadline_and_reports_it() {
+        let ms = Duration::from_millis(1);
+        let s = Shutdown::new();
+        let now = tokio::time::Instant::now;
+        assert!(s.idle_by(now() + ms * 1000).await, "idle at once");
+        let guard = s.critical();
+        let start = now();
+        assert!(!s.idle_by(start + ms * 100).await);
+        assert!(start.elapsed() >= ms * 100);
+        let c = s.clone();
+        let waiter = tokio::spawn(async move { c.idle_by(now() + ms * 60_000).await });
+        tokio::time::sleep(ms * 50).await;
+        assert!(!waiter.is_finished());
+        drop(guard);
+        let idle = tokio::time::timeout(Duration::from_secs(5), waiter).await;
+        assert!(idle.unwrap().unwrap());
     }
 }

@@ -1,6 +1,7 @@
 //! Secrets stay secret (issue 4): two rotations (and a failed third whose error answer echoes secrets) under
 //! `TF_LOG=trace` print none of the secrets in play, and the
-//! plugin socket directory is private while the provider runs and gone once it exits.
+//! plugin socket directory is private while the provider runs and gone once it exits. Control characters in user
+//! input never reach Terraform's log output raw (issue 9).
 //!
 //! The emulator reports every access token, session token and password it issued (`/_emulator/issued`), so the
 //! search covers the values that actually crossed the wire, not guesses at them.
@@ -237,4 +238,61 @@ fn plugin_socket_dir_is_private_while_running_and_removed_on_exit() {
     let out = ws.tf_env(&["plan", "-input=false"], &env);
     out.assert_success();
     assert_eq!(entries(parent.path()), Vec::<String>::new());
+}
+
+#[test]
+fn a_username_with_an_escape_sequence_and_a_new_line_never_reaches_the_trace_log_raw() {
+    // What the user means, and how the configuration spells it (HCL escapes, so main.tf itself stays printable).
+    let username = "svc\u{1b}[31mred\nforged-line";
+    let spelled = r"svc\u001b[31mred\nforged-line";
+    let emu = Emulator::start();
+    emu.add_user(username, SEED);
+    let ws = Workspace::new(&emu);
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{spelled}\"\n  current_password = \"{SEED}\"\n}}\n"
+        ),
+    );
+    let out = ws.tf_env(
+        &["apply", "-auto-approve", "-input=false"],
+        &[("TF_LOG", "trace"), ("TF_LOG_PROVIDER", "trace")],
+    );
+    if let Some(at) = out.stderr.find('\u{1b}') {
+        let line_start = out.stderr[..at].rfind('\n').map_or(0, |i| i + 1);
+        panic!(
+            "a raw ESC reached Terraform's stderr at byte {at}:\n{:?}",
+            &out.stderr[line_start..(at + 80).min(out.stderr.len())]
+        );
+    }
+    let provider_lines: Vec<&str> = out
+        .stderr
+        .lines()
+        .filter(|l| l.contains("provider.terraform-provider-thingspace"))
+        .collect();
+    assert!(
+        provider_lines.len() > 5,
+        "the provider's trace logs reached Terraform's output: {}\n{out}",
+        provider_lines.len()
+    );
+    // A new line in a log field would start a line of its own, which the provider never wrote.
+    assert!(
+        !out.stderr.lines().any(|l| l.starts_with("forged-line")),
+        "{out}"
+    );
+    if emu.requests().iter().any(|r| r.path == LOGIN_PATH) {
+        // The name passed validation and was used: every provider line that names it shows it escaped.
+        let naming: Vec<&&str> = provider_lines
+            .iter()
+            .filter(|l| l.contains("username="))
+            .collect();
+        assert!(!naming.is_empty(), "{out}");
+        for line in naming {
+            assert!(line.contains(r"u{1b}[31mred"), "{line}");
+        }
+    } else {
+        // Validation refused the name before any API call; its diagnostic names the attribute.
+        out.assert_failure();
+        assert!(out.stderr.contains("username"), "{out}");
+    }
 }

@@ -158,17 +158,38 @@ fn options(
         client_cert_pem,
         socket_parent: Some(parent.to_path_buf()),
         handle_signals: false,
-        drain_timeout: Duration::from_secs(5),
+        grace: Duration::from_secs(5),
+        parent_pid: None,
         handshake_out: HandshakeOut::Channel(tx),
     };
     (opts, rx)
 }
 
 async fn start(client_cert_pem: Option<String>, debug: bool) -> Running {
+    start_with(
+        Routes::default(),
+        Shutdown::new(),
+        client_cert_pem,
+        debug,
+        None,
+    )
+    .await
+}
+
+/// Starts `routes` on `shutdown`, with `grace` for the calls left after exit when given.
+async fn start_with(
+    routes: Routes,
+    shutdown: Shutdown,
+    client_cert_pem: Option<String>,
+    debug: bool,
+    grace: Option<Duration>,
+) -> Running {
     let parent = tempfile::tempdir().unwrap();
-    let (opts, rx) = options(client_cert_pem, debug, parent.path());
-    let shutdown = Shutdown::new();
-    let task = tokio::spawn(serve_routes(Routes::default(), shutdown.clone(), opts));
+    let (mut opts, rx) = options(client_cert_pem, debug, parent.path());
+    if let Some(grace) = grace {
+        opts.grace = grace;
+    }
+    let task = tokio::spawn(serve_routes(routes, shutdown.clone(), opts));
     let line = tokio::time::timeout(WAIT, rx)
         .await
         .unwrap()
@@ -495,4 +516,152 @@ async fn garbage_client_cert_is_an_error_not_an_open_door() {
         .await
         .unwrap_err();
     assert!(err.to_string().contains("PLUGIN_CLIENT_CERT"), "{err}");
+}
+
+/// `/test.Slow/Call`: a unary call that holds a critical guard for `hold`, as a reset on the wire does, then answers.
+#[derive(Clone)]
+struct Slow {
+    shutdown: Shutdown,
+    hold: Duration,
+}
+
+const SLOW_CALL: &str = "/test.Slow/Call";
+
+impl tonic::server::NamedService for Slow {
+    const NAME: &'static str = "test.Slow";
+}
+
+type BoxFuture<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send>>;
+
+impl tonic::server::UnaryService<Empty> for Slow {
+    type Response = Empty;
+    type Future = BoxFuture<Result<tonic::Response<Empty>, tonic::Status>>;
+
+    fn call(&mut self, _request: tonic::Request<Empty>) -> Self::Future {
+        let guard = self.shutdown.critical();
+        let hold = self.hold;
+        Box::pin(async move {
+            tokio::time::sleep(hold).await;
+            drop(guard);
+            Ok(tonic::Response::new(Empty {}))
+        })
+    }
+}
+
+impl tower::Service<http::Request<tonic::body::Body>> for Slow {
+    type Response = http::Response<tonic::body::Body>;
+    type Error = std::convert::Infallible;
+    type Future = BoxFuture<Result<Self::Response, Self::Error>>;
+
+    fn poll_ready(
+        &mut self,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<tonic::body::Body>) -> Self::Future {
+        let handler = self.clone();
+        Box::pin(async move {
+            if request.uri().path() != SLOW_CALL {
+                return Ok(tonic::Status::unimplemented("no such call").into_http());
+            }
+            let mut grpc =
+                tonic::server::Grpc::new(tonic_prost::ProstCodec::<Empty, Empty>::default());
+            Ok(grpc.unary(handler, request).await)
+        })
+    }
+}
+
+async fn slow_call(channel: Channel) -> Result<Empty, tonic::Status> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    grpc.ready()
+        .await
+        .map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+    let response = grpc
+        .unary(
+            tonic::Request::new(Empty {}),
+            http::uri::PathAndQuery::from_static(SLOW_CALL),
+            tonic_prost::ProstCodec::<Empty, Empty>::default(),
+        )
+        .await?;
+    Ok(response.into_inner())
+}
+
+#[tokio::test]
+async fn exit_waits_past_the_grace_for_a_call_holding_a_reset_and_that_call_gets_its_answer() {
+    let shutdown = Shutdown::new();
+    shutdown.record_request_timeout(Duration::from_secs(60));
+    let hold = Duration::from_secs(2);
+    let grace = Duration::from_millis(200);
+    let slow = Slow {
+        shutdown: shutdown.clone(),
+        hold,
+    };
+    let server = start_with(
+        Routes::new(slow),
+        shutdown.clone(),
+        None,
+        false,
+        Some(grace),
+    )
+    .await;
+    let channel = plain_channel(&server.socket).await.unwrap();
+    let call = tokio::spawn(slow_call(channel));
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while shutdown.critical_in_flight() == 0 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the call never started"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    shutdown.exit();
+    tokio::time::sleep(grace * 4).await;
+    assert!(
+        !server.task.is_finished(),
+        "serve returned while a reset was on the wire"
+    );
+    assert!(server.socket.exists());
+
+    // The call on the wire is answered, well after the grace.
+    let answer = tokio::time::timeout(WAIT, call).await.unwrap().unwrap();
+    assert_eq!(answer.unwrap(), Empty {});
+    let dir = server.socket_dir().to_path_buf();
+    server.finished().await.unwrap();
+    assert!(!dir.exists());
+    assert_eq!(shutdown.critical_in_flight(), 0);
+}
+
+#[tokio::test]
+async fn exit_with_a_critical_guard_held_outside_any_call_waits_until_it_is_dropped() {
+    let shutdown = Shutdown::new();
+    shutdown.record_request_timeout(Duration::from_secs(60));
+    let server = start_with(
+        Routes::default(),
+        shutdown.clone(),
+        None,
+        false,
+        Some(Duration::from_millis(100)),
+    )
+    .await;
+    let guard = shutdown.critical();
+    shutdown.exit();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        !server.task.is_finished(),
+        "exited with a reset on the wire"
+    );
+    assert!(server.socket_dir().exists());
+    let released = tokio::time::Instant::now();
+    drop(guard);
+    let dir = server.socket_dir().to_path_buf();
+    server.finished().await.unwrap();
+    assert!(
+        released.elapsed() < Duration::from_secs(2),
+        "exit is prompt once idle: {:?}",
+        released.elapsed()
+    );
+    assert!(!dir.exists());
 }

@@ -5,6 +5,10 @@
 //! other line is logged as debug text. go-plugin parses `"@timestamp"` with the layout
 //! `2006-01-02T15:04:05.000000Z07:00`, so the timestamp must carry exactly six fractional digits.
 //!
+//! Terraform prints the message and string fields of each line raw (JSON escaping only survives until it parses
+//! the line), so every message and string field is passed through [`escape_controls`]: a user name holding an
+//! ESC sequence or a new line cannot repaint the terminal or forge a log line.
+//!
 //! stdout is the handshake channel and is never written here.
 //!
 //! Level (see [`level_from_env`]): `TF_LOG_PROVIDER`, else `TF_LOG`, read the way Terraform core
@@ -13,7 +17,9 @@
 //! The panic hook is the exception: it always writes its one line, because Terraform captures
 //! error lines starting with `panic: ` even with logging off and shows them in its crash report.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::fmt::Write as _;
 use std::io::Write;
 use std::panic::Location;
 use std::sync::Once;
@@ -169,7 +175,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut fields = SpanFields::default();
-        attrs.record(&mut SpanVisitor(&mut fields.0));
+        attrs.record(&mut FieldVisitor(&mut fields.0));
         span.extensions_mut().insert(fields);
     }
 
@@ -177,7 +183,7 @@ where
         let Some(span) = ctx.span(id) else { return };
         let mut ext = span.extensions_mut();
         if let Some(fields) = ext.get_mut::<SpanFields>() {
-            values.record(&mut SpanVisitor(&mut fields.0));
+            values.record(&mut FieldVisitor(&mut fields.0));
         }
     }
 
@@ -193,12 +199,17 @@ where
                 }
             }
         }
-        let mut visitor = EventVisitor {
-            fields: &mut fields,
-            message: None,
-        };
-        event.record(&mut visitor);
-        let message = visitor.message.unwrap_or_default();
+        let mut event_fields = Vec::new();
+        event.record(&mut FieldVisitor(&mut event_fields));
+        let mut message = String::new();
+        for (name, value) in event_fields {
+            match (name, value) {
+                ("message", Value::String(text)) => message = text,
+                (name, value) => {
+                    fields.insert(name.to_owned(), value);
+                }
+            }
+        }
         let meta = event.metadata();
         let line = render_line(
             fields,
@@ -248,8 +259,7 @@ fn render_line(
     line
 }
 
-/// Converts `tracing` field values to JSON: numbers stay numbers, bools stay bools, everything
-/// else becomes a string.
+/// A float as JSON.
 fn f64_value(v: f64) -> Value {
     // JSON has no NaN or infinity; keep them readable as strings.
     Number::from_f64(v).map_or_else(|| Value::from(v.to_string()), Value::Number)
@@ -263,9 +273,11 @@ fn u128_value(v: u128) -> Value {
     u64::try_from(v).map_or_else(|_| Value::from(v.to_string()), Value::from)
 }
 
-struct SpanVisitor<'a>(&'a mut Vec<(&'static str, Value)>);
+/// Records `tracing` fields, span or event alike, as JSON values: numbers stay numbers, bools stay bools,
+/// everything else becomes a string with its control characters escaped. A repeated name keeps the last value.
+struct FieldVisitor<'a>(&'a mut Vec<(&'static str, Value)>);
 
-impl SpanVisitor<'_> {
+impl FieldVisitor<'_> {
     fn put(&mut self, field: &Field, value: Value) {
         let name = field.name();
         if let Some(slot) = self.0.iter_mut().find(|(n, _)| *n == name) {
@@ -274,9 +286,13 @@ impl SpanVisitor<'_> {
             self.0.push((name, value));
         }
     }
+
+    fn put_text(&mut self, field: &Field, text: &str) {
+        self.put(field, Value::from(escape_controls(text).into_owned()));
+    }
 }
 
-impl Visit for SpanVisitor<'_> {
+impl Visit for FieldVisitor<'_> {
     fn record_f64(&mut self, field: &Field, value: f64) {
         self.put(field, f64_value(value));
     }
@@ -296,66 +312,51 @@ impl Visit for SpanVisitor<'_> {
         self.put(field, Value::from(value));
     }
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, Value::from(value));
+        self.put_text(field, value);
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, Value::from(value.to_string()));
+        self.put_text(field, &value.to_string());
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, Value::from(format!("{value:?}")));
+        // Display fields (`%x`) and the event's format string (`message`, a `fmt::Arguments`) arrive here too, as
+        // their plain text.
+        self.put_text(field, &format!("{value:?}"));
     }
 }
 
-struct EventVisitor<'a> {
-    fields: &'a mut Map<String, Value>,
-    message: Option<String>,
+/// Whether a terminal or log reader could act on `c` rather than show it: C0 controls (new line and tab
+/// included), DEL, C1 controls, the Unicode bidirectional controls (which reorder what is shown, as in
+/// "Trojan Source"), and the Unicode line and paragraph separators.
+fn is_control(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{2028}' | '\u{2029}'
+        )
 }
 
-impl EventVisitor<'_> {
-    fn put(&mut self, field: &Field, value: Value) {
-        self.fields.insert(field.name().to_owned(), value);
+/// `text` with every control character (see `is_control`) written as a visible escape: `\n`, `\r`, `\t`, else
+/// `\u{hex}` as Rust writes it. Everything else, backslashes included, is unchanged; text without controls is
+/// returned as is, without copying.
+#[must_use]
+pub fn escape_controls(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_control) {
+        return Cow::Borrowed(text);
     }
-}
-
-impl Visit for EventVisitor<'_> {
-    fn record_f64(&mut self, field: &Field, value: f64) {
-        self.put(field, f64_value(value));
-    }
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.put(field, Value::from(value));
-    }
-    fn record_u64(&mut self, field: &Field, value: u64) {
-        self.put(field, Value::from(value));
-    }
-    fn record_i128(&mut self, field: &Field, value: i128) {
-        self.put(field, i128_value(value));
-    }
-    fn record_u128(&mut self, field: &Field, value: u128) {
-        self.put(field, u128_value(value));
-    }
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.put(field, Value::from(value));
-    }
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            self.message = Some(value.to_owned());
-        } else {
-            self.put(field, Value::from(value));
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_control(c) => {
+                // Writing to a String cannot fail.
+                let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+            }
+            c => out.push(c),
         }
     }
-    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, Value::from(value.to_string()));
-    }
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        // The event's format string arrives as the `message` field via `Debug`, which for
-        // `fmt::Arguments` is its plain text.
-        let text = format!("{value:?}");
-        if field.name() == "message" {
-            self.message = Some(text);
-        } else {
-            self.put(field, Value::from(text));
-        }
-    }
+    Cow::Owned(out)
 }
 
 /// The hclog line for a panic: error level, message starting with `panic: ` (the prefix Terraform
@@ -382,7 +383,7 @@ fn panic_line(
         None => "panic: provider panicked at an unknown location".to_owned(),
     };
     if let Some(name) = thread {
-        fields.insert("thread".to_owned(), Value::from(name));
+        fields.insert("thread".to_owned(), Value::from(escape_controls(name)));
     }
     render_line(fields, "error", &message, MODULE, now)
 }
@@ -562,9 +563,10 @@ mod tests {
     }
 
     #[test]
-    fn awkward_strings_are_escaped_and_parse_back_identically() {
+    fn awkward_strings_keep_one_line_and_parse_back_with_controls_made_visible() {
         let nasty =
             "quote \" backslash \\ newline \n tab \t cr \r nul \0 bell \u{7} del \u{7f} é 🚀";
+        let visible = "quote \" backslash \\ newline \\n tab \\t cr \\r nul \\u{0} bell \\u{7} del \\u{7f} é 🚀";
         let buf = capture(Level::INFO, || {
             tracing::info!(value = nasty, debugged = ?nasty, "msg {}", nasty);
         });
@@ -572,9 +574,100 @@ mod tests {
         // Exactly one physical line: the embedded newline must have been escaped.
         assert_eq!(raw.matches('\n').count(), 1, "{raw}");
         let lines = buf.lines();
-        assert_eq!(lines[0]["value"], nasty);
-        assert_eq!(lines[0]["@message"], format!("msg {nasty}"));
+        assert_eq!(lines[0]["value"], visible);
+        assert_eq!(lines[0]["@message"], format!("msg {visible}"));
+        // `Debug` of a str escapes by itself, and the result has nothing left to escape.
         assert_eq!(lines[0]["debugged"], format!("{nasty:?}"));
+    }
+
+    /// What Terraform gets back after parsing a line: every message and string field, decoded from JSON.
+    fn decoded_text(line: &Map<String, Value>) -> String {
+        line.values()
+            .filter_map(Value::as_str)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[tracing::instrument(skip_all, fields(rpc = "ApplyResourceChange", username = %username))]
+    fn rotate_as(username: &str) {
+        tracing::debug!(username, step = "log-in", "thingspace answered");
+        tracing::warn!(error = %std::io::Error::other(format!("no user {username}")), "log-in failed for {username}");
+        tracing::info!(who = ?Some(username), "debugged");
+    }
+
+    #[test]
+    fn a_username_with_escape_sequences_and_new_lines_never_reaches_the_log_raw() {
+        let username = "svc\u{1b}[31mred\u{1b}]0;title\u{7}\nforged=line\r\u{9b}2J\u{202e}txt.exe\u{2028}end\u{7f}";
+        let buf = capture(Level::TRACE, || rotate_as(username));
+        let lines = buf.lines();
+        assert_eq!(lines.len(), 3, "{}", buf.raw());
+        let visible = "svc\\u{1b}[31mred\\u{1b}]0;title\\u{7}\\nforged=line\\r\\u{9b}2J\\u{202e}txt.exe\\u{2028}end\\u{7f}";
+        assert_eq!(lines[0]["username"], visible, "an event field");
+        assert_eq!(lines[1]["username"], visible, "a span field (Display)");
+        assert_eq!(lines[1]["@message"], format!("log-in failed for {visible}"));
+        assert_eq!(lines[1]["error"], format!("no user {visible}"));
+        for line in &lines {
+            let text = decoded_text(line);
+            assert!(
+                !text.chars().any(is_control),
+                "a control character survived JSON decoding: {text:?}"
+            );
+            assert!(text.contains("svc"), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn escape_controls_covers_c0_del_c1_bidi_and_separators_and_nothing_else() {
+        let cases: &[(&str, &str)] = &[
+            ("plain svc-ci_01@x.y", "plain svc-ci_01@x.y"),
+            (
+                "back\\slash \"q\" é 🚀 \u{a0}nbsp",
+                "back\\slash \"q\" é 🚀 \u{a0}nbsp",
+            ),
+            ("a\nb\rc\td", "a\\nb\\rc\\td"),
+            ("\u{0}\u{1b}\u{1f}", "\\u{0}\\u{1b}\\u{1f}"),
+            ("\u{7f}\u{80}\u{9b}\u{9f}", "\\u{7f}\\u{80}\\u{9b}\\u{9f}"),
+            ("\u{61c}\u{200e}\u{200f}", "\\u{61c}\\u{200e}\\u{200f}"),
+            (
+                "\u{202a}\u{202b}\u{202c}\u{202d}\u{202e}",
+                "\\u{202a}\\u{202b}\\u{202c}\\u{202d}\\u{202e}",
+            ),
+            (
+                "\u{2066}\u{2067}\u{2068}\u{2069}",
+                "\\u{2066}\\u{2067}\\u{2068}\\u{2069}",
+            ),
+            ("\u{2028}\u{2029}", "\\u{2028}\\u{2029}"),
+            // Neighbours of the ranges stay as they are.
+            (
+                "\u{20}\u{7e}\u{a0}\u{2029}x",
+                "\u{20}\u{7e}\u{a0}\\u{2029}x",
+            ),
+            (
+                "\u{2065}\u{206a}\u{2029}\u{202f}\u{2027}",
+                "\u{2065}\u{206a}\\u{2029}\u{202f}\u{2027}",
+            ),
+            (
+                "\u{200d}\u{2010}\u{61b}\u{61d}",
+                "\u{200d}\u{2010}\u{61b}\u{61d}",
+            ),
+        ];
+        for (input, want) in cases {
+            assert_eq!(escape_controls(input), *want, "{input:?}");
+        }
+        assert!(matches!(escape_controls("svc-ci"), Cow::Borrowed(_)));
+        // Every char in the controlled ranges is caught, so no raw one can reach the output.
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let escaped = escape_controls(c.encode_utf8(&mut [0; 4])).into_owned();
+            let expect_escaped = u32::from(c) < 0x20
+                || (0x7f..=0x9f).contains(&u32::from(c))
+                || matches!(u32::from(c), 0x61c | 0x200e | 0x200f | 0x202a..=0x202e | 0x2066..=0x2069 | 0x2028 | 0x2029);
+            assert_eq!(
+                escaped != c.to_string(),
+                expect_escaped,
+                "{c:?} -> {escaped:?}"
+            );
+            assert!(!escaped.chars().any(is_control), "{c:?} -> {escaped:?}");
+        }
     }
 
     #[test]

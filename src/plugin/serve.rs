@@ -2,9 +2,16 @@
 //! Terraform asks for it), prints the handshake line, serves `tfplugin6.Provider` beside go-plugin's controller,
 //! stdio and health services, and stops gracefully on the one process-wide [`Shutdown`] signal.
 //!
+//! Winding down follows Terraform's own protocol. Ctrl-C reaches the whole terminal process group, but Terraform
+//! handles it itself (StopProvider, then it waits for the calls on the wire), so a plain SIGINT only fires *stop*
+//! here, as go-plugin plugins ignore it. *Exit* (GRPCController.Shutdown, SIGTERM, SIGHUP, the parent Terraform
+//! gone) stops serving, but the process still waits until no log-in or reset is on the wire and the calls that
+//! carried them have written their answers (see [`drain`]).
+//!
 //! [`serve`] is what `main` calls with the Provider implementation. [`serve_routes`] takes any set of tonic
 //! services instead, so transport tests can run the real server without a full Provider.
 
+use std::future::Future;
 use std::io::{self, Write as _};
 use std::path::PathBuf;
 use std::pin::Pin;
@@ -32,8 +39,12 @@ use crate::shutdown::Shutdown;
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024 * 1024;
 /// How long one client may take over its TLS handshake before we give up on it.
 const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// How long, after the shutdown signal, in-flight calls get to finish before `serve` returns anyway.
-pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long, after exit and once no log-in or reset is on the wire, the remaining calls get to finish. Every API
+/// wait is cancelled by then, so this is only for writing answers.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// How often the parent process id is checked. `getppid` is a cheap system call; a quarter second is prompt
+/// enough for a process nobody is waiting for.
+pub const PARENT_POLL: Duration = Duration::from_millis(250);
 /// The health service name go-plugin's client checks.
 const HEALTH_SERVICE: &str = "plugin";
 
@@ -60,10 +71,13 @@ pub struct ServeOptions {
     pub client_cert_pem: Option<String>,
     /// `PLUGIN_UNIX_SOCKET_DIR`: where the private socket directory is made (the temp dir when unset).
     pub socket_parent: Option<PathBuf>,
-    /// Whether SIGINT and SIGTERM fire the shutdown signal (off in tests, which share one process).
+    /// Whether SIGINT, SIGTERM and SIGHUP are handled (off in tests, which share one process).
     pub handle_signals: bool,
-    /// How long in-flight calls may take to finish once shutdown fires.
-    pub drain_timeout: Duration,
+    /// After exit, once no log-in or reset is on the wire, how long the other calls may take to finish.
+    pub grace: Duration,
+    /// The parent process id at launch: when the process is re-parented (Terraform died), exit fires. `None`
+    /// watches nothing (tests that share one process).
+    pub parent_pid: Option<u32>,
     /// Where the handshake line is written.
     pub handshake_out: HandshakeOut,
 }
@@ -81,7 +95,8 @@ impl ServeOptions {
                 .filter(|s| !s.is_empty())
                 .map(PathBuf::from),
             handle_signals: true,
-            drain_timeout: DEFAULT_DRAIN_TIMEOUT,
+            grace: DEFAULT_GRACE,
+            parent_pid: Some(std::os::unix::process::parent_id()),
             handshake_out: HandshakeOut::Stdout,
         }
     }
@@ -105,7 +120,7 @@ pub enum ServeError {
         #[source]
         source: io::Error,
     },
-    /// SIGINT/SIGTERM handlers could not be installed.
+    /// Signal handlers could not be installed.
     #[error("cannot install signal handlers: {0}")]
     Signals(#[source] io::Error),
     /// The handshake line could not be written.
@@ -160,7 +175,15 @@ pub async fn serve_routes(
     })?;
 
     if opts.handle_signals {
-        watch_signals(shutdown.clone()).map_err(ServeError::Signals)?;
+        watch_signals(shutdown.clone(), opts.debug).map_err(ServeError::Signals)?;
+    }
+    if let Some(parent) = opts.parent_pid {
+        tokio::spawn(watch_parent(
+            parent,
+            std::os::unix::process::parent_id,
+            PARENT_POLL,
+            shutdown.clone(),
+        ));
     }
 
     let (health_reporter, health_service) = tonic_health::server::health_reporter();
@@ -217,25 +240,13 @@ pub async fn serve_routes(
         let shutdown = shutdown.clone();
         async move { shutdown.exiting().await }
     };
+    // From exit on, the server refuses new calls and lets the ones on the wire finish (graceful shutdown).
     let server = tonic::transport::Server::builder()
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, signal);
-    let drain_deadline = {
-        let shutdown = shutdown.clone();
-        let drain = opts.drain_timeout;
-        async move {
-            shutdown.exiting().await;
-            tracing::debug!("shutdown signalled, finishing in-flight calls");
-            tokio::time::sleep(drain).await;
-        }
-    };
-    let result = tokio::select! {
-        r = server => r.map_err(ServeError::from),
-        () = drain_deadline => {
-            tracing::warn!(timeout_s = opts.drain_timeout.as_secs(), "in-flight calls did not finish in time, stopping anyway");
-            Ok(())
-        }
-    };
+    let result = drain(server, &shutdown, opts.grace)
+        .await
+        .map_err(ServeError::from);
     health_reporter
         .set_service_status(HEALTH_SERVICE, tonic_health::ServingStatus::NotServing)
         .await;
@@ -247,21 +258,185 @@ pub async fn serve_routes(
     result
 }
 
-/// Fires `shutdown` on SIGINT or SIGTERM.
-fn watch_signals(shutdown: Shutdown) -> io::Result<()> {
+/// Runs `server` (already wired to stop accepting calls at exit) until the process may end, and returns its result.
+///
+/// The process may end once exit has fired, no critical request (log-in or reset) is on the wire, and the calls
+/// on the wire have written their answers. The wait for critical requests is capped by
+/// [`Shutdown::drain_cap`] (derived from the configured `request_timeout`, so it never cuts one short); after
+/// that the other calls get `grace`. Should the server end first (Terraform hung up, which cancels its calls),
+/// critical requests are still waited for: one running outside its call would otherwise be cut off.
+pub async fn drain<F>(
+    server: F,
+    shutdown: &Shutdown,
+    grace: Duration,
+) -> Result<(), tonic::transport::Error>
+where
+    F: Future<Output = Result<(), tonic::transport::Error>>,
+{
+    drain_within(server, shutdown, shutdown.drain_cap(), grace).await
+}
+
+/// [`drain`] with the cap on the wait for critical requests given.
+async fn drain_within<F>(
+    server: F,
+    shutdown: &Shutdown,
+    cap: Duration,
+    grace: Duration,
+) -> Result<(), tonic::transport::Error>
+where
+    F: Future<Output = Result<(), tonic::transport::Error>>,
+{
+    tokio::pin!(server);
+    let ended = tokio::select! {
+        r = &mut server => Some(r),
+        () = shutdown.exiting() => None,
+    };
+    let critical_deadline = tokio::time::Instant::now() + cap;
+    let in_flight = shutdown.critical_in_flight();
+    if in_flight > 0 {
+        tracing::info!(
+            in_flight,
+            cap_s = cap.as_secs(),
+            "waiting for log-ins and resets on the wire before exiting"
+        );
+    }
+    let result = match ended {
+        Some(r) => Some(r),
+        None => {
+            tracing::debug!("exit signalled, finishing in-flight calls");
+            tokio::select! {
+                r = &mut server => Some(r),
+                idle = shutdown.idle_by(critical_deadline) => {
+                    if !idle {
+                        warn_still_critical(shutdown, cap);
+                    }
+                    match tokio::time::timeout(grace, &mut server).await {
+                        Ok(r) => Some(r),
+                        Err(_) => {
+                            tracing::warn!(grace_s = grace.as_secs(), "in-flight calls did not finish in time, stopping anyway");
+                            None
+                        }
+                    }
+                }
+            }
+        }
+    };
+    if !shutdown.idle_by(critical_deadline).await {
+        warn_still_critical(shutdown, cap);
+    }
+    result.unwrap_or(Ok(()))
+}
+
+fn warn_still_critical(shutdown: &Shutdown, cap: Duration) {
+    tracing::warn!(
+        in_flight = shutdown.critical_in_flight(),
+        cap_s = cap.as_secs(),
+        "a log-in or reset is still on the wire after the drain cap, stopping anyway"
+    );
+}
+
+/// A signal the plugin handles.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C.
+    Interrupt,
+    /// `kill`, a service manager.
+    Terminate,
+    /// The terminal went away.
+    Hangup,
+}
+
+impl Signal {
+    /// The usual name, for logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+            Signal::Hangup => "SIGHUP",
+        }
+    }
+}
+
+/// What a signal fires.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SignalAction {
+    /// [`Shutdown::stop`]: send nothing new, keep serving.
+    Stop,
+    /// [`Shutdown::exit`].
+    Exit,
+}
+
+/// Ctrl-C in a terminal reaches Terraform and every plugin it started. Terraform then calls StopProvider, waits for
+/// the calls on the wire and closes the plugin itself, so a plugin that exited on SIGINT would lose the answers
+/// Terraform is waiting for (a reset's new password among them). Under `--debug` a person started the plugin and
+/// Ctrl-C is how they end it.
+#[must_use]
+pub fn signal_action(signal: Signal, debug: bool) -> SignalAction {
+    match signal {
+        Signal::Interrupt if !debug => SignalAction::Stop,
+        Signal::Interrupt | Signal::Terminate | Signal::Hangup => SignalAction::Exit,
+    }
+}
+
+/// Fires [`signal_action`] for SIGINT, SIGTERM and SIGHUP until exit.
+fn watch_signals(shutdown: Shutdown, debug: bool) -> io::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut interrupt = signal(SignalKind::interrupt())?;
     let mut terminate = signal(SignalKind::terminate())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = interrupt.recv() => "SIGINT",
-            _ = terminate.recv() => "SIGTERM",
-            () = shutdown.exiting() => return,
-        };
-        tracing::info!(signal = name, "signal received, shutting down");
-        shutdown.exit();
+        loop {
+            let received = tokio::select! {
+                _ = interrupt.recv() => Signal::Interrupt,
+                _ = terminate.recv() => Signal::Terminate,
+                _ = hangup.recv() => Signal::Hangup,
+                () = shutdown.exiting() => return,
+            };
+            match signal_action(received, debug) {
+                SignalAction::Stop => {
+                    tracing::info!(
+                        signal = received.name(),
+                        "signal received, stopping api calls and leaving the shutdown to terraform"
+                    );
+                    shutdown.stop();
+                }
+                SignalAction::Exit => {
+                    tracing::info!(signal = received.name(), "signal received, shutting down");
+                    shutdown.exit();
+                    // The handlers stay installed, so later signals are ignored while the drain finishes.
+                    return;
+                }
+            }
+        }
     });
     Ok(())
+}
+
+/// Fires exit once the process's parent is no longer `initial` (`current` reads the parent id; polled every
+/// `every`). When Terraform dies, even by `kill -9`, its plugins are re-parented, and nobody will ever call
+/// Shutdown. A parent-death signal would be simpler but would kill a reset mid-flight; exit lets the drain wait.
+pub async fn watch_parent<F>(initial: u32, mut current: F, every: Duration, shutdown: Shutdown)
+where
+    F: FnMut() -> u32,
+{
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            () = shutdown.exiting() => return,
+        }
+        let now = current();
+        if now != initial {
+            tracing::info!(
+                parent = initial,
+                new_parent = now,
+                "the parent process is gone, shutting down"
+            );
+            shutdown.exit();
+            return;
+        }
+    }
 }
 
 /// Accepts connections until shutdown, doing each TLS handshake in its own task so that a slow or hostile client
@@ -425,5 +600,179 @@ impl GrpcStdio for Stdio {
             None::<(Result<StdioData, Status>, Shutdown)>
         });
         Ok(Response::new(Box::pin(stream)))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use tokio::time::Instant;
+
+    #[test]
+    fn sigint_only_stops_under_terraform_and_exits_under_debug() {
+        let cases = [
+            (Signal::Interrupt, false, SignalAction::Stop),
+            (Signal::Interrupt, true, SignalAction::Exit),
+            (Signal::Terminate, false, SignalAction::Exit),
+            (Signal::Terminate, true, SignalAction::Exit),
+            (Signal::Hangup, false, SignalAction::Exit),
+            (Signal::Hangup, true, SignalAction::Exit),
+        ];
+        for (signal, debug, want) in cases {
+            assert_eq!(
+                signal_action(signal, debug),
+                want,
+                "{signal:?} debug={debug}"
+            );
+        }
+    }
+
+    /// A short poll period, so that the tests run in real time.
+    const POLL: Duration = Duration::from_millis(10);
+
+    #[tokio::test]
+    async fn a_new_parent_fires_exit_within_a_poll_or_two() {
+        let shutdown = Shutdown::new();
+        let parent = Arc::new(AtomicU32::new(4242));
+        let polls = Arc::new(AtomicU32::new(0));
+        let (p, n) = (parent.clone(), polls.clone());
+        let watcher = tokio::spawn(watch_parent(
+            4242,
+            move || {
+                n.fetch_add(1, Ordering::Relaxed);
+                p.load(Ordering::Relaxed)
+            },
+            POLL,
+            shutdown.clone(),
+        ));
+        tokio::time::sleep(POLL * 20).await;
+        assert!(!shutdown.is_stopped(), "the same parent fires nothing");
+        assert!(polls.load(Ordering::Relaxed) >= 5, "it keeps polling");
+
+        parent.store(1, Ordering::Relaxed);
+        tokio::time::timeout(Duration::from_secs(5), watcher)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(shutdown.is_exiting());
+    }
+
+    #[tokio::test]
+    async fn the_parent_watch_ends_quietly_when_exit_comes_from_elsewhere() {
+        let shutdown = Shutdown::new();
+        let watcher = tokio::spawn(watch_parent(7, || 7, POLL, shutdown.clone()));
+        tokio::time::sleep(POLL * 3).await;
+        assert!(!watcher.is_finished());
+        shutdown.exit();
+        tokio::time::timeout(Duration::from_secs(5), watcher)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+
+    /// A stand-in for the tonic server: ends when told to.
+    fn fake_server() -> (
+        oneshot::Sender<()>,
+        impl Future<Output = Result<(), tonic::transport::Error>>,
+    ) {
+        let (tx, rx) = oneshot::channel::<()>();
+        (tx, async move {
+            let _ = rx.await;
+            Ok(())
+        })
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[tokio::test]
+    async fn drain_waits_past_the_grace_for_a_critical_request_then_gives_the_calls_their_grace() {
+        let shutdown = Shutdown::new();
+        let (_server_tx, server) = fake_server();
+        let grace = MS * 50;
+        let drained = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { drain_within(server, &shutdown, MS * 60_000, grace).await }
+        });
+        let reset = shutdown.critical();
+        tokio::time::sleep(MS * 100).await;
+        assert!(!drained.is_finished(), "serving until exit");
+
+        shutdown.exit();
+        tokio::time::sleep(grace * 8).await;
+        assert!(!drained.is_finished(), "a reset is on the wire");
+        let released = Instant::now();
+        drop(reset);
+        // The server (a call that never ends) gets its grace, then the drain is over.
+        tokio::time::timeout(Duration::from_secs(5), drained)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert!(released.elapsed() >= grace);
+    }
+
+    #[tokio::test]
+    async fn drain_keeps_waiting_for_a_critical_request_after_the_server_ended() {
+        let shutdown = Shutdown::new();
+        let (server_tx, server) = fake_server();
+        let drained = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { drain_within(server, &shutdown, MS * 60_000, MS * 60_000).await }
+        });
+        let reset = shutdown.critical();
+        shutdown.exit();
+        // Terraform hung up: every connection is gone and the server ends at once.
+        server_tx.send(()).unwrap();
+        tokio::time::sleep(MS * 300).await;
+        assert!(!drained.is_finished());
+        drop(reset);
+        // And it ends as soon as nothing is on the wire, without any grace.
+        tokio::time::timeout(Duration::from_secs(5), drained)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn drain_ends_with_the_server_when_nothing_critical_is_on_the_wire() {
+        let shutdown = Shutdown::new();
+        let (server_tx, server) = fake_server();
+        let drained = tokio::spawn({
+            let shutdown = shutdown.clone();
+            async move { drain_within(server, &shutdown, MS * 60_000, MS * 60_000).await }
+        });
+        tokio::time::sleep(MS * 50).await;
+        shutdown.exit();
+        tokio::time::sleep(MS * 200).await;
+        assert!(!drained.is_finished(), "calls on the wire get their grace");
+        server_tx.send(()).unwrap();
+        tokio::time::timeout(Duration::from_secs(5), drained)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_guard_that_is_never_dropped_is_given_up_on_at_the_cap() {
+        let shutdown = Shutdown::new();
+        let (_server_tx, server) = fake_server();
+        let leaked = shutdown.critical();
+        let exited = Instant::now();
+        shutdown.exit();
+        let (cap, grace) = (MS * 300, MS * 100);
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            drain_within(server, &shutdown, cap, grace),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert!(exited.elapsed() >= cap + grace, "{:?}", exited.elapsed());
+        drop(leaked);
     }
 }
