@@ -189,6 +189,8 @@ the ThingSpace project's app secret.",
         request_timeout,
         user_agent: USER_AGENT.to_string(),
     };
+    // The server's shutdown waits for a log-in or reset on the wire; it must know how long one may take.
+    shutdown.record_request_timeout(request_timeout);
     Client::new(cfg, shutdown).map(Some).map_err(|e| {
         Diagnostics::from(Diagnostic::error(
             "Could not set up the ThingSpace client",
