@@ -7,13 +7,15 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$SECONDS
-section_start=$SECONDS
+section_start=
 # Prints a section heading, and how long the previous section took, so CI logs show where the time goes.
 section() {
-  [[ $section_start -lt $SECONDS ]] && echo "   ($((SECONDS - section_start)) s)"
+  if [[ -n $section_start ]]; then echo "   ($((SECONDS - section_start)) s)"; fi
   section_start=$SECONDS
   echo "== $*"
 }
+
+section "set-up (toolchain components, musl target, Terraform venvs)"
 
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || echo "warning: rustup could not add rustfmt/clippy" >&2
