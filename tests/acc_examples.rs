@@ -206,8 +206,24 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
         .iter()
         .map(|(p, _)| p.display().to_string())
         .collect();
-    assert_eq!(pages, ["index.md", "resources/password_rotation.md"]);
-    let resource = &before[1].1;
+    assert_eq!(
+        pages,
+        [
+            "guides/installation.md",
+            "index.md",
+            "resources/password_rotation.md"
+        ]
+    );
+    // What is tested and what is only expected to work, and the state encryption OpenTofu users should turn on.
+    let index = &before[1].1;
+    for words in [
+        "Supported and tested: Terraform 1.6 to 1.15",
+        "1.11 and later should work",
+        "method \"aes_gcm\"",
+    ] {
+        assert!(index.contains(words), "index page lacks {words:?}");
+    }
+    let resource = &before[2].1;
     for words in [
         "`current_password_wo` (String, Sensitive, Write-only)",
         "`password` (String, Sensitive)",

@@ -144,12 +144,13 @@ fn release_artifacts_follow_the_registry_conventions() {
         zip_name.clone(),
         manifest_asset.clone(),
         format!("{NAME}_{VERSION}_SHA256SUMS"),
-        "terraform-registry-manifest.json".to_owned(),
     ];
     expected.sort();
     assert_eq!(listed, expected, "exactly the registry's release assets");
 
-    let manifest = std::fs::read(pkg.dir.join("terraform-registry-manifest.json")).unwrap();
+    // The manifest asset is the repository's own file (HashiCorp's scaffolding keeps it at the root), copied
+    // byte for byte, and it declares the one protocol the provider speaks.
+    let manifest = std::fs::read(repo_root().join("terraform-registry-manifest.json")).unwrap();
     let parsed: Value = serde_json::from_slice(&manifest).unwrap();
     assert_eq!(
         parsed,
@@ -158,7 +159,7 @@ fn release_artifacts_follow_the_registry_conventions() {
     assert_eq!(
         std::fs::read(pkg.dir.join(&manifest_asset)).unwrap(),
         manifest,
-        "the release asset is the same manifest"
+        "the release asset is the repository's manifest"
     );
 
     let bin = std::path::absolute(provider_bin()).unwrap();
@@ -190,6 +191,82 @@ fn release_artifacts_follow_the_registry_conventions() {
         entries[0]["sha256"],
         sha(&bin),
         "the packaged binary is the one built"
+    );
+}
+
+/// Runs `scripts/release.sh --binary <bin> --target <triple> --out-dir <dir>` and returns its output.
+fn release_for(bin: &Path, triple: &str, dir: &Path) -> std::process::Output {
+    Command::new(repo_root().join("scripts").join("release.sh"))
+        .arg("--binary")
+        .arg(bin)
+        .args(["--target", triple, "--out-dir"])
+        .arg(dir)
+        .output()
+        .expect("run scripts/release.sh")
+}
+
+/// The release workflow builds on each OS and packages every platform into one directory on Linux, one
+/// `--target` at a time; the registry wants one SHA256SUMS for all of them, which the last run leaves.
+#[test]
+fn packaging_several_targets_into_one_directory_lists_every_zip_in_one_sha256sums() {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("acc_release")
+        .join("multi");
+    let _ = std::fs::remove_dir_all(&dir);
+    let bin = std::path::absolute(provider_bin()).unwrap();
+    let targets = [
+        ("x86_64-unknown-linux-musl", "linux_amd64", ""),
+        ("aarch64-apple-darwin", "darwin_arm64", ""),
+        ("aarch64-pc-windows-msvc", "windows_arm64", ".exe"),
+    ];
+    let mut zips = Vec::new();
+    for (triple, platform, exe) in targets {
+        let out = release_for(&bin, triple, &dir);
+        assert!(
+            out.status.success(),
+            "{triple}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let zip = PathBuf::from(String::from_utf8_lossy(&out.stdout).lines().last().unwrap());
+        assert_eq!(file_name(&zip), format!("{NAME}_{VERSION}_{platform}.zip"));
+        let facts = inspect(&zip, &[]);
+        assert_eq!(
+            facts["entries"][0]["name"],
+            format!("{NAME}_v{VERSION}{exe}"),
+            "{triple}: Terraform runs the versioned name, with .exe on Windows"
+        );
+        zips.push(zip);
+    }
+
+    let manifest_asset = dir.join(format!("{NAME}_{VERSION}_manifest.json"));
+    let mut files = zips.clone();
+    files.push(manifest_asset.clone());
+    let facts = inspect(&zips[0], &files);
+    let sums = Package {
+        dir: dir.clone(),
+        zip: zips[0].clone(),
+    }
+    .sums();
+    let mut expected: Vec<String> = files.iter().map(|f| file_name(f)).collect();
+    expected.sort();
+    assert_eq!(sums.keys().cloned().collect::<Vec<_>>(), expected);
+    for f in &files {
+        assert_eq!(
+            facts["sha256"][f.to_string_lossy().as_ref()],
+            sums[&file_name(f)],
+            "{}",
+            f.display()
+        );
+    }
+
+    // A triple the registry has no platform name for is refused with a message naming it.
+    let out = release_for(&bin, "wasm32-unknown-unknown", &dir);
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("unsupported target 'wasm32-unknown-unknown'"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
     );
 }
 
