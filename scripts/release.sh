@@ -5,7 +5,7 @@
 #
 #   terraform-provider-thingspace_<version>_<os>_<arch>.zip   holding terraform-provider-thingspace_v<version>
 #   terraform-provider-thingspace_<version>_manifest.json     the repository's terraform-registry-manifest.json
-#   terraform-provider-thingspace_<version>_SHA256SUMS        sha256sum lines for every zip there and the manifest
+#   terraform-provider-thingspace_<version>_SHA256SUMS        sha256sum lines for every zip there, their SBOMs and the manifest
 #
 # The version comes from Cargo.toml; <os>_<arch> uses Go's names (linux_amd64, darwin_arm64, ...), which is what
 # Terraform looks for. The SHA256SUMS file is not GPG-signed here: signing needs the publisher's key and happens
@@ -20,7 +20,8 @@
 #   --out-dir DIR    write the artifacts here instead of <repo>/dist
 # On success the last stdout line is the path of the zip.
 #
-# Needs only bash, cargo (unless --binary) and python3's standard library: no `zip` CLI.
+# Needs only bash, cargo and python3's standard library: no `zip` CLI. scripts/sbom.py writes the CycloneDX SBOM,
+# <prefix>_<os>_<arch>.sbom.cdx.json, of the binary's crates; SHA256SUMS covers it.
 set -euo pipefail
 
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
@@ -124,6 +125,7 @@ prefix=${name}_${version}
 zip_name=${prefix}_${os}_${arch}.zip
 manifest_asset=${prefix}_manifest.json
 sums=${prefix}_SHA256SUMS
+python3 "$repo/scripts/sbom.py" --target "$triple" --binary "$binary" --out "$out_dir/${prefix}_${os}_${arch}.sbom.cdx.json"
 
 # Zip, manifest and checksums in one python3 run. The zip entry gets a fixed timestamp and Unix mode 0755 so the
 # archive is reproducible and the unpacked provider is executable (Terraform keeps the mode from the zip header).
@@ -158,7 +160,7 @@ with open(manifest_src, "rb") as f:
 lines = []
 prefix = zip_name.rsplit("_", 2)[0] + "_"
 for entry in sorted(os.listdir(out_dir)):
-    if entry.startswith(prefix) and (entry.endswith(".zip") or entry == manifest_asset):
+    if entry.startswith(prefix) and (entry.endswith((".zip", ".sbom.cdx.json")) or entry == manifest_asset):
         with open(os.path.join(out_dir, entry), "rb") as f:
             lines.append(f"{hashlib.sha256(f.read()).hexdigest()}  {entry}\n")
 write_atomically(os.path.join(out_dir, sums), "".join(lines).encode())

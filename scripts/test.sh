@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
 # It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform and CI-lint
-# venvs), lints the CI definitions, checks formatting and lints, builds the release binaries that the acceptance tests
-# drive through a real Terraform (and the static Linux one), and runs all tests.
+# venvs, cargo-deny), lints the CI definitions, checks formatting, dependencies and lints, builds the release binaries
+# that the acceptance tests drive through a real Terraform (and the static Linux one), and runs all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,6 +38,10 @@ scripts/lint-ci.sh
 # --workspace: the provider and the emulator crate (emulator/) alike.
 section "cargo fmt --check"
 cargo fmt --all -- --check
+section "dependency check (cargo-deny against the offline RustSec snapshot; installs cargo-deny once per machine)"
+scripts/deny.sh
+# tests/supply_chain.rs proves that check fails on a vulnerable lock file; with the tool installed it must not skip.
+export TS_REQUIRE_CARGO_DENY=1
 section "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 section "release build (the provider binary the acceptance tests run)"

@@ -1,6 +1,7 @@
 //! Release packaging, tested the way CI pipelines install providers: `scripts/release.sh` writes the registry
 //! artifacts, they go into a `filesystem_mirror`, and a real `terraform init` without `dev_overrides` must find,
-//! verify and lock them before plan and apply run the installed binary against the emulator.
+//! verify and lock them before plan and apply run the installed binary against the emulator. The release also carries
+//! a CycloneDX SBOM of the binary's crates, checked here against Cargo.lock.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -140,9 +141,11 @@ fn release_artifacts_follow_the_registry_conventions() {
         .collect();
     listed.sort();
     let manifest_asset = format!("{NAME}_{VERSION}_manifest.json");
+    let sbom_asset = format!("{NAME}_{VERSION}_{}.sbom.cdx.json", platform());
     let mut expected = vec![
         zip_name.clone(),
         manifest_asset.clone(),
+        sbom_asset.clone(),
         format!("{NAME}_{VERSION}_SHA256SUMS"),
     ];
     expected.sort();
@@ -165,18 +168,23 @@ fn release_artifacts_follow_the_registry_conventions() {
     let bin = std::path::absolute(provider_bin()).unwrap();
     let facts = inspect(
         &pkg.zip,
-        &[pkg.zip.clone(), pkg.dir.join(&manifest_asset), bin.clone()],
+        &[
+            pkg.zip.clone(),
+            pkg.dir.join(&manifest_asset),
+            pkg.dir.join(&sbom_asset),
+            bin.clone(),
+        ],
     );
     let sha = |p: &Path| facts["sha256"][p.to_string_lossy().as_ref()].clone();
 
-    // SHA256SUMS lists the zip and the manifest with their real digests.
+    // SHA256SUMS lists the zip, its SBOM and the manifest with their real digests.
     let sums = pkg.sums();
-    assert_eq!(
-        sums.keys().cloned().collect::<Vec<_>>(),
-        vec![zip_name.clone(), manifest_asset.clone()]
-    );
+    let mut listed_sums = vec![zip_name.clone(), manifest_asset.clone(), sbom_asset.clone()];
+    listed_sums.sort();
+    assert_eq!(sums.keys().cloned().collect::<Vec<_>>(), listed_sums);
     assert_eq!(sums[&zip_name], sha(&pkg.zip));
     assert_eq!(sums[&manifest_asset], sha(&pkg.dir.join(&manifest_asset)));
+    assert_eq!(sums[&sbom_asset], sha(&pkg.dir.join(&sbom_asset)));
 
     // The zip holds exactly the provider binary, under the versioned name Terraform runs, executable.
     let entries = facts["entries"].as_array().unwrap();
@@ -241,6 +249,9 @@ fn packaging_several_targets_into_one_directory_lists_every_zip_in_one_sha256sum
     let manifest_asset = dir.join(format!("{NAME}_{VERSION}_manifest.json"));
     let mut files = zips.clone();
     files.push(manifest_asset.clone());
+    for (_, platform, _) in targets {
+        files.push(dir.join(format!("{NAME}_{VERSION}_{platform}.sbom.cdx.json")));
+    }
     let facts = inspect(&zips[0], &files);
     let sums = Package {
         dir: dir.clone(),
@@ -268,6 +279,165 @@ fn packaging_several_targets_into_one_directory_lists_every_zip_in_one_sha256sum
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// Cargo.lock's crates.io packages as (name, version) → sha256 checksum, read line by line.
+fn locked_checksums() -> BTreeMap<(String, String), String> {
+    let lock = std::fs::read_to_string(repo_root().join("Cargo.lock")).unwrap();
+    let mut out = BTreeMap::new();
+    for block in lock.split("[[package]]").skip(1) {
+        let field = |key: &str| {
+            block.lines().find_map(|l| {
+                l.strip_prefix(key)
+                    .and_then(|v| v.strip_prefix(" = \""))
+                    .map(|v| v.trim_end_matches('"').to_owned())
+            })
+        };
+        if let (Some(name), Some(version), Some(sum)) =
+            (field("name"), field("version"), field("checksum"))
+        {
+            out.insert((name, version), sum);
+        }
+    }
+    out
+}
+
+/// The crates (name, version) the provider binary is built from, as cargo resolves them for a release build of the
+/// package on this machine: normal dependencies only (no build- or dev-dependencies), this platform's.
+fn binary_crates() -> Vec<(String, String)> {
+    let rustc = Command::new("rustc").arg("-vV").output().unwrap();
+    let host = String::from_utf8_lossy(&rustc.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("host: ").map(str::to_owned))
+        .unwrap();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let out = Command::new(cargo)
+        .current_dir(repo_root())
+        .args(["tree", "--locked", "--package", NAME, "--edges", "normal"])
+        .args(["--target", &host, "--prefix", "none", "--no-dedupe"])
+        .args(["--format", "{p}"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut crates: Vec<(String, String)> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.starts_with(&format!("{NAME} v")))
+        .map(|l| {
+            let mut words = l.split_whitespace();
+            let name = words.next().unwrap().to_owned();
+            let version = words.next().unwrap().trim_start_matches('v').to_owned();
+            (name, version)
+        })
+        .collect();
+    crates.sort();
+    crates.dedup();
+    crates
+}
+
+#[test]
+fn sbom_lists_exactly_the_locked_crates_of_the_provider_binary() {
+    let pkg = package();
+    let sbom_path = pkg
+        .dir
+        .join(format!("{NAME}_{VERSION}_{}.sbom.cdx.json", platform()));
+    let sbom: Value = serde_json::from_slice(&std::fs::read(&sbom_path).unwrap()).unwrap();
+    assert_eq!(sbom["bomFormat"], "CycloneDX");
+    assert_eq!(sbom["specVersion"], "1.6");
+    assert!(
+        sbom["serialNumber"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:uuid:")
+    );
+
+    // The SBOM describes the binary that was packaged: same name, version and SHA-256.
+    let bin = std::path::absolute(provider_bin()).unwrap();
+    let bin_sha = inspect(&pkg.zip, std::slice::from_ref(&bin))["sha256"]
+        [bin.to_string_lossy().as_ref()]
+    .clone();
+    let app = &sbom["metadata"]["component"];
+    assert_eq!(app["name"], NAME);
+    assert_eq!(app["version"], VERSION);
+    assert_eq!(app["licenses"], json!([{"expression": "MPL-2.0"}]));
+    assert_eq!(
+        app["hashes"],
+        json!([{"alg": "SHA-256", "content": bin_sha}])
+    );
+
+    // Its components are exactly the binary's crates, each at its Cargo.lock version with the lock's checksum.
+    let lock = locked_checksums();
+    let components = sbom["components"].as_array().unwrap();
+    let mut listed = Vec::new();
+    for c in components {
+        let name = c["name"].as_str().unwrap().to_owned();
+        let version = c["version"].as_str().unwrap().to_owned();
+        assert_eq!(c["purl"], format!("pkg:cargo/{name}@{version}"));
+        let locked = lock
+            .get(&(name.clone(), version.clone()))
+            .unwrap_or_else(|| panic!("{name} {version} is not in Cargo.lock"));
+        assert_eq!(
+            c["hashes"],
+            json!([{"alg": "SHA-256", "content": locked}]),
+            "{name} {version}"
+        );
+        assert!(
+            c["licenses"][0]["expression"].as_str().is_some(),
+            "{name} {version} has no licence"
+        );
+        listed.push((name, version));
+    }
+    listed.sort();
+    let expected = binary_crates();
+    assert_eq!(listed, expected);
+
+    // Both TLS crypto backends are in the binary; build- and dev-only crates are not.
+    let names: Vec<&str> = listed.iter().map(|(n, _)| n.as_str()).collect();
+    for present in ["ring", "aws-lc-rs", "rustls", "tokio", "time"] {
+        assert!(names.contains(&present), "{present} missing: {names:?}");
+    }
+    for absent in [
+        "tonic-prost-build",
+        "protoc-bin-vendored",
+        "proptest",
+        "criterion",
+        "ureq",
+        "tempfile",
+    ] {
+        assert!(!names.contains(&absent), "{absent} listed");
+    }
+
+    // The dependency graph reaches every component from the provider and names no crate outside the SBOM.
+    let refs: BTreeMap<&str, Vec<&str>> = sbom["dependencies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let on = d["dependsOn"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r.as_str().unwrap())
+                .collect();
+            (d["ref"].as_str().unwrap(), on)
+        })
+        .collect();
+    let root = format!("pkg:cargo/{NAME}@{VERSION}");
+    let mut reached = vec![root.as_str()];
+    let mut i = 0;
+    while i < reached.len() {
+        for dep in refs.get(reached[i]).map(Vec::as_slice).unwrap_or_default() {
+            assert!(refs.contains_key(dep), "{dep} has no dependencies entry");
+            if !reached.contains(dep) {
+                reached.push(dep);
+            }
+        }
+        i += 1;
+    }
+    assert_eq!(reached.len(), components.len() + 1, "{reached:?}");
 }
 
 /// A CLI config that installs our provider only from `mirror` and everything else directly: no dev_overrides.

@@ -1,0 +1,154 @@
+//! Proves the dependency check of the test command (`scripts/deny.sh`, cargo-deny against the offline RustSec
+//! snapshot) can fail: on a scratch copy of the workspace it passes, and with `time` pinned back to the vulnerable
+//! 0.3.45 in the copy's Cargo.lock it exits non-zero naming RUSTSEC-2026-0009.
+//!
+//! Needs cargo-deny (scripts/test.sh installs it first) and the snapshot; without them the test prints a SKIPPED line
+//! on the terminal and passes, unless `TS_REQUIRE_CARGO_DENY` is set (scripts/test.sh sets it), when it fails.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Says why the test cannot run: straight to the terminal (libtest captures only `print!`-style output), or as a
+/// failure when the caller said the tool must be there.
+fn skip(reason: &str) {
+    if std::env::var_os("TS_REQUIRE_CARGO_DENY").is_some_and(|v| !v.is_empty()) {
+        panic!("TS_REQUIRE_CARGO_DENY is set but {reason}");
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "SKIPPED supply_chain: {reason} (scripts/test.sh installs cargo-deny and runs this test)"
+    );
+}
+
+/// The snapshot the way scripts/deny.sh finds it: beside the repository, else beside the main checkout of a git
+/// worktree. The scratch copy lives elsewhere, so the script gets it through THINGSPACE_ADVISORY_SNAPSHOT.
+fn advisory_snapshot() -> Option<PathBuf> {
+    let root = repo_root();
+    let mut candidates = vec![root.join("../shared/advisory-db")];
+    if let Ok(out) = Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+        .output()
+        && out.status.success()
+    {
+        let common = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+        if let Some(main) = common.parent() {
+            candidates.push(main.join("../shared/advisory-db"));
+        }
+    }
+    candidates
+        .into_iter()
+        .find(|c| c.join("crates").is_dir() && c.join("SNAPSHOT.md").is_file())
+}
+
+/// Copies the workspace's sources (not target/, .git, virtualenvs, release output, or fuzz/, which has its own lock
+/// file) so the copy's Cargo.lock can be changed freely.
+fn copy_workspace(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            let top = from == repo_root();
+            let skipped = name == "target"
+                || name == ".git"
+                || name.starts_with(".venv")
+                || (top && (name == "fuzz" || name == "dist"));
+            if !skipped {
+                copy_workspace(&path, &to.join(&*name));
+            }
+        } else if kind.is_file() {
+            std::fs::copy(&path, to.join(&*name)).unwrap();
+        }
+    }
+}
+
+fn run(cmd: &mut Command) -> (Output, String) {
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out, text)
+}
+
+/// The version of `name` in a Cargo.lock (the first entry if there are several).
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let header = format!("[[package]]\nname = \"{name}\"\nversion = \"");
+    let rest = &lock[lock.find(&header)? + header.len()..];
+    Some(rest[..rest.find('"')?].to_owned())
+}
+
+#[test]
+fn dependency_check_fails_on_a_lock_file_with_a_known_vulnerable_time() {
+    let has_deny = Command::new("cargo")
+        .args(["deny", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_deny {
+        skip("cargo-deny is not installed");
+        return;
+    }
+    let Some(snapshot) = advisory_snapshot() else {
+        skip("no advisory snapshot at ../shared/advisory-db");
+        return;
+    };
+
+    let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("supply_chain");
+    let _ = std::fs::remove_dir_all(&scratch);
+    copy_workspace(&repo_root(), &scratch);
+    let deny = |dir: &Path| {
+        run(Command::new("bash")
+            .arg(dir.join("scripts/deny.sh"))
+            .arg("--no-install")
+            .env("THINGSPACE_ADVISORY_SNAPSHOT", &snapshot)
+            .current_dir(dir))
+    };
+
+    // The lock file as committed passes, so the failure below comes from the pin and nothing else.
+    let (out, text) = deny(&scratch);
+    assert!(
+        out.status.success(),
+        "the committed lock file fails:\n{text}"
+    );
+    assert!(
+        text.contains("Cargo.toml: advisories ok, bans ok, licenses ok, sources ok"),
+        "{text}"
+    );
+
+    let (out, text) = run(Command::new("cargo")
+        .args(["update", "--quiet", "-p", "time", "--precise", "0.3.45"])
+        .current_dir(&scratch));
+    assert!(out.status.success(), "cannot pin time 0.3.45:\n{text}");
+    let lock = std::fs::read_to_string(scratch.join("Cargo.lock")).unwrap();
+    assert_eq!(locked_version(&lock, "time").as_deref(), Some("0.3.45"));
+
+    let (out, text) = deny(&scratch);
+    assert!(
+        !out.status.success(),
+        "the check passed with time 0.3.45:\n{text}"
+    );
+    assert!(text.contains("error[vulnerability]"), "{text}");
+    assert!(text.contains("ID: RUSTSEC-2026-0009"), "{text}");
+    assert!(
+        text.contains("time 0.3.45 registry+https://github.com/rust-lang/crates.io-index"),
+        "{text}"
+    );
+    assert!(
+        text.contains("advisories FAILED, bans ok, licenses ok, sources ok"),
+        "only the advisory check fails:\n{text}"
+    );
+}
