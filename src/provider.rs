@@ -90,15 +90,15 @@ fn base_url_attr(s: &str) -> Result<url::Url, Diagnostic> {
 /// Checks what can be checked without the environment: the formats of known values.
 pub fn validate(m: &ProviderModel) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    if let Attr::Known(u) = &m.base_url {
-        if let Err(d) = base_url_attr(u) {
-            diags.push(d);
-        }
+    if let Attr::Known(u) = &m.base_url
+        && let Err(d) = base_url_attr(u)
+    {
+        diags.push(d);
     }
-    if let Attr::Known(t) = &m.request_timeout {
-        if let Err(d) = timeout_attr(t) {
-            diags.push(d);
-        }
+    if let Attr::Known(t) = &m.request_timeout
+        && let Err(d) = timeout_attr(t)
+    {
+        diags.push(d);
     }
     diags
 }

@@ -450,10 +450,10 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 Ok(client) => {
                     let configured = client.is_some();
                     // Terraform configures each provider process once; keeping the first client keeps its token.
-                    if let (Some(c), Ok(mut slot)) = (client, self.inner.client.write()) {
-                        if slot.is_none() {
-                            *slot = Some(c);
-                        }
+                    if let (Some(c), Ok(mut slot)) = (client, self.inner.client.write())
+                        && slot.is_none()
+                    {
+                        *slot = Some(c);
                     }
                     tracing::debug!(configured, "provider configured");
                     Default::default()
@@ -554,9 +554,9 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 &self.inner.users,
             );
             let mut requires_replace = Vec::new();
-            if let Some(prior) = &prior {
-                if config.username.is_unknown()
-                    || (config.username.is_known() && config.username != prior.username)
+            if let Some(prior) = &prior
+                && (config.username.is_unknown()
+                    || (config.username.is_known() && config.username != prior.username))
                 {
                     requires_replace.push(pb::AttributePath {
                         steps: vec![pb::attribute_path::Step {
@@ -566,7 +566,6 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                         }],
                     });
                 }
-            }
             tracing::debug!(rotation = ?plan.private.rotation, blocked = plan.private.block.is_some(), create = prior.is_none(), "planned");
             match encode(Some(&plan.planned), ty, "planned state") {
                 Ok(v) => respond(

@@ -272,10 +272,10 @@ impl Users {
         password: Option<&Secret>,
     ) {
         self.with(username, |e| {
-            if let Some(reason) = block {
-                if !e.blocked.iter().any(|(s, _)| s == seed) {
-                    e.blocked.push((seed.clone(), reason.to_owned()));
-                }
+            if let Some(reason) = block
+                && !e.blocked.iter().any(|(s, _)| s == seed)
+            {
+                e.blocked.push((seed.clone(), reason.to_owned()));
             }
             if let Some(p) = password {
                 e.password = Some((seed.clone(), p.clone()));

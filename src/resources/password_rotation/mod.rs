@@ -184,20 +184,20 @@ after 5 failed log-ins), every plan warns, and a rotation that falls due is an e
 /// a Terraform older than 1.11 does not know write-only attributes and would store the value in state.
 pub fn validate(config: &Model, write_only_allowed: bool) -> Diagnostics {
     let mut diags = Diagnostics::new();
-    if let Attr::Known(u) = &config.username {
-        if let Some(problem) = username_problem(u) {
-            diags.push(username_error("username", u, &problem));
-        }
+    if let Attr::Known(u) = &config.username
+        && let Some(problem) = username_problem(u)
+    {
+        diags.push(username_error("username", u, &problem));
     }
-    if let Attr::Known(s) = &config.rotate_after {
-        if let Err(d) = time_attr("rotate_after", s) {
-            diags.push(d);
-        }
+    if let Attr::Known(s) = &config.rotate_after
+        && let Err(d) = time_attr("rotate_after", s)
+    {
+        diags.push(d);
     }
-    if let Attr::Known(p) = &config.rotation_period {
-        if let Err(d) = period_attr(p) {
-            diags.push(d);
-        }
+    if let Attr::Known(p) = &config.rotation_period
+        && let Err(d) = period_attr(p)
+    {
+        diags.push(d);
     }
     if !config.current_password.is_null() && !config.current_password_wo.is_null() {
         diags.push(

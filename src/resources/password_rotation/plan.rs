@@ -149,14 +149,12 @@ fn claim(
     prior_private: &Private,
     p: &mut Plan,
 ) {
-    if let (Some(prior), Attr::Known(new)) = (prior, &config.username) {
-        if let Attr::Known(old) = &prior.username {
-            if old != new {
-                if let Err(c) = users.release(old) {
-                    p.diagnostics.push(c.diagnostic(old));
-                }
-            }
-        }
+    if let (Some(prior), Attr::Known(new)) = (prior, &config.username)
+        && let Attr::Known(old) = &prior.username
+        && old != new
+        && let Err(c) = users.release(old)
+    {
+        p.diagnostics.push(c.diagnostic(old));
     }
     let kind = match (prior, &p.private.login) {
         (Some(_), _) => ClaimKind::Update,
@@ -175,10 +173,10 @@ fn claim(
 /// released in the process-wide view, so a create of the same user elsewhere in this plan is refused.
 pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
     let mut diags = Diagnostics::new();
-    if let Attr::Known(username) = &prior.username {
-        if let Err(c) = users.release(username) {
-            diags.push(c.diagnostic(username));
-        }
+    if let Attr::Known(username) = &prior.username
+        && let Err(c) = users.release(username)
+    {
+        diags.push(c.diagnostic(username));
     }
     // The destroy's apply gets these back; it needs nothing but what the state already said.
     let private = Private::from_bytes(prior_private);

@@ -94,10 +94,10 @@ impl Private {
         if bytes.is_empty() {
             return Private::default();
         }
-        if let Ok(p) = serde_json::from_slice::<VersionedOwned>(bytes) {
-            if p.v == VERSION {
-                return p.private;
-            }
+        if let Ok(p) = serde_json::from_slice::<VersionedOwned>(bytes)
+            && p.v == VERSION
+        {
+            return p.private;
         }
         if let Ok(l) = serde_json::from_slice::<Legacy>(bytes) {
             let reason = l.reason.as_deref().and_then(Reason::from_legacy);
