@@ -690,7 +690,7 @@ async fn rotate_into(
         .rotate(username, login_password.secret())
         .await
         .map_err(|e| RotateFailure {
-            maybe_reset: matches!(e, crate::thingspace::RotateError::Ambiguous { .. }),
+            maybe_reset: !matches!(e.effect(), crate::thingspace::Effect::None),
             diagnostics: Diagnostic::error(e.summary(), e.detail()).into(),
         })?;
     // From here on the new password exists only in this process: nothing below may fail the apply.
