@@ -353,7 +353,7 @@ impl Client {
                     session = self
                         .login(user, current)
                         .await
-                        .map_err(|e| login_error(user, e))?;
+                        .map_err(|e| relogin_error(user, e))?;
                 }
                 Decision::Stop => return Err(reset_error(user, failure.error, &outcome)),
             }
@@ -943,6 +943,16 @@ fn login_error(user: &str, failed: Failed) -> RotateError {
         (Verdict::Refused, Error::Api(error)) => RotateError::LoginRejected { username, error },
         (Verdict::NotProcessed, error) => RotateError::Login { username, error },
         (_, error) => RotateError::LoginUnknown { username, error },
+    }
+}
+
+/// A failed log-in after the first one succeeded and the session expired before the reset: a token failure or a
+/// stop is a reset that was not applied; anything else is a log-in failure like any other.
+fn relogin_error(user: &str, failed: Failed) -> RotateError {
+    match failed {
+        Failed::Token(error) => token_error(user, Step::Reset, error),
+        Failed::Call(Error::Cancelled) => cancelled(user, Step::Reset),
+        failed => login_error(user, failed),
     }
 }
 

@@ -442,8 +442,8 @@ const RESEED: &str = "set current_password_wo to the user's current password and
 /// says what happened at ThingSpace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateError {
-    /// The OAuth access token needed before `step` could not be obtained, so `step` never reached ThingSpace's
-    /// session service. The password is unchanged.
+    /// The OAuth access token needed before `step` could not be obtained. With [`Step::Login`], no log-in was
+    /// processed; with [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Token {
         /// The call the token was for: [`Step::Login`] or [`Step::Reset`].
         step: Step,
@@ -488,7 +488,8 @@ pub enum RotateError {
         /// The reset call's failure.
         error: Error,
     },
-    /// The provider was asked to stop before `step` was processed. The password is unchanged.
+    /// The provider was asked to stop before `step` was sent: with [`Step::Login`], no log-in was processed; with
+    /// [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Cancelled {
         /// The user.
         username: String,
@@ -551,10 +552,8 @@ impl RotateError {
                     _ => "",
                 };
                 let what = match step {
-                    Step::Reset => {
-                        "The log-in succeeded, but the reset did not reach ThingSpace's password service"
-                    }
-                    _ => "No log-in reached ThingSpace's session service, so no failed log-in was counted",
+                    Step::Reset => "The log-in succeeded, but no reset was applied",
+                    _ => "No log-in was processed, so no failed log-in was counted",
                 };
                 format!(
                     "The token request failed: {error}.{hint} {what}; the password is unchanged, and the next apply \
@@ -600,7 +599,7 @@ impl RotateError {
             ),
             RotateError::Cancelled { step, .. } => match step {
                 Step::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
-                                was processed: the password is unchanged."
+                                was applied: the password is unchanged."
                     .to_owned(),
                 _ => "Terraform asked the provider to stop before a log-in was processed: no failed log-in was \
                       counted, and the password is unchanged."

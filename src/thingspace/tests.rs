@@ -902,6 +902,61 @@ async fn reset_429_is_retried_after_retry_after() {
 }
 
 #[tokio::test]
+async fn token_failure_on_the_second_log_in_is_a_reset_not_applied() {
+    // The session expired before the reset; the new log-in meets a stale token and the token endpoint refuses.
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    fake.fault(
+        RESET,
+        answer(
+            When::Before,
+            400,
+            r#"{"errorCode":"REQUEST_FAILED.SessionToken.Expired","errorMessage":"expired"}"#,
+        ),
+    );
+    fake.fault(LOGIN, Fault::Pass);
+    fake.fault(
+        LOGIN,
+        answer(
+            When::Before,
+            401,
+            r#"{"fault":{"code":"900901","message":"Invalid Credentials"}}"#,
+        ),
+    );
+    fake.fault(TOKEN, Fault::Pass);
+    fake.fault(TOKEN, Fault::Refuse);
+    let err = fake
+        .client(5 * SECOND, Shutdown::new())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RotateError::Token {
+                step: Step::Reset,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.effect(), Effect::None);
+    assert!(
+        err.detail()
+            .contains("The log-in succeeded, but no reset was applied"),
+        "{err}"
+    );
+    assert_eq!(
+        (fake.count(TOKEN), fake.count(LOGIN), fake.count(RESET)),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        (fake.password("svc").as_str(), fake.failed_logins("svc")),
+        ("old", 0)
+    );
+}
+
+#[tokio::test]
 async fn expired_session_twice_logs_in_once_more_and_stops_with_the_password_unchanged() {
     let fake = Fake::start().await;
     fake.add_user("svc", "old");
