@@ -15,12 +15,10 @@ use tokio::time::Instant;
 use tracing::debug;
 use url::{Host, Url};
 
-use super::error::{
-    ApiError, BaseUrlError, Error, ErrorShape, Probe, RotateError, Step, TransportError,
-};
-use super::error::{parse_error_body, redact};
+use super::error::{BaseUrlError, Error, RotateError, Step, TransportError};
+use super::error::{clean, parse_error_body};
 use super::models::{LoginRequest, LoginResponse, ResetRequest, ResetResponse, TokenResponse};
-use super::retry::{Attempt, Call, Decision, MAX_RESETS, Outcome, Policy, parse_retry_after};
+use super::retry::{Attempt, Call, Decision, Outcome, Policy, Verdict, parse_retry_after};
 use crate::shutdown::Shutdown;
 
 /// Paths appended to `base_url`.
@@ -133,7 +131,10 @@ impl fmt::Debug for Client {
 }
 
 struct Inner {
+    /// Token and log-out requests, over pooled connections.
     http: reqwest::Client,
+    /// Log-ins and resets, each over a fresh connection.
+    critical_http: reqwest::Client,
     base_url: Url,
     token_url: Url,
     login_url: Url,
@@ -143,6 +144,8 @@ struct Inner {
     client_secret: SecretString,
     /// `Basic base64(id:secret)`, marked sensitive.
     basic_auth: HeaderValue,
+    /// `base64(id:secret)` alone: a secret a server may echo.
+    basic_credentials: SecretString,
     request_timeout: Duration,
     policy: Policy,
     cancel: Shutdown,
@@ -229,33 +232,44 @@ impl Client {
             ));
         }
         let loopback = base_url.host().is_some_and(|h| is_loopback(&h));
-        let mut builder = reqwest::Client::builder()
-            .use_rustls_tls()
-            .user_agent(cfg.user_agent.as_str())
-            // A redirect could carry the password body to another host; ThingSpace does not redirect API calls.
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(cfg.request_timeout)
-            // A pooled connection the server already closed turns a sent request into "no answer", which for a
-            // reset means an ambiguous outcome; short-lived idle connections make that rarer.
-            .pool_idle_timeout(Duration::from_secs(15))
-            .timeout(cfg.request_timeout);
-        if loopback {
-            // An emulator on this machine is never reached through a proxy.
-            builder = builder.no_proxy();
-        }
-        let http = builder
-            .build()
-            .map_err(|e| Error::Build(e.without_url().to_string()))?;
+        let build = |pooled: bool| {
+            let mut builder = reqwest::Client::builder()
+                .use_rustls_tls()
+                .user_agent(cfg.user_agent.as_str())
+                // A redirect could carry the password body to another host; ThingSpace does not redirect API calls.
+                .redirect(reqwest::redirect::Policy::none())
+                .connect_timeout(cfg.request_timeout)
+                .pool_idle_timeout(Duration::from_secs(15))
+                .timeout(cfg.request_timeout);
+            if !pooled {
+                // A pooled connection the server has just closed turns a sent request into "no answer", which for
+                // a log-in or a reset is an unknown outcome that blocks the resource. On a fresh connection, every
+                // failure before the request leaves is a connect error, which proves nothing was sent.
+                builder = builder.pool_max_idle_per_host(0);
+            }
+            if loopback {
+                // An emulator on this machine is never reached through a proxy.
+                builder = builder.no_proxy();
+            }
+            builder
+                .build()
+                .map_err(|e| Error::Build(e.without_url().to_string()))
+        };
+        let http = build(true)?;
+        let critical_http = build(false)?;
         let credentials = format!("{}:{}", cfg.client_id, cfg.client_secret.expose_secret());
-        let mut basic_auth = HeaderValue::from_str(&format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(credentials)
-        ))
-        .map_err(|_| Error::Build("client credentials do not form a valid header".to_owned()))?;
+        let basic_credentials =
+            SecretString::from(base64::engine::general_purpose::STANDARD.encode(credentials));
+        let mut basic_auth =
+            HeaderValue::from_str(&format!("Basic {}", basic_credentials.expose_secret()))
+                .map_err(|_| {
+                    Error::Build("client credentials do not form a valid header".to_owned())
+                })?;
         basic_auth.set_sensitive(true);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
+                critical_http,
                 token_url: endpoint(&base_url, TOKEN_PATH),
                 login_url: endpoint(&base_url, LOGIN_PATH),
                 reset_url: endpoint(&base_url, RESET_PATH),
@@ -264,6 +278,7 @@ impl Client {
                 client_id: cfg.client_id,
                 client_secret: cfg.client_secret,
                 basic_auth,
+                basic_credentials,
                 request_timeout: cfg.request_timeout,
                 policy,
                 cancel,
@@ -276,7 +291,12 @@ impl Client {
     /// Rotates `username`'s password: log in with `current`, reset, log out.
     ///
     /// Returns as soon as ThingSpace handed out the new password; whatever fails after that (the log-out, a cancel)
-    /// becomes a warning in the [`Rotation`]. See the module docs of [`super::retry`] for what is retried.
+    /// becomes a warning in the [`Rotation`]. A failure says through [`RotateError::effect`] what it did at
+    /// ThingSpace. See [`super::retry`] for what is retried: a log-in or a reset is sent again only after an answer
+    /// that proves the earlier send was not processed, and never once it may have counted or taken effect.
+    ///
+    /// The stop signal cancels waits and keeps the next log-in or reset from being sent; one already sent is read to
+    /// its end (within `request_timeout`), holding a [`Shutdown::critical`] guard meanwhile.
     pub async fn rotate(
         &self,
         username: &str,
@@ -296,20 +316,18 @@ impl Client {
         let started = Instant::now();
         let mut attempt = Attempt::default();
         let new_password = loop {
-            // Past this point the reset is sent and its answer must be waited for; a stop request before it leaves
-            // the password untouched.
-            if self.inner.cancel.is_stopped() {
-                return Err(RotateError::Cancelled {
-                    username: user.to_owned(),
-                    step: Step::Reset,
-                });
-            }
-            let token = self.token().await.map_err(|e| token_error(user, e))?;
+            let token = self
+                .token()
+                .await
+                .map_err(|e| token_error(user, Step::Reset, e))?;
             attempt.number += 1;
             let failure = match self.reset(user, &token, &session, current).await {
                 Ok(password) => break password,
                 Err(failure) => failure,
             };
+            if failure.error == Error::Cancelled {
+                return Err(cancelled(user, Step::Reset));
+            }
             attempt.elapsed = started.elapsed();
             let outcome = Outcome::of(&failure.error, failure.retry_after);
             let decision =
@@ -320,57 +338,24 @@ impl Client {
             match decision {
                 Decision::RetryAfter(delay) => {
                     if self.sleep(delay).await.is_err() {
-                        return Err(RotateError::Cancelled {
-                            username: user.to_owned(),
-                            step: Step::Reset,
-                        });
+                        return Err(cancelled(user, Step::Reset));
                     }
                 }
                 Decision::RenewTokenThenRetry => {
                     attempt.token_renewed = true;
                     self.renew_token(&token)
                         .await
-                        .map_err(|e| token_error(user, e))?;
+                        .map_err(|e| token_error(user, Step::Reset, e))?;
                 }
                 Decision::LoginThenRetry => {
+                    // The session expired, so the reset was not applied; the new log-in follows the log-in rules.
+                    attempt.logged_in_again = true;
                     session = self
                         .login(user, current)
                         .await
-                        .map_err(|e| login_error(user, e))?;
+                        .map_err(|e| relogin_error(user, e))?;
                 }
-                Decision::ProbeLogin => match self.login(user, current).await {
-                    // The old password still works, so the reset did not happen.
-                    Ok(fresh) if attempt.number < MAX_RESETS => {
-                        debug!(
-                            username = user,
-                            step = "reset",
-                            "old password still works; sending the reset again"
-                        );
-                        session = fresh;
-                    }
-                    Ok(_) => {
-                        return Err(RotateError::ResetFailed {
-                            username: user.to_owned(),
-                            error: failure.error,
-                        });
-                    }
-                    Err(Failed::Call(Error::Api(api))) if is_login_rejection(&api) => {
-                        return Err(ambiguous(user, failure.error, Probe::Rejected(api)));
-                    }
-                    Err(f) => {
-                        return Err(ambiguous(
-                            user,
-                            failure.error,
-                            Probe::Failed(f.into_error()),
-                        ));
-                    }
-                },
-                Decision::Stop => {
-                    return Err(RotateError::ResetFailed {
-                        username: user.to_owned(),
-                        error: failure.error,
-                    });
-                }
+                Decision::Stop => return Err(reset_error(user, failure.error, &outcome)),
             }
         };
 
@@ -378,18 +363,18 @@ impl Client {
         let mut warnings = Vec::new();
         if self.inner.cancel.is_stopped() {
             warnings.push(format!(
-                "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the provider \
+                "ThingSpace reset the password for user {user:?} and the new password is saved, but the provider \
                  was asked to stop, so it skipped the log-out. The session ends by itself after 20 idle minutes."
             ));
         } else {
-            match self.logout(user, &session).await {
+            match self.logout(user, &session, current, &new_password).await {
                 Ok(()) => {}
                 Err(Failed::Call(Error::Cancelled) | Failed::Token(Error::Cancelled)) => warnings.push(format!(
-                    "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the \
+                    "ThingSpace reset the password for user {user:?} and the new password is saved, but the \
                      provider was asked to stop during the log-out. The session ends by itself after 20 idle minutes."
                 )),
                 Err(f) => warnings.push(format!(
-                    "ThingSpace reset the password for user \"{user}\" and the new password is saved, but the log-out \
+                    "ThingSpace reset the password for user {user:?} and the new password is saved, but the log-out \
                      failed: {}. The session ends by itself after 20 idle minutes.",
                     f.into_error()
                 )),
@@ -409,6 +394,7 @@ impl Client {
 
     // ----- the three M2M calls -----
 
+    /// The log-in, under the log-in rules. Each send is critical: once on the wire it is read to its end.
     async fn login(&self, user: &str, password: &SecretString) -> Result<Session, Failed> {
         self.with_retries(Call::Login, user, |token: Token| async move {
             let body = serde_json::to_vec(&LoginRequest {
@@ -418,29 +404,29 @@ impl Client {
             .map_err(|e| Error::Build(e.to_string()))?;
             let request = self
                 .inner
-                .http
+                .critical_http
                 .post(self.inner.login_url.clone())
                 .header(AUTHORIZATION, token.header.clone())
                 .header(CONTENT_TYPE, "application/json")
                 .body(body);
-            let answer = self.cancellable(self.send(request)).await?;
+            let secrets = self.secrets(&[password.expose_secret(), header_text(&token.header)]);
+            let answer = self.send_critical(request, &secrets).await?;
             debug!(
                 username = user,
                 step = "log-in",
                 status = answer.status,
                 "thingspace answered"
             );
-            let secrets = [password.expose_secret(), header_text(&token.header)];
             let parsed: LoginResponse = self.parse(&answer, "sessionToken", &secrets)?;
-            let shown = self.shown_content_type(&answer, &secrets);
+            let shown = shown_content_type(&answer, &secrets);
             let header = session_header(parsed, answer.status, shown.as_deref())?;
             Ok(Session { header })
         })
         .await
     }
 
-    /// One reset request. Deliberately not cancellable: once sent, its answer may hold the only copy of the new
-    /// password, so it is read to the end (within `request_timeout`).
+    /// One reset request. Critical: once sent, its answer may hold the only copy of the new password, so it is read
+    /// to the end (within `request_timeout`) whatever the stop signal says.
     async fn reset(
         &self,
         user: &str,
@@ -454,30 +440,37 @@ impl Client {
         .map_err(|e| Error::Build(e.to_string()))?;
         let request = self
             .inner
-            .http
+            .critical_http
             .put(self.inner.reset_url.clone())
             .header(AUTHORIZATION, token.header.clone())
             .header(SESSION_HEADER, session.header.clone())
             .header(CONTENT_TYPE, "application/json")
             .body(body);
-        let answer = self.send(request).await?;
+        let secrets = self.secrets(&[
+            old.expose_secret(),
+            header_text(&token.header),
+            header_text(&session.header),
+        ]);
+        let answer = self.send_critical(request, &secrets).await?;
         debug!(
             username = user,
             step = "reset",
             status = answer.status,
             "thingspace answered"
         );
-        let secrets = [
-            old.expose_secret(),
-            header_text(&token.header),
-            header_text(&session.header),
-        ];
         let parsed: ResetResponse = self.parse(&answer, "newPassword", &secrets)?;
-        let shown = self.shown_content_type(&answer, &secrets);
+        let shown = shown_content_type(&answer, &secrets);
         Ok(new_password(parsed, answer.status, shown.as_deref())?)
     }
 
-    async fn logout(&self, user: &str, session: &Session) -> Result<(), Failed> {
+    /// The log-out. Not critical: it changes no password, so the stop signal cancels it even on the wire.
+    async fn logout(
+        &self,
+        user: &str,
+        session: &Session,
+        old: &SecretString,
+        new: &SecretString,
+    ) -> Result<(), Failed> {
         self.with_retries(Call::Logout, user, |token: Token| async move {
             let request = self
                 .inner
@@ -485,7 +478,13 @@ impl Client {
                 .post(self.inner.logout_url.clone())
                 .header(AUTHORIZATION, token.header.clone())
                 .header(SESSION_HEADER, session.header.clone());
-            let answer = self.cancellable(self.send(request)).await?;
+            let secrets = self.secrets(&[
+                header_text(&token.header),
+                header_text(&session.header),
+                old.expose_secret(),
+                new.expose_secret(),
+            ]);
+            let answer = self.cancellable(self.send(request, &secrets)).await?;
             debug!(
                 username = user,
                 step = "log-out",
@@ -496,7 +495,6 @@ impl Client {
                 // The body only echoes the session token; nothing in it matters.
                 Ok(())
             } else {
-                let secrets = [header_text(&token.header), header_text(&session.header)];
                 Err(self.error_of(&answer, &secrets))
             }
         })
@@ -537,7 +535,7 @@ impl Client {
                     attempt.token_renewed = true;
                     token = self.renew_token(&token).await.map_err(Failed::Token)?;
                 }
-                Decision::LoginThenRetry | Decision::ProbeLogin | Decision::Stop => {
+                Decision::LoginThenRetry | Decision::Stop => {
                     return Err(Failed::Call(failure.error));
                 }
             }
@@ -643,16 +641,16 @@ impl Client {
             .header(AUTHORIZATION, self.inner.basic_auth.clone())
             .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
             .body("grant_type=client_credentials");
+        let secrets = self.secrets(&[]);
         let asked_at = Instant::now();
-        let answer = self.cancellable(self.send(request)).await?;
+        let answer = self.cancellable(self.send(request, &secrets)).await?;
         debug!(
             step = "token",
             status = answer.status,
             "thingspace answered"
         );
-        let secrets = [self.inner.client_secret.expose_secret()];
         let parsed: TokenResponse = self.parse(&answer, "access_token", &secrets)?;
-        let shown = self.shown_content_type(&answer, &secrets);
+        let shown = shown_content_type(&answer, &secrets);
         let (header, expires_in) = bearer_header(parsed, answer.status, shown.as_deref())?;
         // Renew a little before ThingSpace's own expiry, so a token never dies between check and use.
         let lifetime = Duration::from_secs(expires_in.unwrap_or(300));
@@ -666,13 +664,41 @@ impl Client {
 
     // ----- plumbing -----
 
+    /// The secrets in play for a call: `extra` (passwords, the bearer and session tokens), the client secret and the
+    /// base64 `Basic` form of the client credentials. Every string taken from an answer is scrubbed of all of them.
+    fn secrets<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
+        let mut all = extra.to_vec();
+        all.push(self.inner.client_secret.expose_secret());
+        all.push(self.inner.basic_credentials.expose_secret());
+        all
+    }
+
+    /// Sends a log-in or a reset. The stop signal only keeps it from being sent: once on the wire, its answer is read
+    /// to the end (within `request_timeout`), and a [`Shutdown::critical`] guard keeps the process alive meanwhile.
+    async fn send_critical(
+        &self,
+        request: reqwest::RequestBuilder,
+        secrets: &[&str],
+    ) -> Result<Answer, Failure> {
+        // Taken before the check: a stop that comes after the check finds this request counted and waits for it.
+        let _on_the_wire = self.inner.cancel.critical();
+        if self.inner.cancel.is_stopped() {
+            return Err(Error::Cancelled.into());
+        }
+        self.send(request, secrets).await
+    }
+
     /// Sends a request and reads the whole answer (at most [`MAX_BODY`]), within `request_timeout`.
-    async fn send(&self, request: reqwest::RequestBuilder) -> Result<Answer, Failure> {
+    async fn send(
+        &self,
+        request: reqwest::RequestBuilder,
+        secrets: &[&str],
+    ) -> Result<Answer, Failure> {
         let mut response = request
             .timeout(self.inner.request_timeout)
             .send()
             .await
-            .map_err(|e| Failure::from(transport(e)))?;
+            .map_err(|e| Failure::from(transport(e, secrets)))?;
         let status = response.status().as_u16();
         let header = |name| {
             response
@@ -684,14 +710,14 @@ impl Client {
         let retry_after = parse_retry_after(header(RETRY_AFTER));
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| Failure {
-            error: transport(e),
+            error: transport(e, secrets),
             retry_after,
         })? {
             if body.len() + chunk.len() > MAX_BODY {
                 return Err(Failure {
                     error: Error::UnexpectedBody {
                         status,
-                        content_type: content_type.unwrap_or_else(|| "none".to_owned()),
+                        content_type: clean(content_type.as_deref().unwrap_or("none"), secrets, 80),
                         what: format!("body longer than {MAX_BODY} bytes"),
                         excerpt: None,
                     },
@@ -718,7 +744,7 @@ impl Client {
         if !(200..300).contains(&answer.status) {
             return Err(self.error_of(answer, secrets));
         }
-        let shown = self.shown_content_type(answer, secrets);
+        let shown = shown_content_type(answer, secrets);
         success_body(answer.status, shown.as_deref(), &answer.body, field).map_err(|error| {
             Failure {
                 error,
@@ -727,23 +753,13 @@ impl Client {
         })
     }
 
-    /// The answer's content type as a message about a success answer may show it: scrubbed of the secrets in play
-    /// (error answers get the same from [`parse_error_body`]).
-    fn shown_content_type(&self, answer: &Answer, secrets: &[&str]) -> Option<String> {
-        let mut all = secrets.to_vec();
-        all.push(self.inner.client_secret.expose_secret());
-        answer.content_type.as_deref().map(|ct| redact(ct, &all))
-    }
-
     fn error_of(&self, answer: &Answer, secrets: &[&str]) -> Failure {
-        let mut all = secrets.to_vec();
-        all.push(self.inner.client_secret.expose_secret());
         Failure {
             error: parse_error_body(
                 answer.status,
                 answer.content_type.as_deref(),
                 &answer.body,
-                &all,
+                secrets,
             ),
             retry_after: answer.retry_after,
         }
@@ -769,6 +785,15 @@ impl Client {
             () = tokio::time::sleep(delay) => Ok(()),
         }
     }
+}
+
+/// The answer's content type as a message about a success answer may show it: scrubbed of the secrets in play
+/// (error answers get the same from [`parse_error_body`]).
+fn shown_content_type(answer: &Answer, secrets: &[&str]) -> Option<String> {
+    answer
+        .content_type
+        .as_deref()
+        .map(|ct| clean(ct, secrets, 80))
 }
 
 /// Which of ThingSpace's answers a body is read as, for [`parse_answer`].
@@ -800,7 +825,7 @@ pub fn parse_answer(
         return Err(parse_error_body(status, content_type, body, secrets));
     }
     // A message about a success answer shows its content type, never its body; scrub the former too.
-    let shown = content_type.map(|ct| redact(ct, secrets));
+    let shown = content_type.map(|ct| clean(ct, secrets, 80));
     let content_type = shown.as_deref();
     match kind {
         AnswerKind::Token => {
@@ -906,46 +931,52 @@ fn new_password(
     }
 }
 
-/// A rejected log-in: ThingSpace documents no code for a wrong password or a locked user, so any 400/401 answer in
-/// the M2M `errorCode` shape counts.
-fn is_login_rejection(api: &ApiError) -> bool {
-    matches!(api.status, 400 | 401) && api.shape == ErrorShape::M2m
-}
-
+/// A failed log-in, told apart by what its last outcome proves (see [`Outcome::verdict`]).
 fn login_error(user: &str, failed: Failed) -> RotateError {
-    let username = user.to_owned();
     let error = match failed {
-        Failed::Token(error) => return token_error(user, error),
+        Failed::Token(error) => return token_error(user, Step::Login, error),
+        Failed::Call(Error::Cancelled) => return cancelled(user, Step::Login),
         Failed::Call(error) => error,
     };
-    match error {
-        Error::Api(api) if is_login_rejection(&api) => RotateError::LoginRejected {
-            username,
-            error: api,
-        },
-        Error::Cancelled => RotateError::Cancelled {
-            username,
-            step: Step::Login,
-        },
-        error => RotateError::Login { username, error },
+    let username = user.to_owned();
+    match (Outcome::of(&error, None).verdict(Call::Login), error) {
+        (Verdict::Refused, Error::Api(error)) => RotateError::LoginRejected { username, error },
+        (Verdict::NotProcessed, error) => RotateError::Login { username, error },
+        (_, error) => RotateError::LoginUnknown { username, error },
     }
 }
 
-fn token_error(user: &str, error: Error) -> RotateError {
-    match error {
-        Error::Cancelled => RotateError::Cancelled {
-            username: user.to_owned(),
-            step: Step::Token,
-        },
-        error => RotateError::Token { error },
+/// A failed log-in after the first one succeeded and the session expired before the reset: a token failure or a
+/// stop is a reset that was not applied; anything else is a log-in failure like any other.
+fn relogin_error(user: &str, failed: Failed) -> RotateError {
+    match failed {
+        Failed::Token(error) => token_error(user, Step::Reset, error),
+        Failed::Call(Error::Cancelled) => cancelled(user, Step::Reset),
+        failed => login_error(user, failed),
     }
 }
 
-fn ambiguous(user: &str, cause: Error, probe: Probe) -> RotateError {
-    RotateError::Ambiguous {
+/// A failed reset: unknown when it may have taken effect, otherwise a clean failure.
+fn reset_error(user: &str, error: Error, outcome: &Outcome) -> RotateError {
+    let username = user.to_owned();
+    match outcome.verdict(Call::Reset) {
+        Verdict::Unknown => RotateError::ResetUnknown { username, error },
+        Verdict::NotProcessed | Verdict::Refused => RotateError::ResetFailed { username, error },
+    }
+}
+
+/// The token needed before `step` could not be had, so `step` never reached the session service.
+fn token_error(user: &str, step: Step, error: Error) -> RotateError {
+    match error {
+        Error::Cancelled => cancelled(user, step),
+        error => RotateError::Token { step, error },
+    }
+}
+
+fn cancelled(user: &str, step: Step) -> RotateError {
+    RotateError::Cancelled {
         username: user.to_owned(),
-        cause,
-        probe,
+        step,
     }
 }
 
@@ -976,9 +1007,13 @@ fn content_type_of(content_type: Option<&str>) -> String {
 }
 
 /// Classifies a reqwest error. A connect failure (including TLS) sent nothing; anything later may have delivered the
-/// request. The text drops the URL and keeps only the error chain, which never includes a body.
-fn transport(error: reqwest::Error) -> Error {
-    let maybe_sent = !error.is_connect() && !error.is_builder();
+/// request. The text drops the URL and keeps only the error chain, which never includes a body; it is scrubbed of
+/// `secrets` all the same, since the chain may quote what the server sent.
+fn transport(error: reqwest::Error, secrets: &[&str]) -> Error {
+    if error.is_builder() {
+        return Error::Build(clean(&error.without_url().to_string(), secrets, 300));
+    }
+    let maybe_sent = !error.is_connect();
     let timed_out = error.is_timeout();
     let error = error.without_url();
     let mut detail = error.to_string();
@@ -994,7 +1029,7 @@ fn transport(error: reqwest::Error) -> Error {
     Error::Transport(TransportError {
         maybe_sent,
         timed_out,
-        detail,
+        detail: clean(&detail, secrets, 300),
     })
 }
 

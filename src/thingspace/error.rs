@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use super::redact::{ECHOED, replace_encodings, reveals};
+
 /// The prefix Verizon puts in front of M2M error codes. Codes are shown and matched without it.
 const SERVICE_PREFIX: &str = "UnifiedWebService.";
 
@@ -172,13 +174,11 @@ pub fn parse_error_body(
     let excerpt = if (200..300).contains(&status) {
         None
     } else {
-        // Scrub the raw text first, so the cut at EXCERPT_CHARS can't leave the first half of a secret behind, and
-        // again after, in case tag stripping or folded white space joined one together.
-        let raw = redact(
-            &String::from_utf8_lossy(&body[..body.len().min(4096)]),
-            secrets,
-        );
-        Some(redact(&excerpt(raw.as_bytes()), secrets)).filter(|e| !e.is_empty())
+        // Scrub the whole body before cutting it, so no cut can leave part of a secret's encoding behind; then check
+        // what is shown, in case tag stripping or folded white space joined an echo together.
+        let scrubbed = replace_encodings(&String::from_utf8_lossy(body), secrets);
+        let shown = excerpt(prefix(&scrubbed, 4096).as_bytes());
+        Some(checked(shown, secrets)).filter(|e| !e.is_empty())
     };
     Error::UnexpectedBody {
         status,
@@ -280,39 +280,79 @@ fn excerpt(body: &[u8]) -> String {
     }
 }
 
-/// Replaces every occurrence of a secret in `text` with `[redacted]`. Empty secrets are ignored. Longer secrets go
-/// first, so a secret that contains another is not left half visible.
-pub(crate) fn redact(text: &str, secrets: &[&str]) -> String {
-    let mut ordered: Vec<&str> = secrets.iter().copied().filter(|s| !s.is_empty()).collect();
-    ordered.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut out = text.to_owned();
-    for secret in ordered {
-        if out.contains(secret) {
-            out = out.replace(secret, "[redacted]");
-        }
-    }
-    out
-}
-
 /// The most characters of an error code a message quotes.
 const CODE_CHARS: usize = 100;
 /// The most characters of an error message a message quotes.
 const MESSAGE_CHARS: usize = 500;
 
-/// A server-supplied string made fit for a diagnostic: secrets scrubbed (before the cut, so no half secret
-/// survives), control characters (terminal escapes, new lines) turned into spaces, at most `max` characters.
-fn clean(text: &str, secrets: &[&str], max: usize) -> String {
-    let scrubbed = redact(text, secrets);
+/// A server-supplied string made fit for a diagnostic: every known encoding of a secret replaced (before the cut,
+/// so no half survives), control characters (terminal escapes, new lines) turned into spaces, at most `max`
+/// characters, and dropped whole if a secret still shows up once decoded.
+pub(crate) fn clean(text: &str, secrets: &[&str], max: usize) -> String {
+    let scrubbed = replace_encodings(text, secrets);
     let printable = scrubbed
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c });
-    if scrubbed.chars().count() > max {
+    let shown = if scrubbed.chars().count() > max {
         let mut cut: String = printable.take(max).collect();
         cut.push('…');
         cut
     } else {
         printable.collect()
+    };
+    checked(shown, secrets)
+}
+
+/// `shown` as it is, or [`ECHOED`] when a secret, or a secret with its white space folded the way [`clean`] and
+/// [`excerpt`] fold it, shows up in it once decoded.
+fn checked(shown: String, secrets: &[&str]) -> String {
+    let reshaped: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| {
+            let folded = fold_space(s);
+            [
+                s.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect(),
+                folded.trim().to_owned(),
+                folded,
+            ]
+        })
+        .collect();
+    let mut all: Vec<&str> = secrets.to_vec();
+    all.extend(reshaped.iter().map(String::as_str));
+    if reveals(&shown, &all) {
+        ECHOED.to_owned()
+    } else {
+        shown
     }
+}
+
+/// Control characters to spaces, and runs of white space to one space.
+fn fold_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 /// An invalid `base_url`.
@@ -375,25 +415,48 @@ impl fmt::Display for Step {
     }
 }
 
-/// What the single check log-in after an ambiguous reset found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Probe {
-    /// ThingSpace rejected the old password: the reset most likely took effect.
-    Rejected(ApiError),
-    /// The check could not be made (network, server error, cancel).
-    Failed(Error),
+/// What a failed rotation did at ThingSpace, for the resource to record. Only the three effects other than
+/// [`Effect::None`] need evidence in state: each of them blocks further log-ins with the password that was tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing that counts happened: no log-in was sent, or it provably was not processed, or it succeeded and the
+    /// reset provably was not applied. The password is unchanged and no failed log-in was counted.
+    None,
+    /// ThingSpace rejected the log-in (400/401 in the M2M errorCode shape): a counted failed log-in.
+    LoginRejected,
+    /// A log-in was sent and its outcome is unknown (5xx, timeout, dropped connection, an unreadable error answer):
+    /// it may have counted as a failed log-in.
+    LoginUnknown,
+    /// A reset was sent and its outcome is unknown (5xx, timeout, dropped connection, a garbled 2xx): ThingSpace may
+    /// now hold a new password nobody knows.
+    ResetUnknown,
 }
 
 const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed log-ins, and only Verizon support can \
-                            unlock it. The provider never retries a failed log-in: check the password before the \
-                            next apply.";
+                            unlock it.";
 
-/// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them.
+const RESEED: &str = "set current_password_wo to the user's current password and change \
+                      current_password_wo_version (or change current_password)";
+
+/// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them; `effect()`
+/// says what happened at ThingSpace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateError {
-    /// The OAuth access token could not be obtained. No log-in was attempted; the password is unchanged.
+    /// The OAuth access token needed before `step` could not be obtained. With [`Step::Login`], no log-in was
+    /// processed; with [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Token {
+        /// The call the token was for: [`Step::Login`] or [`Step::Reset`].
+        step: Step,
         /// The token call's failure.
+        error: Error,
+    },
+    /// The log-in was not processed (never sent, throttled, refused by the gateway before the service), or
+    /// ThingSpace accepted the password and its answer could not be read. No failed log-in was counted; the password
+    /// is unchanged.
+    Login {
+        /// The user.
+        username: String,
+        /// The log-in call's failure.
         error: Error,
     },
     /// ThingSpace rejected the log-in (a 400/401 error-code answer): a failed log-in that counts toward the lock-out.
@@ -403,60 +466,75 @@ pub enum RotateError {
         /// ThingSpace's answer.
         error: ApiError,
     },
-    /// The log-in could not be completed for another reason (network, server errors, an unreadable answer).
-    /// The password is unchanged.
-    Login {
+    /// The log-in was sent and its outcome is unknown: it may have counted as a failed log-in.
+    LoginUnknown {
         /// The user.
         username: String,
         /// The log-in call's failure.
         error: Error,
     },
-    /// ThingSpace refused the reset in a way that shows it was not applied. The password is unchanged.
+    /// The log-in succeeded and the reset provably was not applied (refused by the service, throttled, never sent).
+    /// The password is unchanged.
     ResetFailed {
         /// The user.
         username: String,
         /// The reset call's failure.
         error: Error,
     },
-    /// The reset may have taken effect, and the new password is unknown to Terraform.
-    Ambiguous {
+    /// The reset was sent and its outcome is unknown: it may have taken effect, and the new password is unknown.
+    ResetUnknown {
         /// The user.
         username: String,
-        /// How the reset failed.
-        cause: Error,
-        /// What the check log-in found.
-        probe: Probe,
+        /// The reset call's failure.
+        error: Error,
     },
-    /// The provider was asked to stop before the reset was sent. The password is unchanged.
+    /// The provider was asked to stop before `step` was sent: with [`Step::Login`], no log-in was processed; with
+    /// [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Cancelled {
         /// The user.
         username: String,
-        /// The step that was cancelled.
+        /// The call that was not sent: [`Step::Login`] or [`Step::Reset`].
         step: Step,
     },
 }
 
 impl RotateError {
+    /// What this failure did at ThingSpace, for the resource to record.
+    pub fn effect(&self) -> Effect {
+        match self {
+            RotateError::Token { .. }
+            | RotateError::Login { .. }
+            | RotateError::ResetFailed { .. }
+            | RotateError::Cancelled { .. } => Effect::None,
+            RotateError::LoginRejected { .. } => Effect::LoginRejected,
+            RotateError::LoginUnknown { .. } => Effect::LoginUnknown,
+            RotateError::ResetUnknown { .. } => Effect::ResetUnknown,
+        }
+    }
+
     /// A one-line summary for a diagnostic.
     pub fn summary(&self) -> String {
         match self {
             RotateError::Token { .. } => "Could not get a ThingSpace API access token".to_owned(),
-            RotateError::LoginRejected { username, .. } => {
-                format!("ThingSpace log-in failed for user \"{username}\"")
-            }
             RotateError::Login { username, .. } => {
-                format!("Could not log in to ThingSpace as user \"{username}\"")
+                format!("Could not log in to ThingSpace as user {username:?}")
+            }
+            RotateError::LoginRejected { username, .. } => {
+                format!("ThingSpace log-in failed for user {username:?}")
+            }
+            RotateError::LoginUnknown { username, .. } => {
+                format!("The log-in for user {username:?} may have counted as a failed log-in")
             }
             RotateError::ResetFailed { username, .. } => {
-                format!("ThingSpace refused the password reset for user \"{username}\"")
+                format!(
+                    "The password reset for user {username:?} failed; the password is unchanged"
+                )
             }
-            RotateError::Ambiguous { username, .. } => {
-                format!("The password reset for user \"{username}\" may have taken effect")
+            RotateError::ResetUnknown { username, .. } => {
+                format!("The password reset for user {username:?} may have taken effect")
             }
             RotateError::Cancelled { username, step } => {
-                format!(
-                    "Password rotation for user \"{username}\" cancelled during the {step} step"
-                )
+                format!("Password rotation for user {username:?} cancelled during the {step} step")
             }
         }
     }
@@ -464,57 +542,67 @@ impl RotateError {
     /// The detail for a diagnostic: what ThingSpace answered, what state the password is in, what to do.
     pub fn detail(&self) -> String {
         match self {
-            RotateError::Token { error } => {
+            RotateError::Token { step, error } => {
                 let hint = match error {
                     Error::Api(api) if matches!(api.status, 400 | 401) => {
                         " Check client_id and client_secret (the ThingSpace project's app key and secret)."
                     }
                     _ => "",
                 };
-                format!(
-                    "The token request failed: {error}.{hint} No log-in was attempted; the password is unchanged."
-                )
-            }
-            RotateError::LoginRejected { username, error } => format!(
-                "ThingSpace rejected the log-in for user \"{username}\": {error}. {LOCKOUT_NOTE} The password is \
-                 unchanged."
-            ),
-            RotateError::Login { error, .. } => format!(
-                "The log-in failed: {error}. The password was not reset and is unchanged; the next apply tries again."
-            ),
-            RotateError::ResetFailed { error, .. } => format!(
-                "The reset failed: {error}. ThingSpace did not apply it, so the password is unchanged; the next apply \
-                 tries again."
-            ),
-            RotateError::Ambiguous {
-                username,
-                cause,
-                probe,
-            } => {
-                let found = match probe {
-                    Probe::Rejected(api) => format!(
-                        "A single check log-in with the old password was then rejected ({api}), so the reset most \
-                         likely took effect"
-                    ),
-                    Probe::Failed(e) => {
-                        format!("A check log-in with the old password could not be completed ({e})")
-                    }
+                let what = match step {
+                    Step::Reset => "The log-in succeeded, but no reset was applied",
+                    _ => "No log-in was processed, so no failed log-in was counted",
                 };
                 format!(
-                    "The reset request failed after it was sent: {cause}. {found}. The reset may have taken effect: \
-                     ThingSpace may now hold a new password for user \"{username}\" that is unknown to Terraform. \
-                     Terraform's state keeps the old password. To recover, obtain the user's current password through \
-                     ThingSpace (for example Verizon's ThingSpace portal or Verizon support), then re-seed the \
-                     resource: set current_password_wo to that password and change current_password_wo_version. \
-                     Do not re-apply before that: a log-in with a stale password counts toward ThingSpace's lock-out \
-                     after 5 consecutive failures."
+                    "The token request failed: {error}.{hint} {what}; the password is unchanged, and the next apply \
+                     tries again."
                 )
             }
-            RotateError::Cancelled { .. } => {
-                "Terraform asked the provider to stop before the password reset was \
-                                              sent. The password is unchanged."
-                    .to_owned()
+            RotateError::Login { error, .. } => {
+                if error.status().is_some_and(|s| (200..300).contains(&s)) {
+                    format!(
+                        "ThingSpace accepted the log-in, but its answer could not be read: {error}. No failed log-in \
+                         was counted, nothing was reset, and the password is unchanged; the next apply tries again."
+                    )
+                } else {
+                    format!(
+                        "The log-in was not processed: {error}. ThingSpace did not check the password, so no failed \
+                         log-in was counted, and the password is unchanged; the next apply tries again."
+                    )
+                }
             }
+            RotateError::LoginRejected { username, error } => format!(
+                "ThingSpace rejected the log-in for user {username:?}: {error}. This counts as a failed log-in. \
+                 {LOCKOUT_NOTE} So the provider will not log in with this password again: this resource is blocked \
+                 until you re-seed it. Nothing was reset; the password is unchanged. Check the password, then \
+                 {RESEED}."
+            ),
+            RotateError::LoginUnknown { username, error } => format!(
+                "The log-in for user {username:?} was sent, but its outcome is unknown: {error}. ThingSpace may \
+                 have checked the password and counted a failed log-in. {LOCKOUT_NOTE} So the provider will not log \
+                 in with this password again: this resource is blocked until you re-seed it. Nothing was reset; the \
+                 password is unchanged. If the password is right, re-seed with it: {RESEED}."
+            ),
+            RotateError::ResetFailed { error, .. } => format!(
+                "The reset was not applied: {error}. The log-in succeeded, so no failed log-in was counted, and the \
+                 password is unchanged; the next apply tries again."
+            ),
+            RotateError::ResetUnknown { username, error } => format!(
+                "The reset request was sent, but its outcome is unknown: {error}. The reset may have taken effect: \
+                 ThingSpace may now hold a new password for user {username:?} that is unknown to Terraform. The \
+                 provider does not send the reset again, nor log in to check, because a log-in with a stale password \
+                 counts toward the lock-out. {LOCKOUT_NOTE} Terraform's state keeps the old password, and this \
+                 resource is now blocked: it makes no log-in until you re-seed it. To recover, obtain the user's \
+                 current password through ThingSpace (Verizon's ThingSpace portal or Verizon support), then {RESEED}."
+            ),
+            RotateError::Cancelled { step, .. } => match step {
+                Step::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
+                                was applied: the password is unchanged."
+                    .to_owned(),
+                _ => "Terraform asked the provider to stop before a log-in was processed: no failed log-in was \
+                      counted, and the password is unchanged."
+                    .to_owned(),
+            },
         }
     }
 
@@ -522,10 +610,11 @@ impl RotateError {
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
             RotateError::LoginRejected { error, .. } => Some(error),
-            RotateError::Token { error }
+            RotateError::Token { error, .. }
             | RotateError::Login { error, .. }
+            | RotateError::LoginUnknown { error, .. }
             | RotateError::ResetFailed { error, .. }
-            | RotateError::Ambiguous { cause: error, .. } => error.api(),
+            | RotateError::ResetUnknown { error, .. } => error.api(),
             RotateError::Cancelled { .. } => None,
         }
     }
@@ -674,6 +763,56 @@ mod tests {
     }
 
     #[test]
+    fn secrets_echoed_in_another_encoding_are_scrubbed() {
+        use base64::Engine as _;
+        let password = r#"pa"ss\w/rd"#;
+        // JSON-escaped inside an M2M message, with and without `\/`.
+        for escaped in [r#"pa\"ss\\w/rd"#, r#"pa\"ss\\w\/rd"#] {
+            let body =
+                format!(r#"{{"errorCode":"X","errorMessage":"bad password {escaped} here"}}"#);
+            let e = parse_error_body(400, None, body.as_bytes(), &[password]);
+            assert_eq!(
+                e.to_string(),
+                "HTTP 400, code X: bad password [redacted] here"
+            );
+        }
+        // The Basic credentials echoed by a token endpoint.
+        let basic = base64::engine::general_purpose::STANDARD.encode("app:s3cr3t-app");
+        let body = format!(
+            r#"{{"error":"invalid_client","error_description":"bad header Basic {basic}"}}"#
+        );
+        let e = parse_error_body(401, None, body.as_bytes(), &["s3cr3t-app", &basic]);
+        assert_eq!(
+            e.to_string(),
+            "HTTP 401, code invalid_client: bad header Basic [redacted]"
+        );
+        // Without the client's own Basic value the decoded view still catches it, and drops the text.
+        let e = parse_error_body(401, None, body.as_bytes(), &["s3cr3t-app"]);
+        assert_eq!(
+            e.to_string(),
+            format!("HTTP 401, code invalid_client: {ECHOED}")
+        );
+        // HTML-escaped in an error page, and percent-encoded in a content type.
+        let e = parse_error_body(
+            502,
+            Some("text/html; echo=pa%22ss%5Cw%2Frd"),
+            b"<p>pa&quot;ss\\w/rd</p>",
+            &[password],
+        );
+        let text = e.to_string();
+        assert!(!text.contains(password), "{text}");
+        assert!(text.contains("[redacted]"), "{text}");
+        // A mix no single variant covers: HTML entities for some characters, percent for others.
+        let e = parse_error_body(
+            400,
+            None,
+            br#"{"errorCode":"X","errorMessage":"pa&#34;ss%5Cw/rd"}"#,
+            &[password],
+        );
+        assert_eq!(e.to_string(), format!("HTTP 400, code X: {ECHOED}"));
+    }
+
+    #[test]
     fn secrets_cut_by_the_excerpt_or_nested_in_others_leave_no_half_behind() {
         // The secret straddles the 120-character cut of the excerpt.
         let body = format!("{}SECRETVALUE12345 tail", "y".repeat(EXCERPT_CHARS - 5));
@@ -747,23 +886,119 @@ mod tests {
             "{text}"
         );
 
-        let amb = RotateError::Ambiguous {
+        assert_eq!(login.effect(), Effect::LoginRejected);
+        assert!(
+            text.contains("will not log in with this password again"),
+            "{text}"
+        );
+        assert!(!text.contains("tries again"), "{text}");
+
+        let dropped = Error::Transport(TransportError {
+            maybe_sent: true,
+            timed_out: false,
+            detail: "connection reset".into(),
+        });
+        let reset = RotateError::ResetUnknown {
             username: "svc".into(),
-            cause: Error::Transport(TransportError {
-                maybe_sent: true,
-                timed_out: false,
-                detail: "reset".into(),
-            }),
-            probe: Probe::Failed(Error::Cancelled),
+            error: dropped.clone(),
         };
-        let text = amb.detail();
+        let text = reset.to_string();
+        assert!(
+            text.starts_with("The password reset for user \"svc\" may have taken effect"),
+            "{text}"
+        );
         for needle in [
+            "connection reset",
             "may have taken effect",
             "unknown to Terraform",
-            "current_password_wo",
-            "current_password_wo_version",
+            "blocked",
+            "Verizon",
+            "set current_password_wo to",
+            "change current_password_wo_version",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");
         }
+        assert!(!text.contains("tries again"), "{text}");
+        assert_eq!(reset.effect(), Effect::ResetUnknown);
+
+        let unknown = RotateError::LoginUnknown {
+            username: "svc".into(),
+            error: dropped.clone(),
+        };
+        let text = unknown.to_string();
+        for needle in [
+            "may have counted as a failed log-in",
+            "will not log in with this password again",
+            "5 consecutive failed log-ins",
+            "change current_password_wo_version",
+            "password is unchanged",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+        assert!(!text.contains("tries again"), "{text}");
+        assert_eq!(unknown.effect(), Effect::LoginUnknown);
+
+        // The failures that change nothing say so, and that the next apply tries again.
+        let throttled = Error::Api(ApiError {
+            status: 429,
+            code: String::new(),
+            message: String::new(),
+            shape: ErrorShape::M2m,
+        });
+        let none = [
+            RotateError::Token {
+                step: Step::Login,
+                error: throttled.clone(),
+            },
+            RotateError::Token {
+                step: Step::Reset,
+                error: throttled.clone(),
+            },
+            RotateError::Login {
+                username: "svc".into(),
+                error: throttled.clone(),
+            },
+            RotateError::ResetFailed {
+                username: "svc".into(),
+                error: throttled,
+            },
+            RotateError::Cancelled {
+                username: "svc".into(),
+                step: Step::Login,
+            },
+            RotateError::Cancelled {
+                username: "svc".into(),
+                step: Step::Reset,
+            },
+        ];
+        for e in none {
+            assert_eq!(e.effect(), Effect::None, "{e}");
+            let text = e.to_string();
+            assert!(text.contains("password is unchanged"), "{text}");
+            assert!(!text.contains("may have"), "{text}");
+        }
+        let garbled = RotateError::Login {
+            username: "svc".into(),
+            error: Error::UnexpectedBody {
+                status: 200,
+                content_type: "text/html".into(),
+                what: "body that is not JSON".into(),
+                excerpt: None,
+            },
+        };
+        assert!(
+            garbled
+                .detail()
+                .starts_with("ThingSpace accepted the log-in"),
+            "{garbled}"
+        );
+        let after_login = RotateError::Token {
+            step: Step::Reset,
+            error: Error::Cancelled,
+        };
+        assert!(
+            after_login.detail().contains("The log-in succeeded"),
+            "{after_login}"
+        );
     }
 }

@@ -1,16 +1,27 @@
-//! The retry policy: one pure function that decides, from a call's failure, whether and how to try again.
+//! The retry policy: pure functions that decide, from a call's failure, whether to try again and what the failure
+//! proves about the call's effect at ThingSpace.
 //!
-//! A password reset is not idempotent and a failed log-in counts toward ThingSpace's lock-out, so the rules differ
-//! per call. The function takes the jitter as an input, so the table tests are deterministic and nothing here sleeps.
+//! ThingSpace locks a user after 5 consecutive failed log-ins, and a password reset is not idempotent (a lost answer
+//! may mean a new password nobody knows). So a log-in or a reset is sent again only after an answer that *proves* the
+//! earlier send was not processed: a connect error before anything was sent, a 429 throttle, or the gateway's
+//! `900901` (bad bearer token, refused before the service). A reset refused because the session expired was not
+//! applied either: log in again (a log-in under its own rules), then reset once more. Token and log-out requests
+//! change no password and count toward no lock-out, so they also ride out 502-504 within the budget.
+//!
+//! Nothing here sleeps or draws random numbers: the jitter is an input, so the table tests are deterministic.
 
 use std::time::Duration;
 
-use super::error::{Error, code_matches};
+use super::error::{Error, ErrorShape, code_matches};
 
 /// Gateway code for a bad or expired bearer token.
 pub const INVALID_TOKEN: &str = "900901";
 /// M2M code for a session that idled out.
 pub const SESSION_EXPIRED: &str = "REQUEST_FAILED.SessionToken.Expired";
+
+/// The most sends of one reset call, whatever came back: each repeat follows an answer that proved the earlier
+/// send was not applied, and three covers a renewed token plus a renewed session.
+pub const MAX_RESETS: u32 = 3;
 
 /// Which API call failed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,18 +44,20 @@ pub enum Outcome {
     /// The request may have reached the server but no complete answer came back: a timeout after connecting, a
     /// dropped connection, a body that broke off.
     NoAnswer,
-    /// An HTTP error answer.
+    /// An HTTP answer with an error status (anything but 2xx).
     Status {
         /// The HTTP status.
         status: u16,
         /// The error code (any shape), empty when the answer had none.
         code: String,
+        /// Which of ThingSpace's error shapes the body had; `None` for anything else (an HTML page, garbage).
+        shape: Option<ErrorShape>,
         /// `Retry-After` in seconds, when the answer carried one.
         retry_after: Option<Duration>,
     },
     /// A success status whose body could not be read or lacked the field it must carry.
     Garbled,
-    /// A failure that no retry can fix (the client could not build the request).
+    /// Nothing was sent and no retry can help: the client could not build the request, or it was asked to stop.
     Fatal,
 }
 
@@ -54,33 +67,106 @@ impl Outcome {
         match error {
             Error::Transport(t) if !t.maybe_sent => Outcome::NotSent,
             Error::Transport(_) => Outcome::NoAnswer,
+            Error::Api(api) if (200..300).contains(&api.status) => Outcome::Garbled,
             Error::Api(api) => Outcome::Status {
                 status: api.status,
                 code: api.code.clone(),
+                shape: Some(api.shape),
                 retry_after,
             },
             Error::UnexpectedBody { status, .. } if (200..300).contains(status) => Outcome::Garbled,
             Error::UnexpectedBody { status, .. } => Outcome::Status {
                 status: *status,
                 code: String::new(),
+                shape: None,
                 retry_after,
             },
             Error::Build(_) | Error::Cancelled => Outcome::Fatal,
         }
     }
 
-    /// Whether a reset that failed this way may have changed the password.
-    pub fn reset_may_have_applied(&self) -> bool {
-        match self {
-            Outcome::NoAnswer | Outcome::Garbled => true,
-            Outcome::Status { status, .. } => *status >= 500,
-            Outcome::NotSent | Outcome::Fatal => false,
+    /// What this outcome proves about the effect of `call` at ThingSpace. Every row says why.
+    pub fn verdict(&self, call: Call) -> Verdict {
+        use Outcome::{Fatal, Garbled, NotSent, Status};
+        match (call, self) {
+            // Nothing left this machine.
+            (_, NotSent | Fatal) => Verdict::NotProcessed,
+            // A throttle answers instead of processing.
+            (_, Status { status: 429, .. }) => Verdict::NotProcessed,
+            // A gateway fault in the 4xx range (900901/900902 bad or missing token, 900906 no such resource...) is
+            // the gateway refusing before the request reaches the service. Its 5xx faults (backend timeouts) are not.
+            (
+                _,
+                Status {
+                    status: 400..=499,
+                    shape: Some(ErrorShape::Gateway),
+                    ..
+                },
+            ) => Verdict::NotProcessed,
+            // ThingSpace documents no code for a wrong password: any 400/401 from the session service is a failed
+            // log-in, counted toward the lock-out.
+            (
+                Call::Login,
+                Status {
+                    status: 400 | 401,
+                    shape: Some(ErrorShape::M2m),
+                    ..
+                },
+            ) => Verdict::Refused,
+            // A 2xx to a log-in means the password was accepted: not a failed log-in, whatever the body was.
+            (Call::Login, Garbled) => Verdict::NotProcessed,
+            // The session service refused the reset (or the log-out) in its own error shape: nothing was applied.
+            (
+                Call::Reset | Call::Logout,
+                Status {
+                    status: 400..=499,
+                    shape: Some(ErrorShape::M2m),
+                    ..
+                },
+            ) => Verdict::Refused,
+            // The OAuth endpoint refused the client's credentials.
+            (
+                Call::Token,
+                Status {
+                    status: 400..=499,
+                    shape: Some(ErrorShape::OAuth),
+                    ..
+                },
+            ) => Verdict::Refused,
+            // Everything else may have been processed: any 5xx (a gateway 5xx does not prove the backend did
+            // nothing), a timeout or dropped connection after sending, a garbled 2xx to a reset (it was applied and
+            // the password lost), any other status or an answer in no known shape.
+            _ => Verdict::Unknown,
         }
     }
 
     fn has_code(&self, wanted: &str) -> bool {
         matches!(self, Outcome::Status { code, .. } if code_matches(code, wanted))
     }
+
+    /// The gateway's "bad or expired bearer token": refused before the service, and a fresh token fixes it.
+    fn is_invalid_token(&self) -> bool {
+        matches!(
+            self,
+            Outcome::Status {
+                status: 401,
+                shape: Some(ErrorShape::Gateway),
+                ..
+            }
+        ) && self.has_code(INVALID_TOKEN)
+    }
+}
+
+/// What a call's failure proves about its effect at ThingSpace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Provably not processed: nothing changed and nothing was counted.
+    NotProcessed,
+    /// Processed and refused by the service: a refused log-in counts toward the lock-out; a refused reset (or token
+    /// or log-out) changed nothing.
+    Refused,
+    /// It may or may not have been processed: a log-in may have counted as failed, a reset may have taken effect.
+    Unknown,
 }
 
 /// Where a call stands when it failed.
@@ -92,6 +178,8 @@ pub struct Attempt {
     pub elapsed: Duration,
     /// Whether the OAuth token was already renewed for this call after a `900901`.
     pub token_renewed: bool,
+    /// Reset only: whether a new session was already opened for this reset after an expired one.
+    pub logged_in_again: bool,
 }
 
 /// What to do after a failure.
@@ -103,9 +191,6 @@ pub enum Decision {
     RenewTokenThenRetry,
     /// Reset only: the session expired, so the reset did not happen: log in again, then reset once more.
     LoginThenRetry,
-    /// Reset only: it may or may not have taken effect. Log in once with the old password to find out; if that works,
-    /// the reset did not happen and is sent once more, unless [`MAX_RESETS`] were sent already.
-    ProbeLogin,
     /// Give up and report the failure.
     Stop,
 }
@@ -121,7 +206,7 @@ pub struct Policy {
     pub max_retry_after: Duration,
     /// No retry starts if it would begin later than this after the call's first send.
     pub budget: Duration,
-    /// The most sends of one call (token, log-in, log-out).
+    /// The most sends of one token, log-in or log-out call (a reset is capped at [`MAX_RESETS`]).
     pub max_attempts: u32,
 }
 
@@ -137,9 +222,6 @@ impl Default for Policy {
     }
 }
 
-/// The most sends of a reset: the first one and at most one retry.
-pub const MAX_RESETS: u32 = 2;
-
 impl Policy {
     /// Decides what to do after `call` failed with `outcome`. `jitter` is a number in `[0, 1)` from the caller's
     /// random source; it spreads the backoff so parallel rotations don't retry in lockstep.
@@ -151,33 +233,57 @@ impl Policy {
         jitter: f64,
     ) -> Decision {
         match call {
+            Call::Login => self.decide_login(outcome, attempt, jitter),
             Call::Reset => self.decide_reset(outcome, attempt, jitter),
-            Call::Token | Call::Login | Call::Logout => {
-                self.decide_safe(call, outcome, attempt, jitter)
-            }
+            Call::Token | Call::Logout => self.decide_harmless(call, outcome, attempt, jitter),
         }
     }
 
-    /// Token, log-in and log-out: repeat what certainly did no harm, within the budget.
-    fn decide_safe(
-        &self,
-        call: Call,
-        outcome: &Outcome,
-        attempt: &Attempt,
-        jitter: f64,
-    ) -> Decision {
-        if call != Call::Token && outcome.has_code(INVALID_TOKEN) && is_status(outcome, 401) {
-            // The gateway rejected the bearer token before the call reached the service: nothing happened, and a
-            // fresh token fixes it. Once only, so a gateway that rejects every token can't loop.
+    /// The log-in: sent again only when the earlier send provably never reached the password check.
+    fn decide_login(&self, outcome: &Outcome, attempt: &Attempt, jitter: f64) -> Decision {
+        if outcome.verdict(Call::Login) != Verdict::NotProcessed {
+            // Refused: a failed log-in, which must never be repeated. Unknown: it may have counted as one.
+            return Decision::Stop;
+        }
+        if attempt.number >= self.max_attempts {
+            return Decision::Stop;
+        }
+        if outcome.is_invalid_token() {
+            // Once only, so a gateway that rejects every token can't loop.
             return if attempt.token_renewed {
                 Decision::Stop
             } else {
                 Decision::RenewTokenThenRetry
             };
         }
-        if attempt.number >= self.max_attempts {
+        self.repeat_unprocessed(outcome, attempt, jitter)
+    }
+
+    /// The reset: never sent again once it may have taken effect.
+    fn decide_reset(&self, outcome: &Outcome, attempt: &Attempt, jitter: f64) -> Decision {
+        if outcome.verdict(Call::Reset) == Verdict::Unknown || attempt.number >= MAX_RESETS {
             return Decision::Stop;
         }
+        if outcome.has_code(SESSION_EXPIRED) {
+            // Refused by the session service, so not applied; a fresh session fixes it, once.
+            return if attempt.logged_in_again {
+                Decision::Stop
+            } else {
+                Decision::LoginThenRetry
+            };
+        }
+        if outcome.is_invalid_token() {
+            return if attempt.token_renewed {
+                Decision::Stop
+            } else {
+                Decision::RenewTokenThenRetry
+            };
+        }
+        self.repeat_unprocessed(outcome, attempt, jitter)
+    }
+
+    /// A log-in or reset that provably was not processed: a connect error before sending, or a 429.
+    fn repeat_unprocessed(&self, outcome: &Outcome, attempt: &Attempt, jitter: f64) -> Decision {
         let delay = match outcome {
             Outcome::NotSent => self.backoff(attempt.number, jitter),
             Outcome::Status {
@@ -185,44 +291,44 @@ impl Policy {
                 retry_after,
                 ..
             } => self.server_asked(*retry_after, attempt.number, jitter),
-            Outcome::Status {
-                status: 502..=504,
-                retry_after,
-                ..
-            } => self.server_asked(*retry_after, attempt.number, jitter),
-            // Everything else is either a real answer (a rejected log-in must never be repeated: ThingSpace locks the
-            // user after 5), or something that may have reached the server and that we were not asked to repeat.
+            // Other proofs of "not processed" (a gateway 900902, a garbled 2xx to a log-in, a client that could not
+            // build the request) come back the same way when repeated.
             _ => return Decision::Stop,
         };
         self.within_budget(delay, attempt)
     }
 
-    /// The reset: repeated at most once, and only when it certainly did not take effect.
-    fn decide_reset(&self, outcome: &Outcome, attempt: &Attempt, jitter: f64) -> Decision {
-        if outcome.reset_may_have_applied() {
-            // Even when no retry is left, the one check log-in tells "unchanged" apart from "maybe changed".
-            return Decision::ProbeLogin;
-        }
-        if attempt.number >= MAX_RESETS {
+    /// Token and log-out: they change no password and count toward no lock-out, so whatever the gateway asks to be
+    /// repeated is repeated, within the budget.
+    fn decide_harmless(
+        &self,
+        call: Call,
+        outcome: &Outcome,
+        attempt: &Attempt,
+        jitter: f64,
+    ) -> Decision {
+        if attempt.number >= self.max_attempts {
             return Decision::Stop;
         }
-        match outcome {
-            o if o.has_code(SESSION_EXPIRED) => Decision::LoginThenRetry,
-            o if o.has_code(INVALID_TOKEN) && is_status(o, 401) && !attempt.token_renewed => {
+        if call == Call::Logout && outcome.is_invalid_token() {
+            return if attempt.token_renewed {
+                Decision::Stop
+            } else {
                 Decision::RenewTokenThenRetry
-            }
+            };
+        }
+        let delay = match outcome {
+            Outcome::NotSent => self.backoff(attempt.number, jitter),
             Outcome::Status {
-                status: 429,
+                status: 429 | 502..=504,
                 retry_after,
                 ..
-            } => self.within_budget(
-                self.server_asked(*retry_after, attempt.number, jitter),
-                attempt,
-            ),
-            // Nothing was sent, so nothing happened.
-            Outcome::NotSent => self.within_budget(self.backoff(attempt.number, jitter), attempt),
-            _ => Decision::Stop,
-        }
+            } => self.server_asked(*retry_after, attempt.number, jitter),
+            // A real refusal (bad client credentials, an expired session) comes back the same way; a timeout or a
+            // 500 is not something the server asked us to repeat.
+            _ => return Decision::Stop,
+        };
+        self.within_budget(delay, attempt)
     }
 
     /// Capped exponential backoff with "equal jitter": half the delay is fixed, half is random, so a retry never
@@ -258,10 +364,6 @@ impl Policy {
     }
 }
 
-fn is_status(outcome: &Outcome, wanted: u16) -> bool {
-    matches!(outcome, Outcome::Status { status, .. } if *status == wanted)
-}
-
 /// Parses a `Retry-After` header given in seconds. The HTTP-date form is ignored (backoff applies instead).
 pub fn parse_retry_after(value: Option<&str>) -> Option<Duration> {
     value?.trim().parse::<u64>().ok().map(Duration::from_secs)
@@ -273,95 +375,167 @@ mod tests {
     use super::*;
     use Call::*;
     use Decision::*;
+    use ErrorShape::{Gateway, M2m, OAuth};
 
-    fn status(status: u16, code: &str) -> Outcome {
+    fn answer(status: u16, shape: Option<ErrorShape>, code: &str) -> Outcome {
         Outcome::Status {
             status,
             code: code.into(),
+            shape,
             retry_after: None,
         }
+    }
+    fn m2m(status: u16, code: &str) -> Outcome {
+        answer(status, Some(M2m), code)
+    }
+    fn gw(status: u16, code: &str) -> Outcome {
+        answer(status, Some(Gateway), code)
+    }
+    fn oauth(status: u16, code: &str) -> Outcome {
+        answer(status, Some(OAuth), code)
+    }
+    /// An answer in none of ThingSpace's shapes (an HTML error page, an empty body).
+    fn page(status: u16) -> Outcome {
+        answer(status, None, "")
     }
     fn too_many(retry_after: Option<u64>) -> Outcome {
         Outcome::Status {
             status: 429,
             code: String::new(),
+            shape: None,
             retry_after: retry_after.map(Duration::from_secs),
+        }
+    }
+    fn with_retry_after(outcome: Outcome, secs: u64) -> Outcome {
+        match outcome {
+            Outcome::Status {
+                status,
+                code,
+                shape,
+                ..
+            } => Outcome::Status {
+                status,
+                code,
+                shape,
+                retry_after: Some(Duration::from_secs(secs)),
+            },
+            other => other,
         }
     }
     fn at(number: u32, elapsed_ms: u64) -> Attempt {
         Attempt {
             number,
             elapsed: Duration::from_millis(elapsed_ms),
-            token_renewed: false,
+            ..Attempt::default()
+        }
+    }
+    fn renewed(number: u32) -> Attempt {
+        Attempt {
+            token_renewed: true,
+            ..at(number, 0)
+        }
+    }
+    fn relogged(number: u32) -> Attempt {
+        Attempt {
+            logged_in_again: true,
+            ..at(number, 0)
         }
     }
     fn ms(n: u64) -> Duration {
         Duration::from_millis(n)
     }
+    const EXPIRED: &str = "REQUEST_FAILED.SessionToken.Expired";
 
     #[test]
     fn decision_table() {
         let p = Policy::default(); // base 500 ms, max 8 s, Retry-After cap 20 s, budget 30 s, 6 attempts
-        let renewed = Attempt {
-            token_renewed: true,
-            ..at(1, 0)
-        };
         #[rustfmt::skip]
         let rows: Vec<(&str, Call, Outcome, Attempt, f64, Decision)> = vec![
-            // token, log-in, log-out: transport errors where nothing was sent
-            ("token connect error retried with base backoff, no jitter", Token, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
+            // --- token and log-out: change no password, count toward no lock-out ---
+            ("token connect error: base backoff, no jitter", Token, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
             ("token connect error, full jitter", Token, Outcome::NotSent, at(1, 0), 0.999_999, RetryAfter(ms(500) - Duration::from_nanos(250))),
-            ("backoff doubles", Login, Outcome::NotSent, at(3, 0), 0.0, RetryAfter(ms(1000))),
+            ("backoff doubles", Logout, Outcome::NotSent, at(3, 0), 0.0, RetryAfter(ms(1000))),
             ("backoff is capped", Logout, Outcome::NotSent, at(5, 0), 0.0, RetryAfter(ms(4000))),
-            ("backoff cap holds for big attempt numbers", Token, Outcome::NotSent, at(5, 0), 0.5, RetryAfter(ms(6000))),
+            ("backoff cap holds with jitter", Token, Outcome::NotSent, at(5, 0), 0.5, RetryAfter(ms(6000))),
             ("max attempts stop", Token, Outcome::NotSent, at(6, 0), 0.0, Stop),
             ("budget exhausted", Token, Outcome::NotSent, at(2, 29_600), 0.0, Stop),
             ("budget just enough", Token, Outcome::NotSent, at(2, 29_500), 0.0, RetryAfter(ms(500))),
-            // timeouts / dropped connections after sending are not repeated
-            ("token timeout after sending not retried", Token, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
-            ("log-in dropped connection not retried", Login, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
-            // 429 and gateway errors
-            ("429 honours Retry-After", Login, too_many(Some(3)), at(1, 0), 0.9, RetryAfter(ms(3000))),
-            ("429 Retry-After is capped", Token, too_many(Some(3600)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
-            ("429 Retry-After past the budget stops", Login, too_many(Some(15)), at(2, 20_000), 0.0, Stop),
-            ("429 without Retry-After backs off", Logout, too_many(None), at(2, 0), 0.0, RetryAfter(ms(500))),
-            ("502 retried", Token, status(502, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
-            ("503 retried", Login, status(503, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
-            ("504 retried", Logout, status(504, ""), at(1, 0), 0.0, RetryAfter(ms(250))),
-            ("503 honours Retry-After", Token, Outcome::Status { status: 503, code: String::new(), retry_after: Some(Duration::from_secs(4)) }, at(1, 0), 0.0, RetryAfter(ms(4000))),
-            ("500 not retried", Token, status(500, ""), at(1, 0), 0.0, Stop),
-            ("garbled success not retried", Login, Outcome::Garbled, at(1, 0), 0.0, Stop),
-            ("fatal never retried", Token, Outcome::Fatal, at(1, 0), 0.0, Stop),
-            // credentials
-            ("log-in rejected (400 errorCode) never retried", Login, status(400, "REQUEST_FAILED.UnexpectedError"), at(1, 0), 0.0, Stop),
-            ("log-in rejected (401 errorCode) never retried", Login, status(401, "INPUT_INVALID.Credentials"), at(1, 0), 0.0, Stop),
-            ("client credentials rejected never retried", Token, status(401, "invalid_client"), at(1, 0), 0.0, Stop),
-            // expired bearer token
-            ("log-in 900901 renews the token", Login, status(401, "900901"), at(1, 0), 0.0, RenewTokenThenRetry),
-            ("log-out 900901 renews the token", Logout, status(401, "900901"), at(2, 0), 0.0, RenewTokenThenRetry),
-            ("900901 renews only once", Login, status(401, "900901"), renewed, 0.0, Stop),
-            ("900902 is not renewed", Login, status(401, "900902"), at(1, 0), 0.0, Stop),
-            // the reset: retried once, only when it certainly did not take effect
-            ("reset expired session: log in again", Reset, status(400, "REQUEST_FAILED.SessionToken.Expired"), at(1, 0), 0.0, LoginThenRetry),
-            ("reset expired session with service prefix", Reset, status(400, "UnifiedWebService.REQUEST_FAILED.SessionToken.Expired"), at(1, 0), 0.0, LoginThenRetry),
-            ("reset 900901: new token", Reset, status(401, "900901"), at(1, 0), 0.0, RenewTokenThenRetry),
-            ("reset 429 honours Retry-After", Reset, too_many(Some(2)), at(1, 0), 0.0, RetryAfter(ms(2000))),
-            ("reset 429 capped", Reset, too_many(Some(999)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
-            ("reset 429 beyond budget", Reset, too_many(Some(10)), at(1, 25_000), 0.0, Stop),
+            ("token timeout after sending: not asked to repeat", Token, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
+            ("log-out dropped: not asked to repeat", Logout, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
+            ("token 429 honours Retry-After", Token, too_many(Some(3)), at(1, 0), 0.9, RetryAfter(ms(3000))),
+            ("token 429 Retry-After is capped", Token, too_many(Some(3600)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
+            ("log-out 429 Retry-After past the budget stops", Logout, too_many(Some(15)), at(2, 20_000), 0.0, Stop),
+            ("log-out 429 without Retry-After backs off", Logout, too_many(None), at(2, 0), 0.0, RetryAfter(ms(500))),
+            ("token 502 retried", Token, page(502), at(1, 0), 0.0, RetryAfter(ms(250))),
+            ("token 503 retried", Token, page(503), at(1, 0), 0.0, RetryAfter(ms(250))),
+            ("log-out 504 retried", Logout, gw(504, "101504"), at(1, 0), 0.0, RetryAfter(ms(250))),
+            ("token 503 honours Retry-After", Token, with_retry_after(page(503), 4), at(1, 0), 0.0, RetryAfter(ms(4000))),
+            ("token 500 is not a gateway asking to repeat", Token, page(500), at(1, 0), 0.0, Stop),
+            ("token 501 is not either", Token, page(501), at(1, 0), 0.0, Stop),
+            ("token 505 is not either", Token, page(505), at(1, 0), 0.0, Stop),
+            ("token garbled success: the same answer comes back", Token, Outcome::Garbled, at(1, 0), 0.0, Stop),
+            ("token fatal: nothing to repeat", Token, Outcome::Fatal, at(1, 0), 0.0, Stop),
+            ("bad client credentials come back the same", Token, oauth(401, "invalid_client"), at(1, 0), 0.0, Stop),
+            ("log-out 900901 renews the token", Logout, gw(401, "900901"), at(2, 0), 0.0, RenewTokenThenRetry),
+            ("log-out 900901 renews only once", Logout, gw(401, "900901"), renewed(2), 0.0, Stop),
+            ("log-out 900901 at the send cap stops", Logout, gw(401, "900901"), at(6, 0), 0.0, Stop),
+            ("the token call's own 900901 is no bearer to renew", Token, gw(401, "900901"), at(1, 0), 0.0, Stop),
+            ("log-out on an expired session comes back the same", Logout, m2m(400, EXPIRED), at(1, 0), 0.0, Stop),
+
+            // --- log-in: repeated only when the earlier send provably never reached the password check ---
+            ("log-in connect error: nothing sent", Login, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
+            ("log-in connect error backoff doubles", Login, Outcome::NotSent, at(3, 0), 0.0, RetryAfter(ms(1000))),
+            ("log-in connect errors stop at the send cap", Login, Outcome::NotSent, at(6, 0), 0.0, Stop),
+            ("log-in connect error past the budget stops", Login, Outcome::NotSent, at(2, 29_600), 0.0, Stop),
+            ("log-in 429 honours Retry-After", Login, too_many(Some(3)), at(1, 0), 0.9, RetryAfter(ms(3000))),
+            ("log-in 429 Retry-After is capped", Login, too_many(Some(3600)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
+            ("log-in 429 without Retry-After backs off", Login, too_many(None), at(2, 0), 0.0, RetryAfter(ms(500))),
+            ("log-in 429 Retry-After past the budget stops", Login, too_many(Some(15)), at(2, 20_000), 0.0, Stop),
+            ("log-in 429 at the send cap stops", Login, too_many(Some(1)), at(6, 0), 0.0, Stop),
+            ("log-in gateway 900901: refused before the service, renew the token", Login, gw(401, "900901"), at(1, 0), 0.0, RenewTokenThenRetry),
+            ("log-in 900901 renews only once", Login, gw(401, "900901"), renewed(2), 0.0, Stop),
+            ("log-in 900901 at the send cap stops", Login, gw(401, "900901"), at(6, 0), 0.0, Stop),
+            ("log-in 900901 in the M2M shape came from the service: a failed log-in", Login, m2m(401, "900901"), at(1, 0), 0.0, Stop),
+            ("log-in gateway 900902: missing token comes back the same", Login, gw(401, "900902"), at(1, 0), 0.0, Stop),
+            ("log-in gateway 404: no such resource comes back the same", Login, gw(404, "900906"), at(1, 0), 0.0, Stop),
+            ("log-in 502 page: the backend may have checked the password", Login, page(502), at(1, 0), 0.0, Stop),
+            ("log-in 503 with Retry-After: still may have counted", Login, with_retry_after(page(503), 1), at(1, 0), 0.0, Stop),
+            ("log-in gateway 504: backend timeout, may have counted", Login, gw(504, "101504"), at(1, 0), 0.0, Stop),
+            ("log-in 500 from the service", Login, m2m(500, "REQUEST_FAILED.UnexpectedError"), at(1, 0), 0.0, Stop),
+            ("log-in timeout after sending: may have counted", Login, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
+            ("log-in garbled 2xx: accepted, but a repeat would not read better", Login, Outcome::Garbled, at(1, 0), 0.0, Stop),
+            ("log-in rejected (400 errorCode): a counted failure", Login, m2m(400, "REQUEST_FAILED.UnexpectedError"), at(1, 0), 0.0, Stop),
+            ("log-in rejected (401 errorCode): a counted failure", Login, m2m(401, "INPUT_INVALID.Credentials"), at(1, 0), 0.0, Stop),
+            ("log-in fatal: nothing to repeat", Login, Outcome::Fatal, at(1, 0), 0.0, Stop),
+
+            // --- reset: never sent again once it may have taken effect ---
             ("reset connect error: nothing sent", Reset, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
-            ("reset retried only once (expired)", Reset, status(400, "REQUEST_FAILED.SessionToken.Expired"), at(2, 0), 0.0, Stop),
-            ("reset retried only once (900901)", Reset, status(401, "900901"), at(2, 0), 0.0, Stop),
-            ("reset retried only once (429)", Reset, too_many(Some(1)), at(2, 0), 0.0, Stop),
-            ("reset 900901 after a renewal stops", Reset, status(401, "900901"), renewed, 0.0, Stop),
-            ("reset other 400 stops", Reset, status(400, "INPUT_INVALID.SessionToken.Invalid"), at(1, 0), 0.0, Stop),
-            ("reset 401 900902 stops", Reset, status(401, "900902"), at(1, 0), 0.0, Stop),
-            ("reset timeout after sending: probe", Reset, Outcome::NoAnswer, at(1, 0), 0.0, ProbeLogin),
-            ("reset 500: probe", Reset, status(500, ""), at(1, 0), 0.0, ProbeLogin),
-            ("reset 502: probe, not a blind retry", Reset, status(502, ""), at(1, 0), 0.0, ProbeLogin),
-            ("reset 503: probe", Reset, status(503, ""), at(1, 0), 0.0, ProbeLogin),
-            ("reset garbled 200: probe", Reset, Outcome::Garbled, at(1, 0), 0.0, ProbeLogin),
-            ("second ambiguous reset still probes (the flow does not send a third)", Reset, Outcome::NoAnswer, at(2, 0), 0.0, ProbeLogin),
-            ("reset fatal stops", Reset, Outcome::Fatal, at(1, 0), 0.0, Stop),
+            ("reset connect error again backs off longer", Reset, Outcome::NotSent, at(2, 0), 0.0, RetryAfter(ms(500))),
+            ("reset connect error past the budget stops", Reset, Outcome::NotSent, at(2, 29_600), 0.0, Stop),
+            ("reset 429 honours Retry-After", Reset, too_many(Some(2)), at(1, 0), 0.0, RetryAfter(ms(2000))),
+            ("reset 429 Retry-After is capped", Reset, too_many(Some(999)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
+            ("reset 429 beyond the budget stops", Reset, too_many(Some(10)), at(1, 25_000), 0.0, Stop),
+            ("reset expired session: not applied, log in again", Reset, m2m(400, EXPIRED), at(1, 0), 0.0, LoginThenRetry),
+            ("reset expired session with service prefix", Reset, m2m(400, "UnifiedWebService.REQUEST_FAILED.SessionToken.Expired"), at(1, 0), 0.0, LoginThenRetry),
+            ("reset expired again after a new session: stop", Reset, m2m(400, EXPIRED), relogged(2), 0.0, Stop),
+            ("reset expired code in a 5xx may have applied", Reset, m2m(500, EXPIRED), at(1, 0), 0.0, Stop),
+            ("reset gateway 900901: new token", Reset, gw(401, "900901"), at(1, 0), 0.0, RenewTokenThenRetry),
+            ("reset 900901 renews only once", Reset, gw(401, "900901"), renewed(2), 0.0, Stop),
+            ("reset renewed token, then expired session: still one new session", Reset, m2m(400, EXPIRED), renewed(2), 0.0, LoginThenRetry),
+            ("reset send cap (connect error)", Reset, Outcome::NotSent, at(MAX_RESETS, 0), 0.0, Stop),
+            ("reset send cap (429)", Reset, too_many(Some(1)), at(MAX_RESETS, 0), 0.0, Stop),
+            ("reset send cap (expired session)", Reset, m2m(400, EXPIRED), at(MAX_RESETS, 0), 0.0, Stop),
+            ("reset send cap (900901)", Reset, gw(401, "900901"), at(MAX_RESETS, 0), 0.0, Stop),
+            ("reset other M2M 400: refused, comes back the same", Reset, m2m(400, "INPUT_INVALID.SessionToken.Invalid"), at(1, 0), 0.0, Stop),
+            ("reset gateway 900902: comes back the same", Reset, gw(401, "900902"), at(1, 0), 0.0, Stop),
+            ("reset timeout after sending: may have applied", Reset, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
+            ("reset 500: may have applied", Reset, m2m(500, "REQUEST_FAILED.UnexpectedError"), at(1, 0), 0.0, Stop),
+            ("reset 502 page: may have applied", Reset, page(502), at(1, 0), 0.0, Stop),
+            ("reset 503 with Retry-After: may have applied", Reset, with_retry_after(page(503), 1), at(1, 0), 0.0, Stop),
+            ("reset gateway 504: may have applied", Reset, gw(504, "101504"), at(1, 0), 0.0, Stop),
+            ("reset garbled 200: applied, password lost", Reset, Outcome::Garbled, at(1, 0), 0.0, Stop),
+            ("reset 400 page in no known shape: may have applied", Reset, page(400), at(1, 0), 0.0, Stop),
+            ("reset fatal: nothing to repeat", Reset, Outcome::Fatal, at(1, 0), 0.0, Stop),
         ];
         for (name, call, outcome, attempt, jitter, want) in rows {
             assert_eq!(p.decide(call, &outcome, &attempt, jitter), want, "{name}");
@@ -369,26 +543,169 @@ mod tests {
     }
 
     #[test]
-    fn ambiguity_classification() {
-        assert!(Outcome::NoAnswer.reset_may_have_applied());
-        assert!(Outcome::Garbled.reset_may_have_applied());
-        assert!(status(500, "").reset_may_have_applied());
-        assert!(status(504, "").reset_may_have_applied());
-        assert!(!status(400, "x").reset_may_have_applied());
-        assert!(!too_many(None).reset_may_have_applied());
-        assert!(!Outcome::NotSent.reset_may_have_applied());
+    fn verdict_table() {
+        use Verdict::*;
+        #[rustfmt::skip]
+        let rows: Vec<(&str, Call, Outcome, Verdict)> = vec![
+            // Proofs that nothing was processed, for every call.
+            ("connect error: nothing left", Login, Outcome::NotSent, NotProcessed),
+            ("connect error: nothing left", Reset, Outcome::NotSent, NotProcessed),
+            ("could not build or asked to stop before sending", Login, Outcome::Fatal, NotProcessed),
+            ("could not build or asked to stop before sending", Reset, Outcome::Fatal, NotProcessed),
+            ("429 throttles instead of processing", Login, too_many(None), NotProcessed),
+            ("429 throttles instead of processing", Reset, too_many(Some(3)), NotProcessed),
+            ("gateway 401 900901: before the service", Login, gw(401, "900901"), NotProcessed),
+            ("gateway 401 900902: before the service", Login, gw(401, "900902"), NotProcessed),
+            ("gateway 404 900906: before the service", Login, gw(404, "900906"), NotProcessed),
+            ("gateway 403: before the service", Reset, gw(403, "900908"), NotProcessed),
+            ("gateway 499: before the service", Reset, gw(499, "x"), NotProcessed),
+            ("2xx to a log-in: the password was accepted", Login, Outcome::Garbled, NotProcessed),
+            // The service answered in its own shape.
+            ("log-in 400 errorCode: a counted failed log-in", Login, m2m(400, "INPUT_INVALID.Login.Failed"), Refused),
+            ("log-in 401 errorCode: a counted failed log-in", Login, m2m(401, "x"), Refused),
+            ("log-in 403 errorCode: undocumented, may have counted", Login, m2m(403, "x"), Unknown),
+            ("log-in 404 errorCode: undocumented, may have counted", Login, m2m(404, "x"), Unknown),
+            ("reset 400 errorCode: refused, not applied", Reset, m2m(400, EXPIRED), Refused),
+            ("reset 404 errorCode: refused, not applied", Reset, m2m(404, "x"), Refused),
+            ("reset 499 errorCode: refused, not applied", Reset, m2m(499, "x"), Refused),
+            ("log-out 400 errorCode: refused", Logout, m2m(400, EXPIRED), Refused),
+            ("token 401 OAuth: client credentials refused", Token, oauth(401, "invalid_client"), Refused),
+            ("token 400 OAuth: refused", Token, oauth(400, "invalid_request"), Refused),
+            // Anything that may have been processed.
+            ("log-in OAuth-shaped 401: not the gateway's fault shape", Login, oauth(401, "x"), Unknown),
+            ("reset OAuth-shaped 400: not the gateway's fault shape", Reset, oauth(400, "x"), Unknown),
+            ("token M2M-shaped 400: not the OAuth endpoint's shape", Token, m2m(400, "x"), Unknown),
+            ("log-in 401 page in no known shape", Login, page(401), Unknown),
+            ("reset 400 page in no known shape", Reset, page(400), Unknown),
+            ("log-in 500 errorCode", Login, m2m(500, "x"), Unknown),
+            ("log-in 502 page: a gateway 5xx proves nothing about the backend", Login, page(502), Unknown),
+            ("log-in 503 gateway fault", Login, gw(503, "101503"), Unknown),
+            ("log-in 504 gateway fault", Login, gw(504, "101504"), Unknown),
+            ("reset 500 gateway fault", Reset, gw(500, "x"), Unknown),
+            ("reset 503 page", Reset, page(503), Unknown),
+            ("reset 5xx in the M2M shape", Reset, m2m(503, "x"), Unknown),
+            ("reset 302: not an error shape", Reset, m2m(302, "x"), Unknown),
+            ("log-in 302 redirect: not followed, may have been processed", Login, gw(302, "x"), Unknown),
+            ("log-in timeout or dropped after sending", Login, Outcome::NoAnswer, Unknown),
+            ("reset timeout or dropped after sending", Reset, Outcome::NoAnswer, Unknown),
+            ("reset garbled 2xx: applied, the password lost", Reset, Outcome::Garbled, Unknown),
+            ("token garbled 2xx", Token, Outcome::Garbled, Unknown),
+        ];
+        for (name, call, outcome, want) in rows {
+            assert_eq!(outcome.verdict(call), want, "{name} ({call:?} {outcome:?})");
+        }
+    }
+
+    /// I2 as a property of the policy: over every combination of status, shape, code, attempt and jitter, a log-in
+    /// is sent again only after a "not processed" outcome, a reset never after an unknown one, and neither ever past
+    /// its send cap.
+    #[test]
+    fn no_blind_retry_of_a_login_or_a_reset() {
+        let p = Policy::default();
+        let mut outcomes = vec![
+            Outcome::NotSent,
+            Outcome::NoAnswer,
+            Outcome::Garbled,
+            Outcome::Fatal,
+        ];
+        for status in [
+            200, 302, 400, 401, 403, 404, 409, 429, 499, 500, 502, 503, 504, 599,
+        ] {
+            for shape in [None, Some(M2m), Some(Gateway), Some(OAuth)] {
+                for code in [
+                    "",
+                    "900901",
+                    "900902",
+                    EXPIRED,
+                    "INPUT_INVALID.Login.Failed",
+                ] {
+                    outcomes.push(with_retry_after(answer(status, shape, code), 1));
+                    outcomes.push(answer(status, shape, code));
+                }
+            }
+        }
+        let mut retried = 0;
+        for outcome in &outcomes {
+            for number in 1..=8 {
+                for (token_renewed, logged_in_again) in
+                    [(false, false), (true, false), (false, true), (true, true)]
+                {
+                    let attempt = Attempt {
+                        number,
+                        elapsed: ms(100),
+                        token_renewed,
+                        logged_in_again,
+                    };
+                    for jitter in [0.0, 0.5] {
+                        let login = p.decide(Login, outcome, &attempt, jitter);
+                        if login != Stop {
+                            retried += 1;
+                            assert_eq!(
+                                outcome.verdict(Login),
+                                Verdict::NotProcessed,
+                                "{outcome:?} {login:?}"
+                            );
+                            assert!(number < p.max_attempts, "{outcome:?} {attempt:?}");
+                            assert_ne!(login, LoginThenRetry);
+                        }
+                        let reset = p.decide(Reset, outcome, &attempt, jitter);
+                        if reset != Stop {
+                            retried += 1;
+                            assert_ne!(
+                                outcome.verdict(Reset),
+                                Verdict::Unknown,
+                                "{outcome:?} {reset:?}"
+                            );
+                            assert!(number < MAX_RESETS, "{outcome:?} {attempt:?}");
+                        }
+                        if reset == LoginThenRetry {
+                            assert!(!logged_in_again, "{outcome:?}");
+                        }
+                        if matches!(login, RenewTokenThenRetry)
+                            || matches!(reset, RenewTokenThenRetry)
+                        {
+                            assert!(!token_renewed, "{outcome:?}");
+                        }
+                    }
+                }
+            }
+        }
+        assert!(retried > 0, "the property saw no retry at all");
     }
 
     #[test]
     fn nonsense_jitter_is_clamped() {
         let p = Policy::default();
-        for j in [f64::NAN, -3.0, f64::INFINITY] {
+        for j in [f64::NAN, -3.0, f64::INFINITY, 7.0] {
             let d = p.decide(Token, &Outcome::NotSent, &at(1, 0), j);
             assert!(
                 matches!(d, RetryAfter(x) if x >= ms(250) && x <= ms(500)),
                 "{j}: {d:?}"
             );
         }
+        assert_eq!(
+            p.decide(Token, &Outcome::NotSent, &at(1, 0), f64::INFINITY),
+            RetryAfter(ms(250))
+        );
+        assert_eq!(
+            p.decide(Token, &Outcome::NotSent, &at(1, 0), 7.0),
+            RetryAfter(ms(500))
+        );
+    }
+
+    #[test]
+    fn backoff_doublings_saturate_for_huge_attempt_numbers() {
+        let p = Policy {
+            max_attempts: u32::MAX,
+            max_delay: Duration::from_secs(1 << 20),
+            budget: Duration::from_secs(1 << 30),
+            ..Policy::default()
+        };
+        // 500 ms doubled 16 times, not 39 (which would overflow the shift).
+        assert_eq!(
+            p.decide(Token, &Outcome::NotSent, &at(40, 0), 0.0),
+            RetryAfter(ms(500) * (1 << 16) / 2)
+        );
     }
 
     #[test]
@@ -404,7 +721,7 @@ mod tests {
 
     #[test]
     fn outcome_classification_of_errors() {
-        use crate::thingspace::error::{ApiError, ErrorShape, TransportError};
+        use crate::thingspace::error::{ApiError, TransportError};
         let t = |maybe_sent| {
             Error::Transport(TransportError {
                 maybe_sent,
@@ -421,28 +738,38 @@ mod tests {
             excerpt: None,
         };
         assert_eq!(Outcome::of(&body(200), None), Outcome::Garbled);
+        assert_eq!(Outcome::of(&body(299), None), Outcome::Garbled);
         assert_eq!(
             Outcome::of(&body(503), Some(ms(1000))),
             Outcome::Status {
                 status: 503,
                 code: String::new(),
+                shape: None,
                 retry_after: Some(ms(1000))
             }
         );
-        let api = Error::Api(ApiError {
-            status: 400,
-            code: "C".into(),
-            message: String::new(),
-            shape: ErrorShape::M2m,
-        });
+        assert_eq!(Outcome::of(&body(300), None), page(300));
+        let api = |status| {
+            Error::Api(ApiError {
+                status,
+                code: "C".into(),
+                message: String::new(),
+                shape: Gateway,
+            })
+        };
         assert_eq!(
-            Outcome::of(&api, None),
+            Outcome::of(&api(400), Some(ms(5))),
             Outcome::Status {
                 status: 400,
                 code: "C".into(),
-                retry_after: None
+                shape: Some(Gateway),
+                retry_after: Some(ms(5))
             }
         );
+        assert_eq!(Outcome::of(&api(199), None), gw(199, "C"));
+        assert_eq!(Outcome::of(&api(200), None), Outcome::Garbled);
+        assert_eq!(Outcome::of(&api(299), None), Outcome::Garbled);
         assert_eq!(Outcome::of(&Error::Cancelled, None), Outcome::Fatal);
+        assert_eq!(Outcome::of(&Error::Build("x".into()), None), Outcome::Fatal);
     }
 }

@@ -1,402 +1,17 @@
-//! Tests of the rotation flow against a small in-test ThingSpace: a raw TCP server that behaves like the documented
-//! API (users, tokens, sessions, resets, failed log-ins), records every request, and injects scripted faults before or
-//! after a request takes effect.
+//! Tests of the rotation flow against the in-test ThingSpace of `fake`: one behaviour per test, each asserting on
+//! what the fake recorded (requests, failed log-ins, resets, the password it holds) and on what the client returned.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Instant;
 
+use super::fake::*;
 use super::*;
 use crate::shutdown::Shutdown;
-
-const CLIENT_ID: &str = "app-key";
-const CLIENT_SECRET: &str = "app-secret-xyz";
-const TOKEN: &str = "/api/ts/v1/oauth2/token";
-const LOGIN: &str = "/api/m2m/v1/session/login";
-const RESET: &str = "/api/m2m/v1/session/password/actions/reset";
-const LOGOUT: &str = "/api/m2m/v1/session/logout";
-
-/// Whether a fault replaces the request's effect or comes after it.
-#[derive(Clone, Copy, PartialEq)]
-enum When {
-    Before,
-    After,
-}
-
-#[derive(Clone)]
-enum Fault {
-    /// Answer with this status, headers and body.
-    Answer {
-        when: When,
-        status: u16,
-        content_type: &'static str,
-        body: String,
-        retry_after: Option<u64>,
-    },
-    /// Close the connection without answering.
-    Drop { when: When },
-    /// Never answer.
-    Hang,
-    /// Behave normally, but fire the shutdown signal before answering.
-    CancelAfterEffect(Shutdown),
-}
-
-fn answer(when: When, status: u16, body: &str) -> Fault {
-    Fault::Answer {
-        when,
-        status,
-        content_type: "application/json",
-        body: body.to_owned(),
-        retry_after: None,
-    }
-}
-
-#[derive(Clone)]
-struct Recorded {
-    method: String,
-    path: String,
-    headers: HashMap<String, String>,
-    body: String,
-    at: Instant,
-}
-
-#[derive(Default)]
-struct User {
-    password: String,
-    failed_logins: u32,
-    resets: u32,
-}
-
-#[derive(Default)]
-struct State {
-    users: HashMap<String, User>,
-    tokens: HashSet<String>,
-    tokens_issued: u32,
-    sessions: HashMap<String, String>,
-    sessions_issued: u32,
-    requests: Vec<Recorded>,
-    faults: HashMap<String, VecDeque<Fault>>,
-    /// `expires_in` of issued tokens; 3599 when zero.
-    expires_in: u64,
-}
-
-#[derive(Clone)]
-struct Fake {
-    addr: SocketAddr,
-    state: Arc<Mutex<State>>,
-}
-
-struct Reply {
-    status: u16,
-    content_type: &'static str,
-    body: String,
-    retry_after: Option<u64>,
-}
-
-fn json(status: u16, body: serde_json::Value) -> Reply {
-    Reply {
-        status,
-        content_type: "application/json",
-        body: body.to_string(),
-        retry_after: None,
-    }
-}
-
-impl Fake {
-    async fn start() -> Fake {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let fake = Fake {
-            addr: listener.local_addr().unwrap(),
-            state: Arc::default(),
-        };
-        let server = fake.clone();
-        tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
-                let server = server.clone();
-                tokio::spawn(async move { server.serve(stream).await });
-            }
-        });
-        fake
-    }
-
-    fn add_user(&self, name: &str, password: &str) {
-        self.state.lock().unwrap().users.insert(
-            name.into(),
-            User {
-                password: password.into(),
-                ..User::default()
-            },
-        );
-    }
-
-    fn fault(&self, path: &str, fault: Fault) {
-        self.state
-            .lock()
-            .unwrap()
-            .faults
-            .entry(path.into())
-            .or_default()
-            .push_back(fault);
-    }
-
-    fn password(&self, user: &str) -> String {
-        self.state.lock().unwrap().users[user].password.clone()
-    }
-    fn failed_logins(&self, user: &str) -> u32 {
-        self.state.lock().unwrap().users[user].failed_logins
-    }
-    fn resets(&self, user: &str) -> u32 {
-        self.state.lock().unwrap().users[user].resets
-    }
-    fn requests(&self, path: &str) -> Vec<Recorded> {
-        self.state
-            .lock()
-            .unwrap()
-            .requests
-            .iter()
-            .filter(|r| r.path == path)
-            .cloned()
-            .collect()
-    }
-    fn count(&self, path: &str) -> usize {
-        self.requests(path).len()
-    }
-
-    async fn serve(&self, mut stream: TcpStream) {
-        let Some(request) = read_request(&mut stream).await else {
-            return;
-        };
-        let fault = {
-            let mut state = self.state.lock().unwrap();
-            state.requests.push(request.clone());
-            state
-                .faults
-                .get_mut(&request.path)
-                .and_then(VecDeque::pop_front)
-        };
-        let reply = match fault {
-            None => self.handle(&request),
-            Some(Fault::Hang) => {
-                tokio::time::sleep(Duration::from_secs(120)).await;
-                return;
-            }
-            Some(Fault::Drop { when }) => {
-                if when == When::After {
-                    self.handle(&request);
-                }
-                return; // dropping the stream closes the connection without an answer
-            }
-            Some(Fault::Answer {
-                when,
-                status,
-                content_type,
-                body,
-                retry_after,
-            }) => {
-                if when == When::After {
-                    self.handle(&request);
-                }
-                Reply {
-                    status,
-                    content_type,
-                    body,
-                    retry_after,
-                }
-            }
-            Some(Fault::CancelAfterEffect(shutdown)) => {
-                let reply = self.handle(&request);
-                shutdown.stop();
-                reply
-            }
-        };
-        let mut head = format!(
-            "HTTP/1.1 {} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
-            reply.status,
-            reply.content_type,
-            reply.body.len()
-        );
-        if let Some(s) = reply.retry_after {
-            head.push_str(&format!("retry-after: {s}\r\n"));
-        }
-        head.push_str("\r\n");
-        let _ = stream.write_all(head.as_bytes()).await;
-        let _ = stream.write_all(reply.body.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    }
-
-    /// The documented behaviour of each endpoint.
-    fn handle(&self, r: &Recorded) -> Reply {
-        let mut s = self.state.lock().unwrap();
-        let auth = r.headers.get("authorization").cloned().unwrap_or_default();
-        if r.path == TOKEN {
-            let basic = base64::engine::general_purpose::STANDARD
-                .encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
-            if r.method != "POST"
-                || auth != format!("Basic {basic}")
-                || r.body != "grant_type=client_credentials"
-            {
-                return json(
-                    401,
-                    serde_json::json!({"error": "invalid_client", "error_description": "bad client"}),
-                );
-            }
-            s.tokens_issued += 1;
-            let token = format!("tok-{}", s.tokens_issued);
-            s.tokens.insert(token.clone());
-            let expires_in = if s.expires_in == 0 {
-                3599
-            } else {
-                s.expires_in
-            };
-            return json(
-                200,
-                serde_json::json!({"access_token": token, "token_type": "Bearer", "expires_in": expires_in}),
-            );
-        }
-        let bearer = auth.strip_prefix("Bearer ").unwrap_or("");
-        if !s.tokens.contains(bearer) {
-            return json(
-                401,
-                serde_json::json!({"fault": {"code": 900901, "message": "Invalid Credentials",
-                "description": "Access failure for API"}}),
-            );
-        }
-        let expired = || {
-            json(
-                400,
-                serde_json::json!({"errorCode": "UnifiedWebService.REQUEST_FAILED.SessionToken.Expired",
-                "errorMessage": "The Session has expired."}),
-            )
-        };
-        let session = r.headers.get("vz-m2m-token").cloned().unwrap_or_default();
-        match (r.method.as_str(), r.path.as_str()) {
-            ("POST", LOGIN) => {
-                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-                let name = body["username"].as_str().unwrap_or("").to_owned();
-                let password = body["password"].as_str().unwrap_or("");
-                match s.users.get_mut(&name) {
-                    Some(user) if user.password == password && user.failed_logins < 5 => {
-                        user.failed_logins = 0;
-                        s.sessions_issued += 1;
-                        let token = format!("sess-{}", s.sessions_issued);
-                        s.sessions.insert(token.clone(), name);
-                        json(200, serde_json::json!({"sessionToken": token}))
-                    }
-                    user => {
-                        if let Some(user) = user {
-                            user.failed_logins += 1;
-                        }
-                        json(
-                            400,
-                            serde_json::json!({"errorCode": "UnifiedWebService.INPUT_INVALID.Login.Failed",
-                            "errorMessage": "Invalid username or password."}),
-                        )
-                    }
-                }
-            }
-            ("PUT", RESET) => {
-                let Some(name) = s.sessions.get(&session).cloned() else {
-                    return expired();
-                };
-                let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
-                let user = s.users.get_mut(&name).unwrap();
-                if body["oldPassword"].as_str() != Some(user.password.as_str()) {
-                    return json(
-                        400,
-                        serde_json::json!({"errorCode": "UnifiedWebService.INPUT_INVALID.Password",
-                        "errorMessage": "Old password does not match."}),
-                    );
-                }
-                user.resets += 1;
-                user.password = format!("New{}x{}", name, user.resets);
-                json(200, serde_json::json!({"newPassword": user.password}))
-            }
-            ("POST", LOGOUT) => match s.sessions.remove(&session) {
-                Some(_) => json(200, serde_json::json!({"sessionToken": session})),
-                None => expired(),
-            },
-            _ => json(
-                404,
-                serde_json::json!({"errorCode": "NotFound", "errorMessage": "no such path"}),
-            ),
-        }
-    }
-
-    fn client(&self, timeout: Duration, cancel: Shutdown) -> Client {
-        self.client_with_secret(timeout, cancel, CLIENT_SECRET)
-    }
-
-    fn client_with_secret(&self, timeout: Duration, cancel: Shutdown, secret: &str) -> Client {
-        let cfg = ClientConfig {
-            base_url: validate_base_url(&format!("http://{}/", self.addr)).unwrap(),
-            client_id: CLIENT_ID.into(),
-            client_secret: SecretString::from(secret),
-            request_timeout: timeout,
-            user_agent: "terraform-provider-thingspace/test".into(),
-        };
-        Client::with_retry_policy(cfg, cancel, fast_policy()).unwrap()
-    }
-}
-
-fn fast_policy() -> Policy {
-    Policy {
-        base_delay: Duration::from_millis(20),
-        max_delay: Duration::from_millis(100),
-        max_retry_after: Duration::from_secs(60),
-        budget: Duration::from_secs(10),
-        max_attempts: 6,
-    }
-}
-
-async fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        if let Some(pos) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break pos + 4;
-        }
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let mut first = lines.next()?.split(' ');
-    let method = first.next()?.to_owned();
-    let path = first.next()?.to_owned();
-    let headers: HashMap<String, String> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_owned()))
-        .collect();
-    let length: usize = headers
-        .get("content-length")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    while buf.len() < head_end + length {
-        let n = stream.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-    let body = String::from_utf8_lossy(&buf[head_end..head_end + length]).to_string();
-    Some(Recorded {
-        method,
-        path,
-        headers,
-        body,
-        at: Instant::now(),
-    })
-}
 
 fn secret(s: &str) -> SecretString {
     SecretString::from(s)
@@ -457,6 +72,39 @@ async fn happy_path_makes_one_token_request_and_three_m2m_calls() {
     let again = client.rotate("svc", &rotation.new_password).await.unwrap();
     assert_eq!(again.new_password.expose_secret(), fake.password("svc"));
     assert_eq!(fake.count(TOKEN), 1);
+}
+
+#[tokio::test]
+async fn log_ins_and_resets_each_go_over_a_fresh_connection() {
+    // A pooled connection the server closes just as a request goes out loses the answer, which for a log-in or a
+    // reset blocks the resource; a fresh connection fails before sending, which proves nothing was sent.
+    let fake = Fake::start().await;
+    fake.state.lock().unwrap().keep_alive = true;
+    fake.add_user("u1", "p1");
+    fake.add_user("u2", "p2");
+    let client = fake.client(5 * SECOND, Shutdown::new());
+    client.rotate("u1", &secret("p1")).await.unwrap();
+    client.rotate("u2", &secret("p2")).await.unwrap();
+    let requests = fake.state.lock().unwrap().requests.clone();
+    let port_of = |path: &str| -> Vec<u16> {
+        requests
+            .iter()
+            .filter(|r| r.path == path)
+            .map(|r| r.port)
+            .collect()
+    };
+    let critical: Vec<u16> = [port_of(LOGIN), port_of(RESET)].concat();
+    let pooled: Vec<u16> = [port_of(TOKEN), port_of(LOGOUT)].concat();
+    assert_eq!((critical.len(), pooled.len()), (4, 3));
+    let distinct: std::collections::HashSet<u16> = critical.iter().copied().collect();
+    assert_eq!(distinct.len(), 4, "a connection was reused: {critical:?}");
+    assert!(
+        critical.iter().all(|p| !pooled.contains(p)),
+        "{critical:?} {pooled:?}"
+    );
+    // The other calls do reuse connections, so the fake did keep them open.
+    let pooled_distinct: std::collections::HashSet<u16> = pooled.iter().copied().collect();
+    assert!(pooled_distinct.len() < pooled.len(), "{pooled:?}");
 }
 
 #[tokio::test]
@@ -566,6 +214,7 @@ async fn reset_900901_twice_is_not_retried_again() {
         .await
         .unwrap_err();
     assert!(matches!(err, RotateError::ResetFailed { .. }), "{err}");
+    assert_eq!(err.effect(), Effect::None);
     assert_eq!(err.api_error().map(|a| a.code.as_str()), Some("900901"));
     assert_eq!(fake.count(RESET), 2);
     assert_eq!(fake.password("svc"), "old");
@@ -606,7 +255,7 @@ async fn login_429_honours_retry_after() {
         Fault::Answer {
             when: When::Before,
             status: 429,
-            content_type: "text/plain",
+            content_type: "text/plain".into(),
             body: "slow down".into(),
             retry_after: Some(1),
         },
@@ -673,6 +322,7 @@ async fn wrong_password_costs_exactly_one_failed_login_and_warns_about_lockout()
     let RotateError::LoginRejected { username, error } = &err else {
         panic!("{err}")
     };
+    assert_eq!(err.effect(), Effect::LoginRejected);
     assert_eq!(username, "svc");
     assert_eq!(
         (error.status, error.code.as_str()),
@@ -695,16 +345,136 @@ async fn wrong_password_costs_exactly_one_failed_login_and_warns_about_lockout()
     );
 }
 
+/// A log-in whose outcome is unknown: sent once, never repeated, nothing reset.
+async fn login_unknown_case(password: &str, fault: Fault) -> (Fake, RotateError) {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "right-pw");
+    fake.fault(LOGIN, fault);
+    let cancel = Shutdown::new();
+    let err = fake
+        .client(SECOND, cancel.clone())
+        .rotate("svc", &secret(password))
+        .await
+        .unwrap_err();
+    fake.settle().await;
+    assert!(matches!(err, RotateError::LoginUnknown { .. }), "{err}");
+    assert_eq!(err.effect(), Effect::LoginUnknown);
+    let text = err.to_string();
+    for needle in [
+        "may have counted as a failed log-in",
+        "will not log in with this password again",
+        "current_password_wo_version",
+    ] {
+        assert!(text.contains(needle), "missing {needle:?}: {text}");
+    }
+    assert!(!text.contains("tries again"), "{text}");
+    assert_no_secret(&text, &fake, "svc", password);
+    assert_eq!((fake.count(LOGIN), fake.count(RESET)), (1, 0));
+    assert_eq!(fake.password("svc"), "right-pw");
+    assert_eq!(cancel.critical_in_flight(), 0);
+    (fake, err)
+}
+
 #[tokio::test]
-async fn reset_500_before_effect_probes_then_resets_once_more() {
+async fn login_503_before_the_backend_is_not_retried_and_reported_unknown() {
+    let (fake, _) = login_unknown_case(
+        "right-pw",
+        answer(When::Before, 503, "<html>Service Unavailable</html>"),
+    )
+    .await;
+    assert_eq!(fake.failed_logins("svc"), 0);
+}
+
+#[tokio::test]
+async fn wrong_password_answered_504_after_the_backend_counted_it_makes_exactly_one_log_in() {
+    // Defect 1: the gateway times out after the backend counted the failure; a retry would count another.
+    let (fake, err) = login_unknown_case(
+        "wrong-pw",
+        answer(
+            When::After,
+            504,
+            r#"{"fault":{"code":"101504","message":"Backend timeout"}}"#,
+        ),
+    )
+    .await;
+    assert_eq!(fake.failed_logins("svc"), 1);
+    assert!(err.to_string().contains("HTTP 504"), "{err}");
+}
+
+#[tokio::test]
+async fn right_password_answered_502_after_the_backend_is_not_retried() {
+    let (fake, _) = login_unknown_case("right-pw", answer(When::After, 502, "")).await;
+    assert_eq!(fake.failed_logins("svc"), 0);
+    assert_eq!(
+        fake.state.lock().unwrap().sessions.len(),
+        1,
+        "the log-in did happen"
+    );
+}
+
+#[tokio::test]
+async fn login_dropped_after_the_backend_counted_it_is_not_retried() {
+    let (fake, _) = login_unknown_case("wrong-pw", Fault::Drop { when: When::After }).await;
+    assert_eq!(fake.failed_logins("svc"), 1);
+}
+
+#[tokio::test]
+async fn login_that_times_out_and_counts_later_is_not_retried() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "right-pw");
+    fake.fault(
+        LOGIN,
+        Fault::Slow {
+            delay: Duration::from_millis(800),
+        },
+    );
+    let err = fake
+        .client(Duration::from_millis(300), Shutdown::new())
+        .rotate("svc", &secret("wrong-pw"))
+        .await
+        .unwrap_err();
+    fake.settle().await;
+    assert_eq!(err.effect(), Effect::LoginUnknown, "{err}");
+    assert_eq!(fake.labels(LOGIN), ["timeout"]);
+    assert_eq!(fake.failed_logins("svc"), 1);
+}
+
+#[tokio::test]
+async fn login_answered_200_with_an_unreadable_body_is_no_failed_log_in() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "right-pw");
+    fake.fault(LOGIN, Fault::Garble);
+    let err = fake
+        .client(SECOND, Shutdown::new())
+        .rotate("svc", &secret("right-pw"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::Login { .. }), "{err}");
+    assert_eq!(err.effect(), Effect::None);
+    assert!(
+        err.detail().starts_with("ThingSpace accepted the log-in"),
+        "{err}"
+    );
+    assert_eq!(
+        (
+            fake.count(LOGIN),
+            fake.count(RESET),
+            fake.failed_logins("svc")
+        ),
+        (1, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn login_900901_renews_the_token_and_logs_in_once_more() {
     let fake = Fake::start().await;
     fake.add_user("svc", "old");
     fake.fault(
-        RESET,
+        LOGIN,
         answer(
             When::Before,
-            500,
-            r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#,
+            401,
+            r#"{"fault":{"code":"900901","message":"Invalid Credentials","description":"x"}}"#,
         ),
     );
     let rotation = fake
@@ -713,133 +483,504 @@ async fn reset_500_before_effect_probes_then_resets_once_more() {
         .await
         .unwrap();
     assert_eq!(rotation.new_password.expose_secret(), fake.password("svc"));
+    assert_eq!((fake.count(TOKEN), fake.count(LOGIN)), (2, 2));
     assert_eq!(
-        (
-            fake.count(LOGIN),
-            fake.count(RESET),
-            fake.resets("svc"),
-            fake.failed_logins("svc")
-        ),
-        (2, 2, 1, 0)
+        fake.requests(LOGIN)[1].headers["authorization"],
+        "Bearer tok-2"
     );
-    // The retry uses the session the probe opened.
-    assert_eq!(fake.requests(RESET)[1].headers["vz-m2m-token"], "sess-2");
 }
 
-async fn ambiguous_case(fault: Fault) {
+#[tokio::test]
+async fn login_gateway_404_is_not_processed_and_not_retried() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    fake.fault(
+        LOGIN,
+        answer(
+            When::Before,
+            404,
+            r#"{"fault":{"code":"900906","message":"No matching resource found"}}"#,
+        ),
+    );
+    let err = fake
+        .client(5 * SECOND, Shutdown::new())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RotateError::Login { .. }), "{err}");
+    assert_eq!(err.effect(), Effect::None);
+    assert!(err.to_string().contains("tries again"), "{err}");
+    assert_eq!(fake.count(LOGIN), 1);
+}
+
+#[tokio::test]
+async fn stop_before_the_log_in_sends_nothing() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    let cancel = Shutdown::new();
+    cancel.stop();
+    let err = fake
+        .client(5 * SECOND, cancel.clone())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RotateError::Cancelled {
+                step: Step::Login,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.effect(), Effect::None);
+    assert!(fake.state.lock().unwrap().requests.is_empty());
+}
+
+#[tokio::test]
+async fn stop_with_a_token_in_hand_still_sends_no_log_in() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    let cancel = Shutdown::new();
+    let client = fake.client(5 * SECOND, cancel.clone());
+    client.rotate("svc", &secret("old")).await.unwrap();
+    cancel.stop();
+    let err = client
+        .rotate("svc", &secret(&fake.password("svc")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.effect(), Effect::None, "{err}");
+    assert_eq!((fake.count(TOKEN), fake.count(LOGIN)), (1, 1));
+}
+
+/// Stops the provider while the request to `path` is on the wire, and returns what `critical_in_flight()` said
+/// then and a moment later.
+async fn stop_while_in_flight(
+    fake: &Fake,
+    path: &str,
+    cancel: &Shutdown,
+) -> Arc<Mutex<Vec<usize>>> {
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    fake.fault(
+        path,
+        Fault::StopAndWatch {
+            shutdown: cancel.clone(),
+            hold: Duration::from_millis(300),
+            seen: Arc::clone(&seen),
+        },
+    );
+    seen
+}
+
+#[tokio::test]
+async fn stop_while_the_log_in_is_on_the_wire_waits_for_it_and_sends_no_reset() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    let cancel = Shutdown::new();
+    let seen = stop_while_in_flight(&fake, LOGIN, &cancel).await;
+    let err = fake
+        .client(5 * SECOND, cancel.clone())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap_err();
+    assert_eq!(*seen.lock().unwrap(), [1, 1], "critical while on the wire");
+    assert_eq!(cancel.critical_in_flight(), 0, "and not after");
+    assert!(
+        matches!(
+            err,
+            RotateError::Cancelled {
+                step: Step::Reset,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.effect(), Effect::None);
+    assert_eq!(fake.labels(LOGIN), ["ok"], "the log-in ran to its end");
+    assert_eq!(
+        (fake.count(RESET), fake.password("svc").as_str()),
+        (0, "old")
+    );
+}
+
+#[tokio::test]
+async fn stop_while_the_reset_is_on_the_wire_waits_for_it_and_keeps_the_password() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    let cancel = Shutdown::new();
+    let seen = stop_while_in_flight(&fake, RESET, &cancel).await;
+    let rotation = fake
+        .client(5 * SECOND, cancel.clone())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [1, 1]);
+    assert_eq!(cancel.critical_in_flight(), 0);
+    assert_eq!(rotation.new_password.expose_secret(), fake.password("svc"));
+    assert!(
+        rotation.warnings[0].contains("skipped the log-out"),
+        "{:?}",
+        rotation.warnings
+    );
+    assert_eq!(fake.count(LOGOUT), 0);
+}
+
+#[tokio::test]
+async fn token_and_log_out_are_not_critical() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    let cancel = Shutdown::new();
+    let token_seen = Arc::new(Mutex::new(Vec::new()));
+    let logout_seen = Arc::new(Mutex::new(Vec::new()));
+    let watcher = |seen: &Arc<Mutex<Vec<usize>>>| Fault::StopAndWatch {
+        shutdown: Shutdown::new(), // a separate lifecycle: only the count of `cancel` matters here
+        hold: Duration::ZERO,
+        seen: Arc::clone(seen),
+    };
+    fake.fault(TOKEN, watcher(&token_seen));
+    fake.fault(LOGOUT, watcher(&logout_seen));
+    fake.client(5 * SECOND, cancel.clone())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap();
+    assert_eq!(*token_seen.lock().unwrap(), [0, 0]);
+    assert_eq!(*logout_seen.lock().unwrap(), [0, 0]);
+}
+
+/// A password with every character an encoder treats specially.
+const AWKWARD: &str = "Zq9 \"pa\\ss/<w>&d%+=é";
+
+#[tokio::test]
+async fn secrets_echoed_in_any_encoding_never_reach_a_message() {
+    let fake = Fake::start().await;
+    fake.add_user("svc", AWKWARD);
+    let basic =
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"));
+    let percent = |s: &str| {
+        s.bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    char::from(b).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
+            .collect::<String>()
+    };
+    let json_escaped = serde_json::to_string(AWKWARD).unwrap().replace('/', "\\/");
+    // The token endpoint echoes the Authorization header; then a log-in answer echoes the password JSON-escaped,
+    // with `\/`, and a content type percent-encoded.
+    fake.fault(
+        TOKEN,
+        answer(
+            When::Before,
+            401,
+            &format!(
+                r#"{{"error":"invalid_client","error_description":"Authorization: Basic {basic}"}}"#
+            ),
+        ),
+    );
+    let err = fake
+        .client(SECOND, Shutdown::new())
+        .rotate("svc", &secret(AWKWARD))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains(&basic) && !text.contains(CLIENT_SECRET),
+        "{text}"
+    );
+    assert!(text.contains("Basic [redacted]"), "{text}");
+
+    fake.fault(
+        LOGIN,
+        Fault::Answer {
+            when: When::Before,
+            status: 400,
+            content_type: format!("application/json; x={}", percent(AWKWARD)),
+            body: format!(
+                r#"{{"errorCode":"INPUT_INVALID.Login.Failed","errorMessage":"password {} rejected"}}"#,
+                &json_escaped[1..json_escaped.len() - 1]
+            ),
+            retry_after: None,
+        },
+    );
+    let err = fake
+        .client(SECOND, Shutdown::new())
+        .rotate("svc", &secret(AWKWARD))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert!(text.contains("password [redacted] rejected"), "{text}");
+    for leak in [
+        AWKWARD,
+        &json_escaped[1..json_escaped.len() - 1],
+        &percent(AWKWARD),
+    ] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+
+    // A reset error page echoes the old password HTML-escaped and the session token.
+    fake.fault(
+        RESET,
+        Fault::Answer {
+            when: When::Before,
+            status: 400,
+            content_type: "text/html".into(),
+            body: "<p>old=Zq9 &quot;pa\\ss/&lt;w&gt;&amp;d%+=&#233; session=sess-1</p>".into(),
+            retry_after: None,
+        },
+    );
+    let err = fake
+        .client(SECOND, Shutdown::new())
+        .rotate("svc", &secret(AWKWARD))
+        .await
+        .unwrap_err();
+    let text = format!("{err} {err:?}");
+    assert_eq!(
+        err.effect(),
+        Effect::ResetUnknown,
+        "a 400 page in no known shape"
+    );
+    for leak in [AWKWARD, "sess-1", "&quot;pa"] {
+        assert!(!text.contains(leak), "{leak:?} in {text}");
+    }
+}
+
+/// A reset whose outcome is unknown: sent once, no log-in follows it, and the error says it may have taken effect.
+async fn reset_unknown_case(fault: Fault, timeout: Duration) -> (Fake, RotateError) {
     let fake = Fake::start().await;
     fake.add_user("svc", "old-secret-pw");
     fake.fault(RESET, fault);
+    let cancel = Shutdown::new();
     let err = fake
-        .client(SECOND, Shutdown::new())
+        .client(timeout, cancel.clone())
         .rotate("svc", &secret("old-secret-pw"))
         .await
         .unwrap_err();
-    let RotateError::Ambiguous {
-        probe: Probe::Rejected(api),
-        ..
-    } = &err
-    else {
+    fake.settle().await;
+    let RotateError::ResetUnknown { username, .. } = &err else {
         panic!("{err}")
     };
-    assert_eq!(api.code, "INPUT_INVALID.Login.Failed");
+    assert_eq!(username, "svc");
+    assert_eq!(err.effect(), Effect::ResetUnknown);
     let text = err.to_string();
     for needle in [
         "may have taken effect",
         "unknown to Terraform",
+        "blocked",
         "current_password_wo_version",
         "Verizon",
     ] {
         assert!(text.contains(needle), "missing {needle:?}: {text}");
     }
     assert_no_secret(&text, &fake, "svc", "old-secret-pw");
-    // Exactly one reset sent, one probe, exactly one failed log-in, nothing repeated blindly.
+    // Exactly one reset and the one log-in before it: no probe, no second reset, no failed log-in.
     assert_eq!(
         (
             fake.count(RESET),
             fake.count(LOGIN),
             fake.failed_logins("svc"),
-            fake.resets("svc")
+            fake.count(LOGOUT)
         ),
-        (1, 2, 1, 1)
+        (1, 1, 0, 0)
     );
-    assert_eq!(fake.count(LOGOUT), 0);
+    assert_eq!(cancel.critical_in_flight(), 0);
+    (fake, err)
 }
 
 #[tokio::test]
-async fn reset_502_after_effect_is_ambiguous_after_one_failed_probe() {
-    ambiguous_case(answer(
-        When::After,
-        502,
-        "<html><title>502 Bad Gateway</title></html>",
-    ))
+async fn reset_500_before_effect_is_sent_once_and_reported_unknown() {
+    let (fake, _) = reset_unknown_case(
+        answer(
+            When::Before,
+            500,
+            r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#,
+        ),
+        5 * SECOND,
+    )
     .await;
+    // It did not take effect, but nothing the client saw proves that.
+    assert_eq!(fake.password("svc"), "old-secret-pw");
 }
 
 #[tokio::test]
-async fn dropped_connection_after_reset_is_ambiguous_after_one_failed_probe() {
-    ambiguous_case(Fault::Drop { when: When::After }).await;
-}
-
-#[tokio::test]
-async fn reset_200_with_html_body_is_ambiguous_after_one_failed_probe() {
-    ambiguous_case(Fault::Answer {
-        when: When::After,
-        status: 200,
-        content_type: "text/html",
-        body: "<html>ok</html>".into(),
-        retry_after: None,
-    })
+async fn reset_502_after_effect_is_sent_once_and_reported_unknown() {
+    let (fake, err) = reset_unknown_case(
+        answer(
+            When::After,
+            502,
+            "<html><title>502 Bad Gateway</title></html>",
+        ),
+        5 * SECOND,
+    )
     .await;
+    assert_eq!(fake.resets("svc"), 1);
+    assert!(err.to_string().contains("HTTP 502"), "{err}");
 }
 
 #[tokio::test]
-async fn reset_200_without_new_password_is_ambiguous_after_one_failed_probe() {
-    ambiguous_case(answer(When::After, 200, r#"{"status":"ok"}"#)).await;
+async fn dropped_connection_after_reset_is_reported_unknown() {
+    let (fake, _) = reset_unknown_case(Fault::Drop { when: When::After }, 5 * SECOND).await;
+    assert_eq!(fake.resets("svc"), 1);
 }
 
 #[tokio::test]
-async fn dropped_connection_before_effect_probes_and_resets_once_more() {
+async fn dropped_connection_before_reset_effect_is_still_unknown_and_not_repeated() {
+    let (fake, _) = reset_unknown_case(Fault::Drop { when: When::Before }, 5 * SECOND).await;
+    assert_eq!(fake.password("svc"), "old-secret-pw");
+}
+
+#[tokio::test]
+async fn reset_200_with_html_body_is_reported_unknown() {
+    let (fake, _) = reset_unknown_case(
+        Fault::Answer {
+            when: When::After,
+            status: 200,
+            content_type: "text/html".into(),
+            body: "<html>ok</html>".into(),
+            retry_after: None,
+        },
+        5 * SECOND,
+    )
+    .await;
+    assert_eq!(fake.resets("svc"), 1);
+}
+
+#[tokio::test]
+async fn reset_200_without_new_password_is_reported_unknown() {
+    reset_unknown_case(answer(When::After, 200, r#"{"status":"ok"}"#), 5 * SECOND).await;
+}
+
+#[tokio::test]
+async fn reset_that_times_out_and_applies_later_is_sent_once_and_reported_unknown() {
+    // Defect 2: the reset answers after the client gave up, and takes effect then. No check log-in and no second
+    // reset may follow, and the error must say the reset may have taken effect.
+    let (fake, err) = reset_unknown_case(
+        Fault::Slow {
+            delay: Duration::from_millis(800),
+        },
+        Duration::from_millis(300),
+    )
+    .await;
+    assert!(
+        err.to_string().contains("no answer within request_timeout"),
+        "{err}"
+    );
+    assert_eq!(fake.resets("svc"), 1, "the late effect landed");
+    assert_ne!(fake.password("svc"), "old-secret-pw");
+    assert_eq!(fake.labels(RESET), ["timeout"]);
+}
+
+#[tokio::test]
+async fn reset_429_is_retried_after_retry_after() {
     let fake = Fake::start().await;
     fake.add_user("svc", "old");
-    fake.fault(RESET, Fault::Drop { when: When::Before });
+    fake.fault(
+        RESET,
+        Fault::Answer {
+            when: When::Before,
+            status: 429,
+            content_type: "text/plain".into(),
+            body: "slow down".into(),
+            retry_after: Some(1),
+        },
+    );
     let rotation = fake
-        .client(SECOND, Shutdown::new())
+        .client(5 * SECOND, Shutdown::new())
         .rotate("svc", &secret("old"))
         .await
         .unwrap();
     assert_eq!(rotation.new_password.expose_secret(), fake.password("svc"));
+    let resets = fake.requests(RESET);
     assert_eq!(
-        (
-            fake.count(RESET),
-            fake.resets("svc"),
-            fake.failed_logins("svc")
+        (resets.len(), fake.resets("svc"), fake.count(LOGIN)),
+        (2, 1, 1)
+    );
+    assert!(resets[1].at - resets[0].at >= Duration::from_millis(990));
+}
+
+#[tokio::test]
+async fn token_failure_on_the_second_log_in_is_a_reset_not_applied() {
+    // The session expired before the reset; the new log-in meets a stale token and the token endpoint refuses.
+    let fake = Fake::start().await;
+    fake.add_user("svc", "old");
+    fake.fault(
+        RESET,
+        answer(
+            When::Before,
+            400,
+            r#"{"errorCode":"REQUEST_FAILED.SessionToken.Expired","errorMessage":"expired"}"#,
         ),
-        (2, 1, 0)
+    );
+    fake.fault(LOGIN, Fault::Pass);
+    fake.fault(
+        LOGIN,
+        answer(
+            When::Before,
+            401,
+            r#"{"fault":{"code":"900901","message":"Invalid Credentials"}}"#,
+        ),
+    );
+    fake.fault(TOKEN, Fault::Pass);
+    fake.fault(TOKEN, Fault::Refuse);
+    let err = fake
+        .client(5 * SECOND, Shutdown::new())
+        .rotate("svc", &secret("old"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            RotateError::Token {
+                step: Step::Reset,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(err.effect(), Effect::None);
+    assert!(
+        err.detail()
+            .contains("The log-in succeeded, but no reset was applied"),
+        "{err}"
+    );
+    assert_eq!(
+        (fake.count(TOKEN), fake.count(LOGIN), fake.count(RESET)),
+        (2, 2, 1)
+    );
+    assert_eq!(
+        (fake.password("svc").as_str(), fake.failed_logins("svc")),
+        ("old", 0)
     );
 }
 
 #[tokio::test]
-async fn two_unclear_resets_before_effect_end_with_unchanged_password() {
+async fn expired_session_twice_logs_in_once_more_and_stops_with_the_password_unchanged() {
     let fake = Fake::start().await;
     fake.add_user("svc", "old");
-    fake.fault(RESET, answer(When::Before, 503, ""));
-    fake.fault(RESET, answer(When::Before, 503, ""));
+    let expired = answer(
+        When::Before,
+        400,
+        r#"{"errorCode":"UnifiedWebService.REQUEST_FAILED.SessionToken.Expired","errorMessage":"The Session has expired."}"#,
+    );
+    fake.fault(RESET, expired.clone());
+    fake.fault(RESET, expired);
     let err = fake
-        .client(SECOND, Shutdown::new())
+        .client(5 * SECOND, Shutdown::new())
         .rotate("svc", &secret("old"))
         .await
         .unwrap_err();
-    // The second probe proved the old password still works: a clean failure, never a third reset.
     assert!(matches!(err, RotateError::ResetFailed { .. }), "{err}");
-    assert!(err.to_string().contains("password is unchanged"), "{err}");
+    assert_eq!(err.effect(), Effect::None);
     assert_eq!(
         (
-            fake.count(RESET),
             fake.count(LOGIN),
+            fake.count(RESET),
             fake.failed_logins("svc")
         ),
-        (2, 3, 0)
+        (2, 2, 0)
     );
     assert_eq!(fake.password("svc"), "old");
 }
@@ -906,7 +1047,8 @@ async fn hung_login_is_bounded_by_request_timeout() {
         "took {:?}",
         started.elapsed()
     );
-    assert!(matches!(&err, RotateError::Login { .. }), "{err}");
+    assert!(matches!(&err, RotateError::LoginUnknown { .. }), "{err}");
+    assert_eq!(err.effect(), Effect::LoginUnknown);
     assert!(
         err.to_string().contains("no answer within request_timeout"),
         "{err}"
@@ -916,26 +1058,15 @@ async fn hung_login_is_bounded_by_request_timeout() {
 }
 
 #[tokio::test]
-async fn hung_reset_is_bounded_and_checked_before_it_is_sent_again() {
-    let fake = Fake::start().await;
-    fake.add_user("svc", "old");
-    fake.fault(RESET, Fault::Hang);
+async fn hung_reset_is_bounded_sent_once_and_reported_unknown() {
     let started = Instant::now();
-    let rotation = fake
-        .client(Duration::from_millis(300), Shutdown::new())
-        .rotate("svc", &secret("old"))
-        .await
-        .unwrap();
+    let (fake, _) = reset_unknown_case(Fault::Hang, Duration::from_millis(300)).await;
     assert!(
         started.elapsed() < 3 * SECOND,
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(rotation.new_password.expose_secret(), fake.password("svc"));
-    assert_eq!(
-        (fake.count(RESET), fake.count(LOGIN), fake.resets("svc")),
-        (2, 2, 1)
-    );
+    assert_eq!(fake.password("svc"), "old-secret-pw");
 }
 
 #[tokio::test]
@@ -947,7 +1078,7 @@ async fn cancel_during_backoff_stops_before_anything_is_reset() {
         Fault::Answer {
             when: When::Before,
             status: 503,
-            content_type: "text/plain",
+            content_type: "text/plain".into(),
             body: String::new(),
             retry_after: Some(5),
         },
@@ -966,16 +1097,18 @@ async fn cancel_during_backoff_stops_before_anything_is_reset() {
         "took {:?}",
         started.elapsed()
     );
+    // The stop came while waiting to fetch the token for the log-in.
     assert!(
         matches!(
             err,
             RotateError::Cancelled {
-                step: Step::Token,
+                step: Step::Login,
                 ..
             }
         ),
         "{err}"
     );
+    assert_eq!(err.effect(), Effect::None);
     assert!(err.to_string().contains("password is unchanged"), "{err}");
     assert_eq!(
         (fake.count(TOKEN), fake.count(LOGIN), fake.count(RESET)),
@@ -992,7 +1125,7 @@ async fn cancel_during_login_backoff_never_sends_the_reset() {
         Fault::Answer {
             when: When::Before,
             status: 429,
-            content_type: "text/plain",
+            content_type: "text/plain".into(),
             body: String::new(),
             retry_after: Some(5),
         },
@@ -1112,6 +1245,7 @@ async fn connect_errors_are_retried_within_the_budget_then_reported() {
     let client = Client::with_retry_policy(cfg, Shutdown::new(), policy).unwrap();
     let err = client.rotate("svc", &secret("old")).await.unwrap_err();
     let RotateError::Token {
+        step: Step::Login,
         error: Error::Transport(t),
     } = &err
     else {

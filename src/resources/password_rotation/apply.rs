@@ -17,7 +17,7 @@ use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::users::{Block, BlockKind, Users, blocked_error};
-use crate::thingspace::{Client, RotateError, Rotation};
+use crate::thingspace::{Client, Effect, RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
 
 /// The shared, process-wide inputs to an apply.
@@ -48,10 +48,11 @@ impl Applied {
 
 /// What a failed rotation leaves as evidence: `None` when nothing that counts happened at ThingSpace.
 fn block_kind(e: &RotateError) -> Option<BlockKind> {
-    match e {
-        RotateError::LoginRejected { .. } => Some(BlockKind::LoginRejected),
-        RotateError::Ambiguous { .. } => Some(BlockKind::ResetUnknown),
-        _ => None,
+    match e.effect() {
+        Effect::None => None,
+        Effect::LoginRejected => Some(BlockKind::LoginRejected),
+        Effect::LoginUnknown => Some(BlockKind::LoginUnknown),
+        Effect::ResetUnknown => Some(BlockKind::ResetUnknown),
     }
 }
 
