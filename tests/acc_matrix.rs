@@ -421,6 +421,7 @@ fn running_alive(r: &common::RunningTf) -> bool {
 fn provider_running(plugins: &std::path::Path) -> bool {
     Command::new("pgrep")
         .args(["-f", &plugins.display().to_string()])
+        .stdout(std::process::Stdio::null())
         .status()
         .is_ok_and(|s| s.success())
 }

@@ -406,6 +406,11 @@ fn validation_errors_name_the_attribute_and_make_no_api_call() {
             "minimum of 1s",
         ),
         (
+            format!("  current_password = \"{SEED}\"\n  rotation_period = \"106751991167300d\""),
+            "rotation_period",
+            "maximum of 100 years",
+        ),
+        (
             format!("  current_password = \"{SEED}\"\n  current_password_wo = \"{SEED}\""),
             "current_password_wo",
             "only one of current_password and current_password_wo",

@@ -296,3 +296,110 @@ fn a_username_with_an_escape_sequence_and_a_new_line_never_reaches_the_trace_log
         assert!(out.stderr.contains("username"), "{out}");
     }
 }
+
+fn flat_text(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Defect 6: a server that echoes what it was sent, in another encoding than the raw value, must not get a secret
+/// into a diagnostic. The seed holds `"` and `\`, so its JSON-escaped form differs from the raw one.
+#[test]
+fn secrets_echoed_json_escaped_url_encoded_html_escaped_or_as_the_basic_credential_never_reach_the_output()
+ {
+    let seed = "Se\"ed\\P@ss w0rd&<1>";
+    let hcl_seed = seed.replace('\\', "\\\\").replace('"', "\\\"");
+    let basic = base64::engine::general_purpose::STANDARD
+        .encode(format!("{DEFAULT_CLIENT_ID}:{DEFAULT_CLIENT_SECRET}"));
+    let cases = [
+        (
+            LOGIN_PATH,
+            400,
+            r#"{"errorCode":"INPUT_INVALID.Credentials","errorMessage":"bad password {{field:password|json}}"}"#,
+        ),
+        (
+            LOGIN_PATH,
+            400,
+            r#"{"errorCode":"INPUT_INVALID.Credentials","errorMessage":"bad password {{field:password|url}} / {{field:password|html}}"}"#,
+        ),
+        (
+            LOGIN_PATH,
+            502,
+            "<html><body>upstream said {{body|html}} and {{body|htmlnum}}</body></html>",
+        ),
+        (
+            common::TOKEN_PATH,
+            401,
+            r#"{"error":"invalid_client","error_description":"credentials {{header:Authorization}} rejected"}"#,
+        ),
+        (
+            common::TOKEN_PATH,
+            400,
+            "<p>{{header:Authorization|json}} {{body|url}} {{header:Authorization|base64}}</p>",
+        ),
+    ];
+    for (path, status, body) in cases {
+        let emu = Emulator::start();
+        emu.add_user(USER, seed);
+        let ws = Workspace::new(&emu);
+        ws.write(
+            "main.tf",
+            &format!(
+                "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{hcl_seed}\"\n}}\n"
+            ),
+        );
+        let mut fault = Fault::status(path, status, body);
+        if !body.starts_with('{') {
+            fault = fault.content_type("text/html");
+        }
+        emu.fault(fault);
+        let out = ws.tf_env(
+            &["apply", "-auto-approve", "-input=false"],
+            &[("TF_LOG", "trace"), ("TF_LOG_PROVIDER", "trace")],
+        );
+        out.assert_failure();
+        let text = out.combined();
+        let json = serde_json::to_string(seed).unwrap();
+        let forms = [
+            seed.to_owned(),
+            json[1..json.len() - 1].to_owned(),
+            "Se%22ed%5CP%40ss".to_owned(),
+            "Se&quot;ed\\P@ss".to_owned(),
+            "Se&#34;ed".to_owned(),
+            DEFAULT_CLIENT_SECRET.to_owned(),
+            basic.clone(),
+            base64::engine::general_purpose::STANDARD.encode(&basic),
+        ];
+        for form in &forms {
+            assert!(
+                !text.contains(form.as_str()),
+                "{path} {status} {body}: {form:?} in the output:\n{}",
+                out.stderr
+                    .lines()
+                    .filter(|l| l.contains(form.as_str()))
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            );
+        }
+        // The diagnostic still says what happened, and the echo did arrive (so this check can fail).
+        assert!(text.contains("log-in") || text.contains("token"), "{out}");
+        let answered = emu
+            .requests()
+            .iter()
+            .any(|r| r.path == path && r.fault && r.status == Some(status));
+        assert!(
+            answered,
+            "{path}: the echoing fault answered: {:?}",
+            emu.requests()
+        );
+        let diag = out
+            .stderr
+            .split("Error: ")
+            .nth(1)
+            .map(|d| flat_text(d).chars().take(600).collect::<String>())
+            .unwrap_or_default();
+        eprintln!("{path} {status}: {diag}");
+        let user = emu.user(USER);
+        assert!(user.failed_logins <= 1 && !user.locked);
+    }
+}

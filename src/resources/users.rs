@@ -104,8 +104,8 @@ pub struct Block {
 
 /// The re-seed step every block message ends with.
 pub const RESEED_STEP: &str = "To rotate again, re-seed: obtain the user's current password (from ThingSpace or \
-Verizon support if the reset may have taken effect), set current_password_wo to it and change \
-current_password_wo_version (or change current_password).";
+Verizon support if the reset may have taken effect), set current_password_wo (or current_password) to it and change \
+current_password_wo_version.";
 
 impl Block {
     /// A block of `kind` at `at`.

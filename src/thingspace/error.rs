@@ -435,8 +435,8 @@ pub enum Effect {
 const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed log-ins, and only Verizon support can \
                             unlock it.";
 
-const RESEED: &str = "set current_password_wo to the user's current password and change \
-                      current_password_wo_version (or change current_password)";
+const RESEED: &str = "set current_password_wo (or current_password) to the user's current password and change \
+                      current_password_wo_version";
 
 /// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them; `effect()`
 /// says what happened at ThingSpace.
@@ -913,7 +913,7 @@ mod tests {
             "unknown to Terraform",
             "blocked",
             "Verizon",
-            "set current_password_wo to",
+            "set current_password_wo (or current_password) to",
             "change current_password_wo_version",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");

@@ -129,8 +129,9 @@ unset. Conflicts with `current_password`.",
                 "current_password_wo_version",
                 Type::Number,
                 Optional,
-                "Change this number to log in with `current_password_wo` again and rotate: a re-seed after the \
-password was changed outside Terraform, or after a block (see `blocked_reason`).",
+                "Change this number to re-seed: log in again with `current_password_wo` (or `current_password`, \
+which lets a re-seed reuse the same value) and rotate. Use it after the password was changed outside Terraform, or \
+after a block (see `blocked_reason`).",
             ),
             Attribute::new(
                 "rotate_after",

@@ -296,10 +296,11 @@ fn plan_update(
         }
         Due::Yes(reason) => {
             planned.rotate_after = rotate_after_for_pending_rotation(config);
-            if reason.uses_seed() && config.configured_password().is_none() {
-                diagnostics.push(no_password_error(config));
-            }
-            if reason == Reason::WriteOnlyVersionChanged && config.current_password_wo.is_null() {
+            let no_seed = reason.uses_seed() && config.configured_password().is_none();
+            if no_seed
+                && reason == Reason::WriteOnlyVersionChanged
+                && config.current_password.is_null()
+            {
                 diagnostics.push(
                     Diagnostic::error(
                         "current_password_wo is not set",
@@ -308,6 +309,8 @@ but current_password_wo is not set. Set it to the user's password now.",
                     )
                     .at("current_password_wo"),
                 );
+            } else if no_seed {
+                diagnostics.push(no_password_error(config));
             }
             Some(PlannedRotation::Due(reason))
         }
