@@ -192,6 +192,8 @@ struct Run {
     log: Vec<String>,
     /// After `state rm` or `kill -9`, Terraform itself discarded what it knew: I3 is not checked from then on.
     state_discarded: bool,
+    /// A late-effect fault was registered and its effect may still be pending.
+    late_armed: bool,
 }
 
 impl Run {
@@ -208,6 +210,7 @@ impl Run {
             duplicate: false,
             log: Vec::new(),
             state_discarded: false,
+            late_armed: false,
         };
         run.write_config();
         run
@@ -250,9 +253,9 @@ impl Run {
         self.command(label, &args)
     }
 
-    /// Waits for late effects to land, so the next check sees what ThingSpace really did.
-    fn settle(&self) {
-        if self.cell.outcome == Outcome::TimeoutLateEffect {
+    /// Waits for a late effect to land, so the checks see what ThingSpace really did.
+    fn settle(&mut self) {
+        if std::mem::take(&mut self.late_armed) {
             std::thread::sleep(Duration::from_millis(LATE_MS + 300));
         }
     }
@@ -479,46 +482,49 @@ fn run_cell(cell: Cell) -> Result<(), String> {
         let mut run = Run::new(cell);
         let first = run.apply("create", &[]);
         assert!(first.success(), "the healthy create failed:\n{first}");
-        let fault = |run: &Run, hold: bool| run.emu.fault(fault(cell.step, cell.outcome, hold));
+        let fault = |run: &mut Run, hold: bool| {
+            run.emu.fault(fault(cell.step, cell.outcome, hold));
+            run.late_armed = cell.outcome == Outcome::TimeoutLateEffect;
+        };
         match cell.workflow {
             Workflow::Apply => {
                 run.bump();
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply", &[]);
             }
             Workflow::RefreshFalse => {
                 run.bump();
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply -refresh=false", &["-refresh=false"]);
             }
             Workflow::Replace => {
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted -replace", &["-replace", ADDR]);
             }
             Workflow::CreateBeforeDestroy => {
                 run.cbd = true;
                 run.bump();
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply with create_before_destroy", &[]);
                 run.apply("-replace with create_before_destroy", &["-replace", ADDR]);
             }
             Workflow::Taint => {
                 run.command("taint", &["taint", ADDR]);
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply of a tainted object", &[]);
             }
             Workflow::StateRmThenApply => {
                 run.bump();
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply", &[]);
-                run.command("state rm", &["state", "rm", ADDR]);
                 run.state_discarded = true;
+                run.command("state rm", &["state", "rm", ADDR]);
                 run.apply("apply after state rm", &[]);
             }
             Workflow::DuplicateUsers => {
                 run.duplicate = true;
                 run.bump();
-                fault(&run, false);
+                fault(&mut run, false);
                 let calls = run.emu.requests().len();
                 let out = run.apply("two instances for one user", &[]);
                 assert!(
@@ -529,12 +535,12 @@ fn run_cell(cell: Cell) -> Result<(), String> {
                 assert_eq!(run.emu.requests().len(), calls, "I4: before any API call");
                 run.duplicate = false;
                 run.emu.clear_faults();
-                fault(&run, false);
+                fault(&mut run, false);
                 run.apply("faulted apply after removing the duplicate", &[]);
             }
             Workflow::Sigint | Workflow::Kill9 => {
                 run.bump();
-                fault(&run, true);
+                fault(&mut run, true);
                 run.apply_interrupted(
                     if cell.workflow == Workflow::Sigint {
                         "Ctrl-C while the faulted request is on the wire"
