@@ -312,13 +312,23 @@ impl Run {
     fn after(&mut self, label: &str, before: usize, out: &TfOutput) {
         let reqs = self.emu.requests();
         let mine = &reqs[before.min(reqs.len())..];
+        // Terraform's own lines, without the debug log (which only matters to the secret check below).
+        let shown: String = out
+            .stdout
+            .lines()
+            .chain(out.stderr.lines().filter(|l| !l.starts_with("20")))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let shown: String = flat(&shown).chars().take(1500).collect();
         self.log.push(format!(
-            "--- {label} (exit {}) requests: {}\n{}",
+            "--- {label} (exit {}) requests: {}\n{shown}",
             out.code,
             describe(mine),
-            flat(&out.combined())
         ));
-        let ctx = || format!("{:?} after {label}:\n{}", self.cell, self.log.join("\n"));
+        let ctx = || {
+            let start = self.log.len().saturating_sub(4);
+            format!("{:?} after {label}:\n{}", self.cell, self.log[start..].join("\n"))
+        };
         let user = self.emu.user(USER);
 
         // I1: at most one failed log-in per password value, and never locked.
