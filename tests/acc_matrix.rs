@@ -327,7 +327,11 @@ impl Run {
         ));
         let ctx = || {
             let start = self.log.len().saturating_sub(4);
-            format!("{:?} after {label}:\n{}", self.cell, self.log[start..].join("\n"))
+            format!(
+                "{:?} after {label}:\n{}",
+                self.cell,
+                self.log[start..].join("\n")
+            )
         };
         let user = self.emu.user(USER);
 
