@@ -86,6 +86,7 @@ fn providers_schema_json_shows_every_attribute_with_its_flags() {
         ),
         ("password", "string".into(), &["computed", "sensitive"]),
         ("rotated_at", "string".into(), &["computed"]),
+        ("blocked_reason", "string".into(), &["computed"]),
     ];
     assert_eq!(
         a.len(),
