@@ -182,6 +182,13 @@ the ThingSpace project's app secret.",
         Attr::Null => DEFAULT_REQUEST_TIMEOUT,
     };
     let base_url = base_url_attr(&base_url).map_err(Diagnostics::from)?;
+    let offset = crate::clock::configure(&base_url, env(crate::clock::TEST_OFFSET_VAR).as_deref());
+    if offset != 0 {
+        tracing::debug!(
+            offset_secs = offset,
+            "test clock offset in effect (emulator base_url)"
+        );
+    }
     let cfg = ClientConfig {
         base_url,
         client_id,

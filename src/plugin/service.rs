@@ -485,7 +485,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                         &self.inner.users,
                         current,
                         &req.private,
-                        OffsetDateTime::now_utc(),
+                        crate::clock::now(),
                     );
                     (Some(state), private)
                 }
@@ -549,7 +549,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
             let plan = rotation::plan_in_run(
                 prior.as_ref(),
                 &config,
-                OffsetDateTime::now_utc(),
+                crate::clock::now(),
                 &private,
                 &self.inner.users,
             );
@@ -618,7 +618,7 @@ never wrote. Remove it with `terraform state rm` and import the user again.",
                 client: client.as_ref(),
                 users: &self.inner.users,
             };
-            let now = OffsetDateTime::now_utc;
+            let now = crate::clock::now;
             let applied = match (prior, planned) {
                 (Some(prior), None) => rotation::delete(&ctx, &prior),
                 (None, Some(planned)) => {
