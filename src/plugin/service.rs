@@ -22,7 +22,6 @@ use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::{Arc, RwLock};
-use time::OffsetDateTime;
 use tonic::{Request, Response, Status, Streaming};
 use tracing::instrument;
 
