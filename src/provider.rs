@@ -1,8 +1,8 @@
 //! The provider block: its schema, validation, and `ConfigureProvider`, which turns configuration and environment
 //! into the one API client every resource instance of this process shares.
 
+use crate::plugin::cty::Attr;
 use crate::plugin::cty::Type;
-use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;

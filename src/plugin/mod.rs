@@ -1,7 +1,6 @@
 //! The Terraform-facing half of the provider: wire contract, handshake, transport security, values and diagnostics.
 
 pub mod cty;
-pub mod cty_serde;
 pub mod diagnostics;
 pub mod handshake;
 pub mod logging;

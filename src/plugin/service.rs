@@ -5,7 +5,7 @@
 //! panic guard: a panic becomes an error diagnostic for that call and the plugin keeps serving.
 
 use crate::plugin::cty::{self, Type, Value};
-use crate::plugin::cty_serde::{from_value, to_value};
+use crate::plugin::cty::{from_value, to_value};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::proto::tfplugin6::provider_server::Provider;

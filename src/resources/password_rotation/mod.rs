@@ -15,8 +15,8 @@ pub use plan::{Plan, plan, plan_destroy, plan_in_run};
 pub use private::{PlannedRotation, Private};
 pub use upgrade::upgrade;
 
+use crate::plugin::cty::Attr;
 use crate::plugin::cty::{Number, Type};
-use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;

@@ -1,8 +1,8 @@
 //! Upgrading stored states of earlier schema versions, and states written before `blocked_reason` existed.
 
 use super::{Model, SCHEMA_VERSION};
+use crate::plugin::cty::Attr;
 use crate::plugin::cty::Number;
-use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::Diagnostic;
 use crate::plugin::secret::Secret;
 
