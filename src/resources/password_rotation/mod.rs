@@ -1,6 +1,6 @@
 //! `thingspace_password_rotation`: the model and schema, validation, import and read, and the [`Resource`] impl
-//! that serves them. The rule of when to rotate is in [`decide`], planning in [`plan`], the API calls in [`apply`],
-//! the bytes Terraform keeps for us in [`private`], and older states in [`upgrade`].
+//! that serves them. The rule of when to rotate is in [`decide`], planning in [`plan`](mod@plan), the API calls in
+//! [`apply`], the bytes Terraform keeps for us in [`private`], and older states in [`upgrade`](mod@upgrade).
 //!
 //! Everything here works on the typed [`Model`]; the plugin's adapter decodes and encodes Terraform's values around
 //! it, keeps the write-only seed out of every state, and plans a change of `username` as a replacement.
@@ -33,7 +33,7 @@ use time::OffsetDateTime;
 pub const TYPE_NAME: &str = "thingspace_password_rotation";
 
 /// The schema version of the state this code writes. Version 0 predates `rotation_period`, `triggers` and the
-/// write-only seed; [`upgrade`] carries such states forward. `blocked_reason` was added within version 1: a state
+/// write-only seed; [`upgrade()`] carries such states forward. `blocked_reason` was added within version 1: a state
 /// without it reads as not blocked.
 pub const SCHEMA_VERSION: i64 = 1;
 
