@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use thingspace_provider::plugin::cty::{Attr, from_value, to_value};
 use thingspace_provider::plugin::cty::{Number, Type, Value, decode_msgpack, encode_msgpack};
-use thingspace_provider::plugin::cty_serde::{Attr, from_value, to_value};
 use thingspace_provider::plugin::secret::Secret;
 use thingspace_provider::resources::password_rotation::{Model, schema};
 

@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use thingspace_provider::plugin::cty::Attr;
 use thingspace_provider::plugin::cty::Number;
-use thingspace_provider::plugin::cty_serde::Attr;
 use thingspace_provider::plugin::secret::Secret;
 use thingspace_provider::resources::password_rotation::decide::{Due, Reason, rotation_due};
 use thingspace_provider::resources::password_rotation::plan::Known;

@@ -1,10 +1,14 @@
 //! terraform-provider-thingspace: a Terraform provider that rotates Verizon ThingSpace passwords.
 //!
 //! Layout:
-//! - [`plugin`]: everything Terraform-facing: the handshake, AutoMTLS, the gRPC service, the cty value codec,
-//!   schemas and diagnostics. Nothing below it sees gRPC or msgpack types.
-//! - [`provider`]: the provider's schema and `ConfigureProvider`, which turns configuration into an API client.
-//! - [`resources`]: one file per resource type: schema, plan decision, apply, import.
+//! - [`plugin`]: everything Terraform-facing, generic over any provider: the handshake, AutoMTLS, serving, the cty
+//!   value codec, schemas, diagnostics, and the [`plugin::provider::Provider`] and [`plugin::resource::Resource`]
+//!   traits. Its service finds the resource type a call names; one adapter serves every resource. Nothing below it
+//!   sees gRPC or msgpack types.
+//! - [`provider`]: the `Provider` impl: the address, the provider block's schema, and `ConfigureProvider`, which
+//!   turns configuration into an API client; it lists the resource types.
+//! - [`resources`]: one folder per resource type with its `Resource` impl, one concept per file, and the per-user
+//!   view the rotation resources share.
 //! - [`thingspace`]: the HTTP client for the ThingSpace API: models, errors, retry policy. It never sees Terraform types.
 //! - [`shutdown`]: the process lifecycle: stop and exit signals, and the requests that must finish first.
 //! - [`clock`]: the time decisions are made by (shifted only in tests against a local emulator).

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 use thingspace_provider::plugin::serve::{ServeError, ServeOptions, serve};
 use thingspace_provider::plugin::{logging, service::ProviderService};
+use thingspace_provider::provider::{LOG_CRATES, ThingSpace};
 use thingspace_provider::shutdown::Shutdown;
 
 fn main() -> ExitCode {
@@ -30,7 +31,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    logging::init();
+    logging::init(LOG_CRATES);
     // One thread is enough: every handler waits on I/O, and a single-threaded runtime starts fastest and smallest,
     // which matters because Terraform starts the plugin several times per command.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -44,8 +45,8 @@ fn main() -> ExitCode {
         }
     };
     let shutdown = Shutdown::new();
-    let provider = ProviderService::new(shutdown.clone());
-    let served = runtime.block_on(serve(provider, shutdown, ServeOptions::from_env(debug)));
+    let service = ProviderService::new(ThingSpace::new(shutdown.clone()), shutdown.clone());
+    let served = runtime.block_on(serve(service, shutdown, ServeOptions::from_env(debug)));
     // `serve` returns once nothing that matters is on the wire. Dropping the runtime would wait without limit for
     // blocking work still running (a DNS lookup for an API call that was cancelled), so give it a moment only.
     runtime.shutdown_timeout(RUNTIME_SHUTDOWN);

@@ -1,21 +1,37 @@
-//! The provider block: its schema, validation, and `ConfigureProvider`, which turns configuration and environment
-//! into the one API client every resource instance of this process shares.
+//! The provider: its address, the provider block's schema and validation, `ConfigureProvider` (configuration and
+//! environment to the one API client every resource instance of this process shares), and the resource types it
+//! serves, which share the process-wide view of each user ([`Users`]).
 
+use crate::plugin::adapter::{self, ServedResource};
+use crate::plugin::cty::Attr;
 use crate::plugin::cty::Type;
-use crate::plugin::cty_serde::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::provider::Provider;
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
+use crate::resources::password_rotation::PasswordRotation;
+use crate::resources::users::Users;
 use crate::shutdown::Shutdown;
 use crate::thingspace::{Client, ClientConfig, validate_base_url};
 use crate::timefmt::parse_duration;
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 use std::time::Duration;
+
+/// The registry address Terraform knows the provider by; `--debug` sessions print it in `TF_REATTACH_PROVIDERS`.
+pub const ADDRESS: &str = "registry.terraform.io/verizon/thingspace";
 
 /// Production ThingSpace.
 pub const DEFAULT_BASE_URL: &str = "https://thingspace.verizon.com";
 /// Applies to each HTTP request, so a hung server cannot hang an apply.
 pub const DEFAULT_REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// The crates whose `tracing` events are this provider's own (logged at the level the user asks for; any other
+/// crate is capped at warn): the library, the binary, and the emulator some tests run in the same process.
+pub const LOG_CRATES: &[&str] = &[
+    "thingspace_provider",
+    "terraform_provider_thingspace",
+    "thingspace_emulator",
+];
 /// Sent on every API request so ThingSpace can tell this client apart.
 pub const USER_AGENT: &str = concat!("terraform-provider-thingspace/", env!("CARGO_PKG_VERSION"));
 
@@ -206,9 +222,59 @@ the ThingSpace project's app secret.",
     })
 }
 
+/// The ThingSpace provider: what one plugin process holds beside its configured API client.
+#[derive(Debug)]
+pub struct ThingSpace {
+    /// What this process knows about each user, across the resource instances of every rotation resource.
+    users: Arc<Users>,
+    /// The process lifecycle: the API client's calls watch it, and the drain at exit waits for them.
+    shutdown: Shutdown,
+}
+
+impl ThingSpace {
+    /// The provider of a process whose lifecycle is `shutdown`.
+    pub fn new(shutdown: Shutdown) -> Self {
+        Self {
+            users: Arc::default(),
+            shutdown,
+        }
+    }
+}
+
+impl Provider for ThingSpace {
+    type Config = ProviderModel;
+    type Data = Client;
+
+    fn address(&self) -> &'static str {
+        ADDRESS
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &ProviderModel) -> Diagnostics {
+        validate(config)
+    }
+
+    fn configure(&self, config: &ProviderModel) -> Result<Option<Client>, Diagnostics> {
+        configure(config, |k| std::env::var(k).ok(), self.shutdown.clone())
+    }
+
+    fn resource_types(&self) -> Vec<ServedResource<Client>> {
+        vec![adapter::serve(PasswordRotation::new(self.users.clone()))]
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plugin::cty;
+    use crate::plugin::proto::tfplugin6 as pb;
+    use crate::plugin::proto::tfplugin6::provider_server::Provider as _;
+    use crate::plugin::service::ProviderService;
+    use crate::resources::password_rotation as rotation;
+    use tonic::Request;
 
     fn known(v: &str) -> Attr<String> {
         Attr::Known(v.to_string())
@@ -300,6 +366,70 @@ mod tests {
                 ..ProviderModel::default()
             })
             .is_empty()
+        );
+    }
+
+    /// A state of `thingspace_password_rotation` for `username` as Terraform sends it.
+    fn rotation_value(username: &str) -> Option<pb::DynamicValue> {
+        let ty = rotation::schema().value_type();
+        let m = rotation::Model {
+            id: known(username),
+            username: known(username),
+            current_password: Attr::Known(Secret::new("seed")),
+            ..rotation::Model::default()
+        };
+        let v = cty::to_value(&m, &ty).unwrap();
+        Some(pb::DynamicValue {
+            msgpack: cty::encode_msgpack(&v, &ty).unwrap(),
+            json: Vec::new(),
+        })
+    }
+
+    #[tokio::test]
+    async fn the_service_serves_the_rotation_and_a_new_username_replaces_it() {
+        let svc = ProviderService::new(ThingSpace::new(Shutdown::new()), Shutdown::new());
+        let schema = svc
+            .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+            .await
+            .unwrap()
+            .into_inner();
+        let names: Vec<_> = schema.resource_schemas.keys().collect();
+        assert_eq!(names, [rotation::TYPE_NAME]);
+        let plan = |prior: &str, config: &str| {
+            svc.plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: rotation::TYPE_NAME.into(),
+                prior_state: rotation_value(prior),
+                proposed_new_state: rotation_value(config),
+                config: rotation_value(config),
+                ..Default::default()
+            }))
+        };
+        let renamed = plan("alice", "bob").await.unwrap().into_inner();
+        let paths: Vec<_> = renamed
+            .requires_replace
+            .iter()
+            .map(|p| format!("{:?}", p.steps))
+            .collect();
+        assert_eq!(paths.len(), 1);
+        assert!(
+            paths[0].contains("AttributeName(\"username\")"),
+            "{paths:?}"
+        );
+        let same = plan("carol", "carol").await.unwrap().into_inner();
+        assert!(same.requires_replace.is_empty());
+        let other = svc
+            .import_resource_state(Request::new(pb::import_resource_state::Request {
+                type_name: "thingspace_other".into(),
+                id: "x".into(),
+                ..Default::default()
+            }))
+            .await
+            .unwrap()
+            .into_inner();
+        assert_eq!(
+            other.diagnostics[0].detail,
+            "The thingspace provider has no resource named \"thingspace_other\". It serves the resource \
+\"thingspace_password_rotation\"."
         );
     }
 }

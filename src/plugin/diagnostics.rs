@@ -149,7 +149,8 @@ fn is_invisible_format(c: char) -> bool {
     matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
 }
 
-fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
+/// An attribute path in its tfplugin6 form.
+pub(crate) fn path_to_proto(path: &[PathStep]) -> pb::AttributePath {
     use pb::attribute_path::step::Selector;
     pb::AttributePath {
         steps: path

@@ -27,8 +27,6 @@ pub const CLIENT_CERT_KEY: &str = "PLUGIN_CLIENT_CERT";
 pub const CORE_PROTOCOL_VERSION: u32 = 1;
 /// The Terraform plugin protocol we speak (tfplugin6).
 pub const APP_PROTOCOL_VERSION: u32 = 6;
-/// The provider address Terraform knows us by; `--debug` sessions print it in `TF_REATTACH_PROVIDERS`.
-pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/verizon/thingspace";
 /// The socket's file name inside the private directory.
 pub const SOCKET_FILE_NAME: &str = "plugin.sock";
 
@@ -40,12 +38,15 @@ pub enum HandshakeError {
         "this binary is a Terraform provider plugin and is not meant to be run directly.\n\
          Terraform starts it by itself. To use it, either:\n  \
          - install it where Terraform finds providers (a filesystem or network mirror), or\n  \
-         - point Terraform at a local build with a `dev_overrides` block for \"{PROVIDER_ADDRESS}\" in your \
+         - point Terraform at a local build with a `dev_overrides` block for \"{address}\" in your \
          CLI configuration (~/.terraformrc or TF_CLI_CONFIG_FILE), or\n  \
          - run it with `--debug` to serve a debugger session, then export the TF_REATTACH_PROVIDERS value \
          it prints before running terraform."
     )]
-    NotLaunchedByTerraform,
+    NotLaunchedByTerraform {
+        /// The provider's registry address, for the `dev_overrides` block.
+        address: String,
+    },
     /// Terraform offered protocol versions that do not include ours.
     #[error(
         "Terraform offered plugin protocol versions {offered:?} ({PROTOCOL_VERSIONS_KEY}), but this provider \
@@ -66,11 +67,14 @@ pub enum HandshakeError {
     },
 }
 
-/// Checks the magic cookie (the value of [`MAGIC_COOKIE_KEY`], if set).
-pub fn check_magic_cookie(value: Option<&str>) -> Result<(), HandshakeError> {
+/// Checks the magic cookie (the value of [`MAGIC_COOKIE_KEY`], if set); the refusal names the provider's
+/// registry `address`.
+pub fn check_magic_cookie(value: Option<&str>, address: &str) -> Result<(), HandshakeError> {
     match value {
         Some(v) if v == MAGIC_COOKIE_VALUE => Ok(()),
-        _ => Err(HandshakeError::NotLaunchedByTerraform),
+        _ => Err(HandshakeError::NotLaunchedByTerraform {
+            address: address.to_owned(),
+        }),
     }
 }
 
@@ -202,25 +206,27 @@ mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;
 
+    const ADDRESS: &str = "registry.terraform.io/example/widgets";
+
     #[test]
     fn cookie_must_match_exactly() {
-        assert!(check_magic_cookie(Some(MAGIC_COOKIE_VALUE)).is_ok());
+        assert!(check_magic_cookie(Some(MAGIC_COOKIE_VALUE), ADDRESS).is_ok());
         assert!(matches!(
-            check_magic_cookie(None),
-            Err(HandshakeError::NotLaunchedByTerraform)
+            check_magic_cookie(None, ADDRESS),
+            Err(HandshakeError::NotLaunchedByTerraform { .. })
         ));
-        assert!(check_magic_cookie(Some("")).is_err());
-        assert!(check_magic_cookie(Some(&MAGIC_COOKIE_VALUE[1..])).is_err());
+        assert!(check_magic_cookie(Some(""), ADDRESS).is_err());
+        assert!(check_magic_cookie(Some(&MAGIC_COOKIE_VALUE[1..]), ADDRESS).is_err());
     }
 
     #[test]
     fn missing_cookie_message_tells_a_person_how_to_use_the_plugin() {
-        let msg = HandshakeError::NotLaunchedByTerraform.to_string();
+        let msg = check_magic_cookie(None, ADDRESS).unwrap_err().to_string();
         assert!(msg.contains("Terraform provider plugin"), "{msg}");
         assert!(msg.contains("not meant to be run directly"), "{msg}");
         assert!(msg.contains("dev_overrides"), "{msg}");
         assert!(msg.contains("--debug"), "{msg}");
-        assert!(msg.contains(PROVIDER_ADDRESS), "{msg}");
+        assert!(msg.contains(&format!("\"{ADDRESS}\"")), "{msg}");
     }
 
     #[test]
@@ -263,9 +269,9 @@ mod tests {
 
     #[test]
     fn reattach_json_has_go_plugins_shape() {
-        let json = reattach_providers_json(PROVIDER_ADDRESS, 4242, Path::new("/tmp/x/plugin.sock"));
+        let json = reattach_providers_json(ADDRESS, 4242, Path::new("/tmp/x/plugin.sock"));
         let v: serde_json::Value = serde_json::from_str(&json).unwrap();
-        let entry = &v["registry.terraform.io/verizon/thingspace"];
+        let entry = &v[ADDRESS];
         assert_eq!(entry["Protocol"], "grpc");
         assert_eq!(entry["ProtocolVersion"], 6);
         assert_eq!(entry["Pid"], 4242);

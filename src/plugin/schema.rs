@@ -32,6 +32,8 @@ pub struct Attribute {
     pub sensitive: bool,
     /// Never stored: Terraform (1.11+) passes it in config only, and the provider must return null for it.
     pub write_only: bool,
+    /// A change of its configured value replaces the object instead of updating it in place.
+    pub requires_replace: bool,
 }
 
 impl Attribute {
@@ -49,6 +51,7 @@ impl Attribute {
             presence,
             sensitive: false,
             write_only: false,
+            requires_replace: false,
         }
     }
 
@@ -61,6 +64,13 @@ impl Attribute {
     /// Marks the attribute write-only.
     pub fn write_only(mut self) -> Self {
         self.write_only = true;
+        self
+    }
+
+    /// Marks the attribute as one whose change replaces the object: when its configured value is unknown, or known
+    /// and different from the prior state's.
+    pub fn requires_replace(mut self) -> Self {
+        self.requires_replace = true;
         self
     }
 }
@@ -90,6 +100,22 @@ impl Schema {
         self.attributes
             .iter()
             .filter(|a| a.write_only)
+            .map(|a| a.name)
+    }
+
+    /// The names of the attributes whose change replaces the object.
+    pub fn requires_replace_attributes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.attributes
+            .iter()
+            .filter(|a| a.requires_replace)
+            .map(|a| a.name)
+    }
+
+    /// The names of the attributes a configuration must set.
+    pub fn required_attributes(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.attributes
+            .iter()
+            .filter(|a| a.presence == Presence::Required)
             .map(|a| a.name)
     }
 

@@ -7,6 +7,11 @@
 use std::fmt;
 use std::str::FromStr;
 
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use super::NUMBER_TOKEN;
+
 /// Largest number of digits before or after the decimal point we accept. cty itself takes exponents up to
 /// 2^31, but printing such a number in plain decimal (as cty does on the wire) would let a ten-byte input
 /// expand into gigabytes, so we refuse anything this far out instead.
@@ -355,6 +360,64 @@ impl TryFrom<f64> for Number {
 impl Default for Number {
     fn default() -> Self {
         Number(Repr::Int(0))
+    }
+}
+
+// serde: through a private newtype name, so the cty serializer keeps a number exact; other formats see an integer
+// or decimal text.
+
+impl Serialize for Number {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_newtype_struct(NUMBER_TOKEN, &NumberInner(self))
+    }
+}
+
+/// A number as other formats should see it: an integer when it is one that fits, else exact text.
+struct NumberInner<'a>(&'a Number);
+
+impl Serialize for NumberInner<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_i64() {
+            Some(i) => s.serialize_i64(i),
+            None => s.collect_str(self.0),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Number {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_newtype_struct(NUMBER_TOKEN, NumberVisitor)
+    }
+}
+
+struct NumberVisitor;
+
+impl<'de> Visitor<'de> for NumberVisitor {
+    type Value = Number;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a number")
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Number, E> {
+        Ok(Number::from(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Number, E> {
+        Ok(Number::from(v))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Number, E> {
+        Number::from_f64(v).ok_or_else(|| E::custom("number is not finite"))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Number, E> {
+        v.parse()
+            .map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+    }
+
+    fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Number, D::Error> {
+        d.deserialize_any(self)
     }
 }
 

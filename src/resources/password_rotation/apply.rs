@@ -13,7 +13,7 @@ use super::Model;
 use super::decide::{Due, next_rotate_after, rotation_due};
 use super::plan::{no_password_error, settled_rotate_after};
 use super::private::{PlannedRotation, Private};
-use crate::plugin::cty_serde::Attr;
+use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::users::{Block, BlockKind, Users, blocked_error};

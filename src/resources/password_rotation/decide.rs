@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::Model;
-use crate::plugin::cty_serde::Attr;
+use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::Diagnostic;
 use crate::timefmt::{parse_duration, parse_rfc3339};
 

@@ -1,8 +1,9 @@
-//! `thingspace_password_rotation`: the model and schema, validation, import and read. The rule of when to rotate is
-//! in [`decide`], planning in [`plan`], the API calls in [`apply`], the bytes Terraform keeps for us in [`private`],
-//! and older states in [`upgrade`].
+//! `thingspace_password_rotation`: the model and schema, validation, import and read, and the [`Resource`] impl
+//! that serves them. The rule of when to rotate is in [`decide`], planning in [`plan`](mod@plan), the API calls in
+//! [`apply`], the bytes Terraform keeps for us in [`private`], and older states in [`upgrade`](mod@upgrade).
 //!
-//! Everything here works on the typed [`Model`]; the plugin service decodes and encodes Terraform's values around it.
+//! Everything here works on the typed [`Model`]; the plugin's adapter decodes and encodes Terraform's values around
+//! it, keeps the write-only seed out of every state, and plans a change of `username` as a replacement.
 
 pub mod apply;
 pub mod decide;
@@ -15,22 +16,24 @@ pub use plan::{Plan, plan, plan_destroy, plan_in_run};
 pub use private::{PlannedRotation, Private};
 pub use upgrade::upgrade;
 
-use crate::plugin::cty::{Number, Type};
-use crate::plugin::cty_serde::Attr;
+use crate::plugin::cty::{Attr, Number, Type};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
 use crate::resources::users::{Seed, Users, username_error, username_problem};
+use crate::thingspace::Client;
 use decide::{period_attr, time_attr};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 
 /// The resource type name users write in configurations.
 pub const TYPE_NAME: &str = "thingspace_password_rotation";
 
 /// The schema version of the state this code writes. Version 0 predates `rotation_period`, `triggers` and the
-/// write-only seed; [`upgrade`] carries such states forward. `blocked_reason` was added within version 1: a state
+/// write-only seed; [`upgrade()`] carries such states forward. `blocked_reason` was added within version 1: a state
 /// without it reads as not blocked.
 pub const SCHEMA_VERSION: i64 = 1;
 
@@ -105,7 +108,8 @@ the sensitive `password` attribute so the same apply can hand it to whatever con
                 Required,
                 "The ThingSpace (M2M) user whose password is rotated: 1 to 128 printable ASCII characters without \
 spaces or commas. Changing it replaces the resource. Each user may be managed by only one resource instance.",
-            ),
+            )
+            .requires_replace(),
             Attribute::new(
                 "current_password",
                 Type::String,
@@ -265,6 +269,140 @@ thingspace_password_rotation.ci svc-provisioning. {} is not a user name: {proble
         username: Attr::Known(id.to_string()),
         ..Model::default()
     })
+}
+
+/// `thingspace_password_rotation` as the plugin serves it. Its instances share the provider's process-wide view of
+/// each user.
+#[derive(Debug)]
+pub struct PasswordRotation {
+    users: Arc<Users>,
+}
+
+impl PasswordRotation {
+    /// The resource type, seeing `users`.
+    pub fn new(users: Arc<Users>) -> Self {
+        Self { users }
+    }
+
+    fn apply_context<'a>(&'a self, client: Option<&'a Client>) -> ApplyContext<'a> {
+        ApplyContext {
+            client,
+            users: &self.users,
+        }
+    }
+}
+
+/// An apply's result as the plugin takes it.
+fn outcome(a: Applied) -> Outcome<Option<Model>> {
+    Outcome {
+        state: a.new_state,
+        private: a.private,
+        diagnostics: a.diagnostics,
+    }
+}
+
+impl Resource for PasswordRotation {
+    type Model = Model;
+    type Data = Client;
+
+    fn type_name(&self) -> &'static str {
+        TYPE_NAME
+    }
+
+    fn schema(&self) -> Schema {
+        schema()
+    }
+
+    fn validate(&self, config: &Model, client: ClientCapabilities) -> Diagnostics {
+        validate(config, client.write_only_attributes_allowed)
+    }
+
+    async fn plan(&self, _client: Option<&Client>, req: PlanRequest<'_, Model>) -> Outcome<Model> {
+        let private = Private::from_bytes(req.prior_private);
+        let now = crate::clock::now();
+        let plan = plan_in_run(req.prior, req.config, now, &private, &self.users);
+        tracing::debug!(rotation = ?plan.private.rotation, blocked = plan.private.block.is_some(), create = req.prior.is_none(), "planned");
+        Outcome {
+            state: plan.planned,
+            private: plan.private.to_bytes(),
+            diagnostics: plan.diagnostics,
+        }
+    }
+
+    fn plan_destroy(&self, prior: &Model, prior_private: &[u8]) -> Outcome<()> {
+        let (private, diagnostics) = plan_destroy(prior, prior_private, &self.users);
+        Outcome {
+            state: (),
+            private,
+            diagnostics,
+        }
+    }
+
+    async fn create(
+        &self,
+        client: Option<&Client>,
+        req: ApplyRequest<'_, Model>,
+    ) -> Outcome<Option<Model>> {
+        let private = Private::from_bytes(req.planned_private);
+        let ctx = self.apply_context(client);
+        outcome(create(&ctx, req.config, req.planned, private, crate::clock::now).await)
+    }
+
+    async fn update(
+        &self,
+        client: Option<&Client>,
+        prior: &Model,
+        req: ApplyRequest<'_, Model>,
+    ) -> Outcome<Option<Model>> {
+        let private = Private::from_bytes(req.planned_private);
+        let ctx = self.apply_context(client);
+        outcome(
+            update(
+                &ctx,
+                prior,
+                req.config,
+                req.planned,
+                private,
+                crate::clock::now,
+            )
+            .await,
+        )
+    }
+
+    async fn delete(
+        &self,
+        client: Option<&Client>,
+        prior: &Model,
+        _private: &[u8],
+    ) -> Outcome<Option<Model>> {
+        outcome(delete(&self.apply_context(client), prior))
+    }
+
+    async fn read(
+        &self,
+        _client: Option<&Client>,
+        current: &Model,
+        private: &[u8],
+    ) -> Outcome<Option<Model>> {
+        let (state, private) = read(&self.users, current, private, crate::clock::now());
+        Outcome {
+            state: Some(state),
+            private,
+            diagnostics: Diagnostics::new(),
+        }
+    }
+
+    fn import(&self, id: &str) -> Result<Model, Diagnostics> {
+        import(id).map_err(Diagnostics::from)
+    }
+
+    fn upgrade(&self, _version: i64, prior: Model) -> Result<Model, Diagnostics> {
+        let m = upgrade(prior);
+        // Every object in state passes here before it is planned, even a tainted one with refresh off, whose
+        // replacement's plan gets no prior state: note its block and password for that plan.
+        observe(&self.users, &m, None);
+        Ok(m)
+    }
 }
 
 #[cfg(test)]

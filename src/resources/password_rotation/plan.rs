@@ -11,7 +11,7 @@ use time::OffsetDateTime;
 use super::decide::{Due, Reason, next_rotate_after, rotation_due, time_attr};
 use super::private::{PlannedRotation, Private};
 use super::{Model, TYPE_NAME};
-use crate::plugin::cty_serde::Attr;
+use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::secret::Secret;
 use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};

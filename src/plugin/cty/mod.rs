@@ -5,142 +5,39 @@
 //! [`MAX_DEPTH`], declared lengths never drive allocation beyond what the input can hold, nothing panics,
 //! and every error names the attribute path where decoding went wrong (but never the value, which may be
 //! a secret).
+//!
+//! Layout: [`Value`] here; [`Type`] in `ty.rs`; errors in `error.rs`; the wire formats in `msgpack.rs` and
+//! `json.rs`; exact numbers in `number.rs`; typed models to and from values through serde in `ser.rs` and `de.rs`,
+//! with [`Attr`] (one model attribute: null, unknown or known) in `attr.rs`.
 
+mod attr;
+mod de;
+mod error;
 mod json;
 mod msgpack;
 mod number;
+mod ser;
+mod ty;
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+pub use attr::Attr;
+pub use de::from_value;
+pub use error::{CodecError, PathStep};
 pub use number::{Number, NumberError};
+pub use ser::to_value;
+pub use ty::Type;
 
 /// Deepest nesting of collections, objects and dynamic wrappers accepted in either direction. Our schemas
 /// nest two levels; the cap keeps recursion far from the stack's limit whatever the input claims.
 pub const MAX_DEPTH: usize = 64;
-
-/// A cty type, as schemas declare it and as `dynamic` values carry it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum Type {
-    String,
-    Number,
-    Bool,
-    /// cty's `DynamicPseudoType`: the value carries its own type on the wire.
-    Dynamic,
-    List(Box<Type>),
-    Set(Box<Type>),
-    Map(Box<Type>),
-    Object(BTreeMap<String, Type>),
-    Tuple(Vec<Type>),
-}
-
-impl Type {
-    /// Shorthand for `Type::List(Box::new(t))`.
-    pub fn list(t: Type) -> Type {
-        Type::List(Box::new(t))
-    }
-
-    /// Shorthand for `Type::Set(Box::new(t))`.
-    pub fn set(t: Type) -> Type {
-        Type::Set(Box::new(t))
-    }
-
-    /// Shorthand for `Type::Map(Box::new(t))`.
-    pub fn map(t: Type) -> Type {
-        Type::Map(Box::new(t))
-    }
-
-    /// An object type from `(name, type)` pairs.
-    pub fn object<I, S>(attrs: I) -> Type
-    where
-        I: IntoIterator<Item = (S, Type)>,
-        S: Into<String>,
-    {
-        Type::Object(attrs.into_iter().map(|(k, t)| (k.into(), t)).collect())
-    }
-
-    /// cty's JSON type bytes, as schema attributes carry them: `"string"`, `["list","string"]`,
-    /// `["object",{"a":"string"}]`. Compact, with object attributes in sorted order like Go's encoder.
-    pub fn to_json(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(16);
-        self.write_json(&mut out);
-        out
-    }
-
-    fn write_json(&self, out: &mut Vec<u8>) {
-        match self {
-            Type::String => out.extend_from_slice(b"\"string\""),
-            Type::Number => out.extend_from_slice(b"\"number\""),
-            Type::Bool => out.extend_from_slice(b"\"bool\""),
-            Type::Dynamic => out.extend_from_slice(b"\"dynamic\""),
-            Type::List(e) | Type::Set(e) | Type::Map(e) => {
-                let kind: &[u8] = match self {
-                    Type::List(_) => b"[\"list\",",
-                    Type::Set(_) => b"[\"set\",",
-                    _ => b"[\"map\",",
-                };
-                out.extend_from_slice(kind);
-                e.write_json(out);
-                out.push(b']');
-            }
-            Type::Object(attrs) => {
-                out.extend_from_slice(b"[\"object\",{");
-                for (i, (name, t)) in attrs.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    json::write_string(out, name);
-                    out.push(b':');
-                    t.write_json(out);
-                }
-                out.extend_from_slice(b"}]");
-            }
-            Type::Tuple(elems) => {
-                out.extend_from_slice(b"[\"tuple\",[");
-                for (i, t) in elems.iter().enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    t.write_json(out);
-                }
-                out.extend_from_slice(b"]]");
-            }
-        }
-    }
-
-    /// Parses cty's JSON type bytes (the inverse of [`Type::to_json`]). The optional-attributes list that
-    /// newer cty may append to an object type is accepted and ignored.
-    pub fn from_json(bytes: &[u8]) -> Result<Type, CodecError> {
-        json::parse_type(bytes)
-    }
-
-    /// Whether `dynamic` appears anywhere in the type. Only then can a decoded collection hold elements
-    /// of differing types, which cty forbids.
-    pub(crate) fn has_dynamic(&self) -> bool {
-        match self {
-            Type::Dynamic => true,
-            Type::String | Type::Number | Type::Bool => false,
-            Type::List(e) | Type::Set(e) | Type::Map(e) => e.has_dynamic(),
-            Type::Object(attrs) => attrs.values().any(Type::has_dynamic),
-            Type::Tuple(ts) => ts.iter().any(Type::has_dynamic),
-        }
-    }
-
-    /// A short human name for messages: `string`, `list of string`, `object`.
-    pub fn friendly_name(&self) -> String {
-        match self {
-            Type::String => "string".into(),
-            Type::Number => "number".into(),
-            Type::Bool => "bool".into(),
-            Type::Dynamic => "dynamic".into(),
-            Type::List(e) => format!("list of {}", e.friendly_name()),
-            Type::Set(e) => format!("set of {}", e.friendly_name()),
-            Type::Map(e) => format!("map of {}", e.friendly_name()),
-            Type::Object(_) => "object".into(),
-            Type::Tuple(_) => "tuple".into(),
-        }
-    }
-}
+/// Newtype name that marks an [`Attr`] on deserialization.
+const ATTR_TOKEN: &str = "$__cty_attr";
+/// Newtype name that marks an unknown [`Attr`] on serialization.
+const UNKNOWN_TOKEN: &str = "$__cty_unknown";
+/// Newtype name that carries a [`Number`] losslessly.
+const NUMBER_TOKEN: &str = "$__cty_number";
 
 /// A cty value. Its type is known from context (the schema), except under `dynamic`.
 ///
@@ -171,29 +68,10 @@ impl Value {
         matches!(self, Value::Unknown)
     }
 
-    /// Whether the value and everything inside it is known.
-    pub fn is_wholly_known(&self) -> bool {
-        match self {
-            Value::Unknown => false,
-            Value::List(vs) | Value::Set(vs) | Value::Tuple(vs) => {
-                vs.iter().all(Value::is_wholly_known)
-            }
-            Value::Map(m) | Value::Object(m) => m.values().all(Value::is_wholly_known),
-            _ => true,
-        }
-    }
-
     /// An object attribute (or map element) by name.
     pub fn get_attr(&self, name: &str) -> Option<&Value> {
         match self {
             Value::Object(m) | Value::Map(m) => m.get(name),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(&self) -> Option<&str> {
-        match self {
-            Value::String(s) => Some(s),
             _ => None,
         }
     }
@@ -352,95 +230,6 @@ impl From<Number> for Value {
     }
 }
 
-/// One step of an attribute path, in the shape of tfplugin6's `AttributePath.Step`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub enum PathStep {
-    /// An object attribute: `.name`.
-    Attr(String),
-    /// A map element: `["key"]`.
-    Key(String),
-    /// A list, set or tuple element: `[3]`.
-    Index(u64),
-}
-
-/// A value that could not be decoded or encoded, with the path to where it went wrong.
-///
-/// Messages name types and attribute names, never values, so they are safe to log and to show in a
-/// diagnostic even when the value was a password.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{}", self.render())]
-pub struct CodecError {
-    path: Vec<PathStep>,
-    message: String,
-}
-
-impl CodecError {
-    /// An error at the root path.
-    pub fn new(message: impl Into<String>) -> Self {
-        CodecError {
-            path: Vec::new(),
-            message: message.into(),
-        }
-    }
-
-    /// The path from the root to where it went wrong (empty: the root itself).
-    pub fn path(&self) -> &[PathStep] {
-        &self.path
-    }
-
-    /// What went wrong, without the path.
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// Puts `step` in front of the path. Errors are built where they happen and gain steps as they
-    /// travel out, so the success path never pays for path bookkeeping.
-    pub fn prepend(mut self, step: PathStep) -> Self {
-        self.path.insert(0, step);
-        self
-    }
-
-    pub(crate) fn too_deep() -> Self {
-        CodecError::new(format!("value is nested deeper than {MAX_DEPTH} levels"))
-    }
-
-    pub(crate) fn mismatch(want: &Type, got: &str) -> Self {
-        CodecError::new(format!("expected {}, got {got}", want.friendly_name()))
-    }
-
-    /// The path in Terraform's notation: `.triggers["x"]`, `.list[0]`.
-    pub fn path_string(&self) -> String {
-        let mut out = String::new();
-        for step in &self.path {
-            match step {
-                PathStep::Attr(a) => {
-                    out.push('.');
-                    out.push_str(a);
-                }
-                PathStep::Key(k) => {
-                    out.push('[');
-                    let mut quoted = Vec::new();
-                    json::write_string(&mut quoted, k);
-                    out.push_str(&String::from_utf8_lossy(&quoted));
-                    out.push(']');
-                }
-                PathStep::Index(i) => {
-                    out.push_str(&format!("[{i}]"));
-                }
-            }
-        }
-        out
-    }
-
-    fn render(&self) -> String {
-        if self.path.is_empty() {
-            self.message.clone()
-        } else {
-            format!("at {}: {}", self.path_string(), self.message)
-        }
-    }
-}
-
 /// Decodes cty msgpack bytes as a value of type `ty`.
 pub fn decode_msgpack(bytes: &[u8], ty: &Type) -> Result<Value, CodecError> {
     msgpack::decode(bytes, ty)
@@ -499,88 +288,12 @@ mod codec_tests;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod serde_tests;
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn type_json_bytes_are_exact() {
-        let cases: Vec<(Type, &str)> = vec![
-            (Type::String, r#""string""#),
-            (Type::Number, r#""number""#),
-            (Type::Bool, r#""bool""#),
-            (Type::Dynamic, r#""dynamic""#),
-            (Type::list(Type::String), r#"["list","string"]"#),
-            (Type::set(Type::Number), r#"["set","number"]"#),
-            (Type::map(Type::String), r#"["map","string"]"#),
-            (
-                Type::object([("a", Type::String)]),
-                r#"["object",{"a":"string"}]"#,
-            ),
-            (
-                Type::object([("b", Type::Bool), ("a", Type::list(Type::String))]),
-                r#"["object",{"a":["list","string"],"b":"bool"}]"#,
-            ),
-            (
-                Type::Tuple(vec![Type::String, Type::Number]),
-                r#"["tuple",["string","number"]]"#,
-            ),
-            (Type::Tuple(vec![]), r#"["tuple",[]]"#),
-            (
-                Type::object::<[(&str, Type); 0], &str>([]),
-                r#"["object",{}]"#,
-            ),
-            (
-                Type::object([("q\"\\\n", Type::String)]),
-                r#"["object",{"q\"\\\n":"string"}]"#,
-            ),
-        ];
-        for (ty, want) in cases {
-            assert_eq!(String::from_utf8(ty.to_json()).unwrap(), want);
-            assert_eq!(
-                Type::from_json(want.as_bytes()).unwrap(),
-                ty,
-                "parse {want}"
-            );
-        }
-    }
-
-    #[test]
-    fn type_json_accepts_optional_attribute_list_and_rejects_junk() {
-        let t = Type::from_json(br#"["object",{"a":"string","b":"number"},["b"]]"#).unwrap();
-        assert_eq!(t, Type::object([("a", Type::String), ("b", Type::Number)]));
-        for bad in [
-            &br#""strin""#[..],
-            br#"["list"]"#,
-            br#"["list","string","x"]"#,
-            br#"["lust","string"]"#,
-            br#"["object",["a"]]"#,
-            br#""string" 1"#,
-            b"",
-            b"[",
-        ] {
-            assert!(
-                Type::from_json(bad).is_err(),
-                "{}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
-
-    #[test]
-    fn error_display_names_the_path() {
-        let e = CodecError::new("expected string, got bool")
-            .prepend(PathStep::Key("x".into()))
-            .prepend(PathStep::Attr("triggers".into()));
-        assert_eq!(
-            e.to_string(),
-            r#"at .triggers["x"]: expected string, got bool"#
-        );
-        let e = CodecError::new("boom")
-            .prepend(PathStep::Index(3))
-            .prepend(PathStep::Attr("l".into()));
-        assert_eq!(e.to_string(), "at .l[3]: boom");
-        assert_eq!(CodecError::new("root").to_string(), "root");
-    }
 
     #[test]
     fn value_debug_hides_strings() {

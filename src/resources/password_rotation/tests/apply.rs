@@ -1,0 +1,79 @@
+//! Applying without an API client: the refusals that come before any call, and delete.
+
+use super::*;
+
+#[tokio::test]
+async fn a_blocked_update_makes_no_api_call_and_keeps_the_block_visible() {
+    let users = Users::default();
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let planned = Model {
+        password: Attr::Unknown,
+        rotated_at: Attr::Unknown,
+        ..prior.clone()
+    };
+    let private = Private {
+        rotation: Some(PlannedRotation::Due(decide::Reason::TriggersChanged)),
+        ..blocked_private()
+    };
+    let out = update(
+        &no_client(&users),
+        &prior,
+        &config(),
+        planned,
+        private,
+        || NOW,
+    )
+    .await;
+    assert!(out.diagnostics.has_errors());
+    assert!(out.diagnostics.0[0].summary.contains("blocked"));
+    let state = out.new_state.unwrap();
+    assert_eq!(state.password, prior.password);
+    assert!(state.blocked_reason.is_known());
+    assert_eq!(
+        Private::from_bytes(&out.private).block,
+        blocked_private().block
+    );
+}
+
+#[tokio::test]
+async fn a_create_with_a_blocked_seed_makes_no_api_call() {
+    let users = Users::default();
+    users.record_failure("alice", &config().seed(), "rejected before");
+    let planned = from_config(&config());
+    let out = create(
+        &no_client(&users),
+        &config(),
+        planned.clone(),
+        Private::default(),
+        || NOW,
+    )
+    .await;
+    assert_eq!(
+        out.diagnostics.0[0].summary,
+        "Rotation blocked to protect the user from ThingSpace's lock-out"
+    );
+    assert!(out.new_state.is_none());
+    // Without the block it would have gone on to the API (and found no client).
+    let users = Users::default();
+    let out = create(
+        &no_client(&users),
+        &config(),
+        planned,
+        Private::default(),
+        || NOW,
+    )
+    .await;
+    assert_eq!(out.diagnostics.0[0].summary, "Provider not configured");
+}
+
+#[test]
+fn delete_warns_without_the_password() {
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let users = Users::default();
+    let out = delete(&no_client(&users), &prior);
+    assert!(out.new_state.is_none());
+    assert_eq!(out.diagnostics.0.len(), 1);
+    assert!(!out.diagnostics.has_errors());
+    assert!(!out.diagnostics.0[0].detail.contains("Wh0a1545a84d"));
+    assert!(out.diagnostics.0[0].detail.contains("re-seed"));
+}

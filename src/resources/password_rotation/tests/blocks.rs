@@ -1,0 +1,268 @@
+//! Blocks and claims: a seed that may have failed is never used again, and one user has one instance, whatever the
+//! order Terraform plans them in (the process-wide view in `users.rs`).
+
+use super::*;
+
+#[test]
+fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
+    let prior = Model {
+        triggers: triggers(&[("r", "1")]),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
+    let due = Model {
+        triggers: triggers(&[("r", "2")]),
+        ..config()
+    };
+    let p = plan(
+        Some(&prior),
+        &due,
+        NOW,
+        &blocked_private(),
+        &Known::default(),
+    );
+    assert_eq!(
+        errors(&p),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+    assert_eq!(
+        p.diagnostics.0[0].attribute,
+        at("current_password_wo_version")
+    );
+    assert!(
+        p.diagnostics.0[0]
+            .detail
+            .contains("current_password_wo_version")
+    );
+
+    // Nothing due: no error, a warning naming the fix, the block carried, and it shows in the plan.
+    let quiet = Model {
+        triggers: triggers(&[("r", "1")]),
+        ..config()
+    };
+    let p = plan(
+        Some(&prior),
+        &quiet,
+        NOW,
+        &blocked_private(),
+        &Known::default(),
+    );
+    assert!(!p.diagnostics.has_errors());
+    assert_eq!(p.diagnostics.0.len(), 1);
+    assert_eq!(p.diagnostics.0[0].summary, "Password rotation is blocked");
+    assert!(p.diagnostics.0[0].detail.contains("re-seed"));
+    assert_eq!(p.private.block, blocked_private().block);
+    assert!(
+        p.planned
+            .blocked_reason
+            .known()
+            .is_some_and(|r| r.contains("may have taken effect")),
+        "a block recorded only in private bytes (provider 0.1) is shown: {:?}",
+        p.planned.blocked_reason
+    );
+
+    // A re-seed may rotate, and lifts the block.
+    let reseed = Model {
+        current_password: Attr::Null,
+        current_password_wo: secret("from-support"),
+        current_password_wo_version: Attr::Known(Number::from(2i64)),
+        ..due
+    };
+    let p = plan(
+        Some(&prior),
+        &reseed,
+        NOW,
+        &blocked_private(),
+        &Known::default(),
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(
+        p.private.rotation,
+        Some(PlannedRotation::Due(
+            decide::Reason::WriteOnlyVersionChanged
+        ))
+    );
+    assert_eq!(p.private.block, None);
+    assert_eq!(p.private.prior_password, None, "a re-seed hands nothing on");
+}
+
+#[test]
+fn blocked_reason_alone_blocks_even_without_private_bytes() {
+    let prior = Model {
+        blocked_reason: s("A log-in at ... may have counted."),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
+    let due = Model {
+        triggers: triggers(&[("r", "2")]),
+        ..config()
+    };
+    let p = plain(Some(&prior), &due);
+    assert!(p.diagnostics.has_errors());
+    // An object with no password (imported, or left by a failed create) and the same seed is blocked too: that
+    // rotation would log in with the seed that failed.
+    let no_password = Model {
+        password: Attr::Null,
+        ..prior.clone()
+    };
+    let p = plain(Some(&no_password), &config());
+    assert!(p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+}
+
+#[test]
+fn a_create_is_refused_when_the_process_saw_its_seed_blocked() {
+    let users = Users::default();
+    let tainted = Model {
+        password: Attr::Null,
+        rotated_at: Attr::Null,
+        blocked_reason: s("ThingSpace rejected a log-in."),
+        ..from_config(&config())
+    };
+    // Not blocked before the object was seen.
+    assert!(
+        plan_in_run(None, &config(), NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+    let users = Users::default();
+    observe(&users, &tainted, None);
+    let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert_eq!(
+        errors(&p),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+    // A re-seed (another current_password) may log in; another user is not affected.
+    let users = Users::default();
+    observe(&users, &tainted, None);
+    let reseed = Model {
+        current_password: secret("from-support"),
+        ..config()
+    };
+    assert!(
+        plan_in_run(None, &reseed, NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+    let other = Model {
+        username: s("bob"),
+        ..config()
+    };
+    assert!(
+        plan_in_run(None, &other, NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+}
+
+#[test]
+fn a_tainted_objects_password_is_handed_to_its_replacement_unless_reseeded() {
+    let users = Users::default();
+    let tainted = state(&config(), "2027-03-01T00:00:00Z");
+    observe(&users, &tainted, None);
+    let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.login, Some(Secret::new("Wh0a1545a84d")));
+    // A known null, so that an apply that lost the hand-off (create_before_destroy) plans differently and stops.
+    assert!(p.planned.blocked_reason.is_null());
+    assert_eq!(
+        p.diagnostics.0[0].summary,
+        "Replacement logs in with the replaced object's password"
+    );
+
+    let users = Users::default();
+    observe(&users, &tainted, None);
+    let reseed = Model {
+        current_password: secret("new-seed"),
+        ..config()
+    };
+    let p = plan_in_run(None, &reseed, NOW, &Private::default(), &users);
+    assert_eq!(p.private.login, None, "a re-seed logs in with the new seed");
+    assert!(p.planned.blocked_reason.is_unknown());
+    assert!(p.diagnostics.is_empty());
+}
+
+#[test]
+fn the_halves_of_a_replacement_are_one_claim_and_hand_the_password_on() {
+    let users = Users::default();
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    // -replace: Terraform plans the update half, then the create half with the update half's private bytes.
+    let update = plan_in_run(Some(&prior), &config(), NOW, &Private::default(), &users);
+    assert!(update.diagnostics.is_empty(), "{:?}", update.diagnostics);
+    assert!(update.private.claim.is_some());
+    let create = plan_in_run(None, &config(), NOW, &update.private, &users);
+    assert!(!create.diagnostics.has_errors(), "{:?}", create.diagnostics);
+    assert_eq!(create.private.login, Some(Secret::new("Wh0a1545a84d")));
+    assert_eq!(create.private.claim, update.private.claim);
+
+    // The same with a blocked object: the create half refuses too.
+    let users = Users::default();
+    let update = plan_in_run(Some(&prior), &config(), NOW, &blocked_private(), &users);
+    let create = plan_in_run(None, &config(), NOW, &update.private, &users);
+    assert!(create.diagnostics.has_errors());
+}
+
+#[test]
+fn two_instances_for_one_user_fail_the_plan_in_either_order() {
+    let users = Users::default();
+    let first = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert!(first.diagnostics.is_empty());
+    let second = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert_eq!(errors(&second), vec!["Duplicate ThingSpace user name"]);
+    assert_eq!(second.diagnostics.0[0].attribute, at("username"));
+
+    // An existing instance and a new one.
+    let users = Users::default();
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    assert!(
+        plan_in_run(None, &config(), NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+    let existing = plan_in_run(Some(&prior), &config(), NOW, &Private::default(), &users);
+    assert_eq!(errors(&existing), vec!["Duplicate ThingSpace user name"]);
+}
+
+#[test]
+fn a_destroy_and_a_create_of_one_user_fail_the_plan_in_either_order() {
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let users = Users::default();
+    let (_, d) = plan_destroy(&prior, b"", &users);
+    assert!(d.is_empty());
+    let create = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert_eq!(
+        errors(&create),
+        vec!["ThingSpace user moves to another resource address"]
+    );
+    assert!(create.diagnostics.0[0].detail.contains("moved"));
+
+    let users = Users::default();
+    assert!(
+        plan_in_run(None, &config(), NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+    let (_, d) = plan_destroy(&prior, b"", &users);
+    assert!(d.has_errors());
+
+    // A destroy alone is fine, and carries the block to its apply.
+    let users = Users::default();
+    let (private, d) = plan_destroy(&prior, &blocked_private().to_bytes(), &users);
+    assert!(d.is_empty());
+    assert_eq!(Private::from_bytes(&private).block, blocked_private().block);
+}
+
+#[test]
+fn a_change_of_user_name_releases_the_old_name() {
+    let users = Users::default();
+    let prior = state(&config(), "2027-03-01T00:00:00Z");
+    let renamed = Model {
+        username: s("bob"),
+        ..config()
+    };
+    assert!(
+        plan_in_run(Some(&prior), &renamed, NOW, &Private::default(), &users)
+            .diagnostics
+            .is_empty()
+    );
+    // Another instance now taking over alice would log in with a stale seed: refused.
+    let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert!(p.diagnostics.has_errors());
+}

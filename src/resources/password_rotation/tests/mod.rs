@@ -1,0 +1,82 @@
+//! Tests of `thingspace_password_rotation`: planning, the refusals that keep a user from being locked out (blocks and
+//! claims, across instances of one process), applying without an API, and configuration (validation, import,
+//! upgrade, schema). The rotation rule's own table is in `decide.rs`. Shared fixtures are here.
+
+mod apply;
+mod blocks;
+mod config;
+mod plan;
+
+use super::plan::{Known, from_config};
+use super::*;
+use crate::plugin::cty::PathStep;
+use crate::resources::users::{Block, BlockKind};
+use time::macros::datetime;
+
+pub(super) const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
+
+pub(super) fn s(v: &str) -> Attr<String> {
+    Attr::Known(v.to_string())
+}
+
+pub(super) fn secret(v: &str) -> Attr<Secret> {
+    Attr::Known(Secret::new(v))
+}
+
+pub(super) fn triggers(pairs: &[(&str, &str)]) -> Attr<BTreeMap<String, Attr<String>>> {
+    Attr::Known(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+}
+
+pub(super) fn at(attr: &str) -> Vec<PathStep> {
+    vec![PathStep::Attr(attr.into())]
+}
+
+/// A configuration for user `alice` seeded with `seed`.
+pub(super) fn config() -> Model {
+    Model {
+        username: s("alice"),
+        current_password: secret("seed"),
+        ..Model::default()
+    }
+}
+
+/// The state after a rotation at `rotated_at` for `config`.
+pub(super) fn state(config: &Model, rotated_at: &str) -> Model {
+    Model {
+        id: s("alice"),
+        password: secret("Wh0a1545a84d"),
+        rotated_at: s(rotated_at),
+        ..from_config(config)
+    }
+}
+
+/// A plan with no private bytes and nothing known in the process.
+pub(super) fn plain(prior: Option<&Model>, config: &Model) -> Plan {
+    plan(prior, config, NOW, &Private::default(), &Known::default())
+}
+
+pub(super) fn blocked_private() -> Private {
+    Private {
+        block: Some(Block {
+            kind: BlockKind::ResetUnknown,
+            at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+        }),
+        ..Private::default()
+    }
+}
+
+pub(super) fn errors(p: &Plan) -> Vec<&str> {
+    p.diagnostics
+        .0
+        .iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.summary.as_str())
+        .collect()
+}
+
+pub(super) fn no_client(users: &Users) -> ApplyContext<'_> {
+    ApplyContext {
+        client: None,
+        users,
+    }
+}
