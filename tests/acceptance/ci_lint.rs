@@ -1,10 +1,7 @@
 //! The CI-definition lint (`scripts/lint-ci.sh`): the repository's workflows, Dependabot config and CI examples lint
 //! clean, and each check really catches the mistake it exists for, shown by planting one in a copy of the files.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::repo_root;
+use crate::common::repo_root;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;

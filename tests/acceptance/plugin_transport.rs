@@ -1,8 +1,6 @@
 //! In-process tests of the plugin transport: the real server on a real unix socket, reached by tonic clients that
 //! play Terraform's part (or an intruder's), with and without AutoMTLS.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
 use std::io;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};

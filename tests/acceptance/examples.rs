@@ -1,19 +1,13 @@
 //! Tests for what users copy and read: every example under `examples/` is `terraform fmt`-clean, every example that
 //! needs only this provider validates and applies against the emulator exactly as written, `import.sh` imports, and
 //! `docs/` is what `scripts/gen-docs.py` generates from the current schema and examples.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{
-    Emulator, LOGIN_PATH, LOGOUT_PATH, RESET_PATH, TOKEN_PATH, Terraform, Workspace,
-    planned_actions, provider_bin, repo_root,
+use crate::common::{
+    Emulator, LOGIN_PATH, LOGOUT_PATH, RESET_PATH, TOKEN_PATH, Terraform, Workspace, parse_time,
+    planned_actions, provider_bin, repo_root, str_of,
 };
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const SEED: &str = "Example-Seed-Passw0rd";
 const NINETY_DAYS: time::Duration = time::Duration::days(90);
@@ -34,16 +28,6 @@ fn examples_dir() -> PathBuf {
 fn example(rel: &str) -> String {
     let path = examples_dir().join(rel);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
-}
-
-fn parse(t: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(t, &Rfc3339).unwrap_or_else(|e| panic!("{t:?} is not RFC 3339: {e}"))
 }
 
 /// A workspace wired to `emu` holding the given example files, with the user `username` created at the emulator
@@ -90,7 +74,7 @@ fn assert_rotated_every_90_days(emu: &Emulator, ws: &Workspace, addr: &str, user
     );
     assert_ne!(user.password, SEED);
     assert_eq!(
-        parse(str_of(&r, "rotate_after")) - parse(str_of(&r, "rotated_at")),
+        parse_time(str_of(&r, "rotate_after")) - parse_time(str_of(&r, "rotated_at")),
         NINETY_DAYS,
         "rotation_period = \"90d\""
     );

@@ -1,17 +1,18 @@
 //! Acceptance tests for `thingspace_password_rotation`: a real Terraform drives the provider binary against the
 //! ThingSpace emulator. Each test asserts on Terraform's state and output and on what the emulator recorded.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, REQUIRED_PROVIDERS, Workspace, planned_actions};
-use serde_json::Value;
-use std::time::Duration;
+use crate::common::{
+    Emulator, REQUIRED_PROVIDERS, Workspace, assert_no_api_calls, flat, parse_time,
+    planned_actions, rfc3339_in, str_of,
+};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 const ADDR: &str = "thingspace_password_rotation.ci";
 const SEED: &str = "Seed-Passw0rd-1";
+/// The rotation period of the time-based tests, which move the provider's clock instead of sleeping through it.
+const HOUR: time::Duration = time::Duration::hours(1);
+/// A test-clock offset (seconds) past an hour from now, with a margin for the commands run in between.
+const HOUR_AND_A_BIT: i64 = 3600 + 300;
 
 /// A workspace with user `svc-ci` whose password is [`SEED`], and a resource body (inside the resource block).
 fn setup(body: &str) -> (Emulator, Workspace) {
@@ -41,32 +42,6 @@ fn write_resource(ws: &Workspace, body: &str) {
     );
 }
 
-fn str_of<'a>(v: &'a Value, key: &str) -> &'a str {
-    v[key]
-        .as_str()
-        .unwrap_or_else(|| panic!("{key} is not a string in {v}"))
-}
-
-/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0).unwrap().format(&Rfc3339).unwrap()
-}
-
-fn parse(t: &str) -> OffsetDateTime {
-    OffsetDateTime::parse(t, &Rfc3339).unwrap()
-}
-
-/// Asserts the emulator served nothing since its log was cleared: planning, validating, importing or destroying must
-/// never call ThingSpace.
-fn assert_no_api_calls(emu: &Emulator, during: &str) {
-    let reqs = emu.requests();
-    assert!(reqs.is_empty(), "{during} made API calls: {reqs:?}");
-}
-
 #[test]
 fn create_logs_in_resets_logs_out_and_stores_the_new_password() {
     let (emu, ws) = setup(&format!(
@@ -92,7 +67,7 @@ fn create_logs_in_resets_logs_out_and_stores_the_new_password() {
         r["rotate_after"].is_null(),
         "neither rotate_after nor rotation_period: null"
     );
-    let rotated = parse(str_of(&r, "rotated_at"));
+    let rotated = parse_time(str_of(&r, "rotated_at"));
     assert!((OffsetDateTime::now_utc() - rotated).whole_seconds().abs() < 120);
     assert!(str_of(&r, "rotated_at").ends_with('Z'));
 
@@ -142,8 +117,8 @@ fn plan_after_create_is_empty_and_calls_no_api() {
 
 #[test]
 fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
-    let (emu, ws) = setup(&format!(
-        "  current_password = \"{SEED}\"\n  rotation_period = \"3s\""
+    let (emu, mut ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"1h\""
     ));
     ws.apply();
     let first = ws.resource(ADDR);
@@ -152,7 +127,8 @@ fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
     let out = ws.apply();
     assert!(out.stdout.contains("0 changed"), "{out}");
     assert_eq!(emu.user("svc-ci").resets, 1);
-    std::thread::sleep(Duration::from_millis(3100));
+    // The period passes (on the test clock) after that refresh.
+    ws.set_clock_offset(HOUR_AND_A_BIT);
     emu.clear_requests();
 
     let plan = ws.plan_json(&["-refresh=false"]);
@@ -187,8 +163,8 @@ fn due_rotation_is_planned_in_place_with_refresh_false_and_no_api_call() {
 
 #[test]
 fn fixed_rotate_after_rotates_once() {
-    let at = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(3));
-    let (emu, ws) = setup(&format!(
+    let at = rfc3339_in(3600);
+    let (emu, mut ws) = setup(&format!(
         "  current_password = \"{SEED}\"\n  rotate_after = \"{at}\""
     ));
     ws.apply();
@@ -199,14 +175,14 @@ fn fixed_rotate_after_rotates_once() {
         "not due before rotate_after"
     );
 
-    std::thread::sleep(Duration::from_millis(4100));
+    ws.set_clock_offset(HOUR_AND_A_BIT);
     let out = ws.plan(&["-detailed-exitcode", "-refresh=false"]);
     assert_eq!(out.code, 2, "due once rotate_after has passed:\n{out}");
     assert!(out.stdout.contains("updated in-place"), "{out}");
     ws.apply();
     assert_eq!(emu.user("svc-ci").resets, 2);
     let r = ws.resource(ADDR);
-    assert!(parse(str_of(&r, "rotated_at")) >= parse(&at));
+    assert!(parse_time(str_of(&r, "rotated_at")) >= parse_time(&at));
 
     // A fixed date in the past rotates once, not on every apply.
     let out = ws.plan(&["-detailed-exitcode"]);
@@ -220,41 +196,36 @@ fn fixed_rotate_after_rotates_once() {
 
 #[test]
 fn rotation_period_sets_rotate_after_and_rotates_every_period() {
-    let (emu, ws) = setup(&format!(
-        "  current_password = \"{SEED}\"\n  rotation_period = \"3s\""
+    let (emu, mut ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"1h\""
     ));
     ws.apply();
     let r1 = ws.resource(ADDR);
-    let rotated1 = parse(str_of(&r1, "rotated_at"));
-    assert_eq!(
-        parse(str_of(&r1, "rotate_after")),
-        rotated1 + Duration::from_secs(3)
-    );
+    let rotated1 = parse_time(str_of(&r1, "rotated_at"));
+    assert_eq!(parse_time(str_of(&r1, "rotate_after")), rotated1 + HOUR);
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
 
-    std::thread::sleep(Duration::from_millis(4100));
+    ws.set_clock_offset(HOUR_AND_A_BIT);
     ws.apply();
     let r2 = ws.resource(ADDR);
-    let rotated2 = parse(str_of(&r2, "rotated_at"));
+    let rotated2 = parse_time(str_of(&r2, "rotated_at"));
     assert!(rotated2 > rotated1);
-    assert_eq!(
-        parse(str_of(&r2, "rotate_after")),
-        rotated2 + Duration::from_secs(3)
-    );
+    assert_eq!(parse_time(str_of(&r2, "rotate_after")), rotated2 + HOUR);
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 2);
     assert_eq!(str_of(&r2, "password"), user.password);
 
     // A configured rotate_after wins over rotation_period.
-    let later = rfc3339(OffsetDateTime::now_utc() + Duration::from_secs(86_400));
+    let later = rfc3339_in(86_400);
     write_resource(
         &ws,
         &format!(
-            "  current_password = \"{SEED}\"\n  rotation_period = \"3s\"\n  rotate_after = \"{later}\""
+            "  current_password = \"{SEED}\"\n  rotation_period = \"1h\"\n  rotate_after = \"{later}\""
         ),
     );
     ws.apply();
-    std::thread::sleep(Duration::from_millis(3100));
+    // Another period passes: rotation_period alone would now be due.
+    ws.set_clock_offset(2 * HOUR_AND_A_BIT);
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
     assert_eq!(str_of(&ws.resource(ADDR), "rotate_after"), later);
     assert_eq!(
@@ -262,6 +233,46 @@ fn rotation_period_sets_rotate_after_and_rotates_every_period() {
         2,
         "moving rotate_after updates state without an API call"
     );
+}
+
+/// The test clock (`THINGSPACE_TEST_NOW_OFFSET_SECS`, which the time-based tests above set) moves the provider's
+/// "now" only against an emulator: plain `http://` to a loopback address. With the production URL (the default), or
+/// `https://` even to loopback, the same setting changes nothing, so a pipeline that has it set by mistake still
+/// rotates on time. A plan makes no API call, so the provider can be configured for production here without
+/// reaching it; the check is the plan's verdict on a rotation that is due only on the shifted clock.
+#[test]
+fn the_test_clock_offset_is_ignored_unless_base_url_is_a_loopback_http_emulator() {
+    let (emu, mut ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"1h\""
+    ));
+    ws.apply();
+    emu.clear_requests();
+    ws.set_clock_offset(HOUR_AND_A_BIT);
+
+    let by_name = emu.base_url.replace("127.0.0.1", "localhost");
+    assert_ne!(by_name, emu.base_url);
+    for url in [emu.base_url.as_str(), &by_name] {
+        ws.set_env("THINGSPACE_BASE_URL", url);
+        let out = ws.plan(&["-detailed-exitcode"]);
+        assert_eq!(
+            out.code, 2,
+            "{url}: the shifted clock makes the rotation due:\n{out}"
+        );
+    }
+
+    ws.unset_env("THINGSPACE_BASE_URL");
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(
+        out.code, 0,
+        "production base_url: the offset is ignored:\n{out}"
+    );
+    let tls_loopback = emu.base_url.replace("http://", "https://");
+    ws.set_env("THINGSPACE_BASE_URL", &tls_loopback);
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{tls_loopback}: the offset is ignored:\n{out}");
+
+    assert_no_api_calls(&emu, "plans");
+    assert_eq!(emu.user("svc-ci").resets, 1);
 }
 
 #[test]
@@ -502,7 +513,7 @@ fn wrong_password_costs_exactly_one_failed_login_and_says_why() {
 
 #[test]
 fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
-    use common::{Fault, RESET_PATH};
+    use crate::common::{Fault, RESET_PATH};
     let (emu, mut ws, main) = setup_with_seed_variable(
         "  current_password_wo = var.pw\n  current_password_wo_version = 1\n  triggers = { r = \"1\" }",
     );
@@ -577,7 +588,7 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
 
 #[test]
 fn a_create_whose_reset_may_have_taken_effect_is_tainted_and_blocked_until_a_reseed() {
-    use common::{Fault, RESET_PATH};
+    use crate::common::{Fault, RESET_PATH};
     let (emu, mut ws, main) = setup_with_seed_variable(
         "  current_password_wo = var.pw\n  current_password_wo_version = 1",
     );

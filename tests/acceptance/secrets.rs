@@ -5,19 +5,15 @@
 //!
 //! The emulator reports every access token, session token and password it issued (`/_emulator/issued`), so the
 //! search covers the values that actually crossed the wire, not guesses at them.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::path::Path;
-use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use common::{
+use crate::common::{
     DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, LOGIN_PATH, REQUIRED_PROVIDERS,
-    RESET_PATH, Workspace,
+    RESET_PATH, TOKEN_PATH, Workspace, encodings, flat, pending, wait_for,
 };
+use base64::Engine as _;
 
 const USER: &str = "svc-ci";
 const SEED: &str = "Seed-Passw0rd-1";
@@ -61,11 +57,7 @@ fn two_rotations_at_trace_level_print_no_secret() {
     write_config(&ws, "3");
     let out = ws.tf_env(&["apply", "-auto-approve", "-input=false"], &trace);
     out.assert_failure();
-    let text = out
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&out.combined());
     assert!(
         text.contains("old password [redacted] rejected for [redacted]"),
         "the echoed answer is shown, scrubbed:\n{text}"
@@ -192,15 +184,7 @@ fn plugin_socket_dir_is_private_while_running_and_removed_on_exit() {
     // A slow log-in holds the provider in the middle of the apply, so its socket can be looked at.
     emu.fault(Fault::delay(LOGIN_PATH, 2000));
     let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &env);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !emu
-        .requests()
-        .iter()
-        .any(|r| r.path == LOGIN_PATH && r.status.is_none())
-    {
-        assert!(Instant::now() < deadline, "the log-in never arrived");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&emu, "the delayed log-in", |r| pending(r, LOGIN_PATH));
     let ours: Vec<String> = entries(parent.path())
         .into_iter()
         .filter(|n| n.starts_with("tfplugin-"))
@@ -297,10 +281,6 @@ fn a_username_with_an_escape_sequence_and_a_new_line_never_reaches_the_trace_log
     }
 }
 
-fn flat_text(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// Defect 6: a server that echoes what it was sent, in another encoding than the raw value, must not get a secret
 /// into a diagnostic. The seed holds `"` and `\`, so its JSON-escaped form differs from the raw one.
 #[test]
@@ -327,12 +307,12 @@ fn secrets_echoed_json_escaped_url_encoded_html_escaped_or_as_the_basic_credenti
             "<html><body>upstream said {{body|html}} and {{body|htmlnum}}</body></html>",
         ),
         (
-            common::TOKEN_PATH,
+            TOKEN_PATH,
             401,
             r#"{"error":"invalid_client","error_description":"credentials {{header:Authorization}} rejected"}"#,
         ),
         (
-            common::TOKEN_PATH,
+            TOKEN_PATH,
             400,
             "<p>{{header:Authorization|json}} {{body|url}} {{header:Authorization|base64}}</p>",
         ),
@@ -359,7 +339,7 @@ fn secrets_echoed_json_escaped_url_encoded_html_escaped_or_as_the_basic_credenti
         out.assert_failure();
         let text = out.combined();
         let json = serde_json::to_string(seed).unwrap();
-        let forms = [
+        let mut forms = vec![
             seed.to_owned(),
             json[1..json.len() - 1].to_owned(),
             "Se%22ed%5CP%40ss".to_owned(),
@@ -369,6 +349,8 @@ fn secrets_echoed_json_escaped_url_encoded_html_escaped_or_as_the_basic_credenti
             basic.clone(),
             base64::engine::general_purpose::STANDARD.encode(&basic),
         ];
+        // And every form the other tests search for (fully URL-encoded, base64 of the seed).
+        forms.extend(encodings(seed));
         for form in &forms {
             assert!(
                 !text.contains(form.as_str()),
@@ -396,7 +378,7 @@ fn secrets_echoed_json_escaped_url_encoded_html_escaped_or_as_the_basic_credenti
             .stderr
             .split("Error: ")
             .nth(1)
-            .map(|d| flat_text(d).chars().take(600).collect::<String>())
+            .map(|d| flat(d).chars().take(600).collect::<String>())
             .unwrap_or_default();
         eprintln!("{path} {status}: {diag}");
         let user = emu.user(USER);

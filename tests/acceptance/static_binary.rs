@@ -5,11 +5,11 @@
 //!
 //! `TS_STATIC_PROVIDER_BIN` names the binary; scripts/test.sh builds it (`--target <arch>-unknown-linux-musl`) and
 //! sets it. Without it each test prints a SKIPPED line and checks nothing.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, PROVIDER_SOURCE, Workspace, provider_bin, repo_root};
+use crate::common::{
+    Emulator, PROVIDER_SOURCE, Workspace, mirror_cli_config, provider_bin, repo_root,
+    required_providers_at,
+};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -296,10 +296,7 @@ fn static_binary_installed_from_a_mirror_rotates_through_terraform_by_host_name(
         "{zip}"
     );
     let source = format!("registry.terraform.io/{PROVIDER_SOURCE}");
-    ws.write_cli_config(&format!(
-        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{source}\"]\n  }}\n  direct {{\n    exclude = [\"{source}\"]\n  }}\n}}\n",
-        ws.root().join("mirror").display()
-    ));
+    ws.write_cli_config(&mirror_cli_config(&ws.root().join("mirror"), &source));
     // By host name, so the static binary's own resolver (musl's, reading /etc/hosts) is what finds the emulator.
     let by_name = emu.base_url.replace("127.0.0.1", "localhost");
     assert_ne!(by_name, emu.base_url);
@@ -307,7 +304,8 @@ fn static_binary_installed_from_a_mirror_rotates_through_terraform_by_host_name(
     ws.write(
         "main.tf",
         &format!(
-            "terraform {{\n  required_providers {{\n    thingspace = {{\n      source  = \"{PROVIDER_SOURCE}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username         = \"svc-ci\"\n  current_password = \"Seed-Passw0rd-1\"\n}}\n"
+            "{}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username         = \"svc-ci\"\n  current_password = \"Seed-Passw0rd-1\"\n}}\n",
+            required_providers_at(VERSION)
         ),
     );
 

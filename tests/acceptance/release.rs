@@ -2,11 +2,11 @@
 //! artifacts, they go into a `filesystem_mirror`, and a real `terraform init` without `dev_overrides` must find,
 //! verify and lock them before plan and apply run the installed binary against the emulator. The release also carries
 //! a CycloneDX SBOM of the binary's crates, checked here against Cargo.lock.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, PROVIDER_SOURCE, Workspace, provider_bin, repo_root};
+use crate::common::{
+    Emulator, PROVIDER_SOURCE, Workspace, flat, mirror_cli_config, provider_bin, repo_root,
+    required_providers_at,
+};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -440,15 +440,6 @@ fn sbom_lists_exactly_the_locked_crates_of_the_provider_binary() {
     assert_eq!(reached.len(), components.len() + 1, "{reached:?}");
 }
 
-/// A CLI config that installs our provider only from `mirror` and everything else directly: no dev_overrides.
-fn mirror_cli_config(mirror: &Path) -> String {
-    let source = format!("registry.terraform.io/{PROVIDER_SOURCE}");
-    format!(
-        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{source}\"]\n  }}\n  direct {{\n    exclude = [\"{source}\"]\n  }}\n}}\n",
-        mirror.display()
-    )
-}
-
 fn lock_file(hash: &str) -> String {
     format!(
         "provider \"registry.terraform.io/{PROVIDER_SOURCE}\" {{\n  version = \"{VERSION}\"\n  hashes = [\n    \"{hash}\",\n  ]\n}}\n"
@@ -494,14 +485,18 @@ fn filesystem_mirror_install_is_verified_locked_and_runs_against_the_api() {
     let slot = mirror.join("registry.terraform.io").join(PROVIDER_SOURCE);
     std::fs::create_dir_all(&slot).unwrap();
     std::fs::copy(&pkg.zip, slot.join(pkg.zip_name())).unwrap();
-    ws.write_cli_config(&mirror_cli_config(&mirror));
+    ws.write_cli_config(&mirror_cli_config(
+        &mirror,
+        &format!("registry.terraform.io/{PROVIDER_SOURCE}"),
+    ));
     let config = std::fs::read_to_string(ws.cli_config_path()).unwrap();
     assert!(!config.contains("dev_overrides"), "{config}");
 
     ws.write(
         "main.tf",
         &format!(
-            "terraform {{\n  required_providers {{\n    thingspace = {{\n      source  = \"{PROVIDER_SOURCE}\"\n      version = \"{VERSION}\"\n    }}\n  }}\n}}\n\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username         = \"svc-ci\"\n  current_password = \"{SEED}\"\n}}\n"
+            "{}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username         = \"svc-ci\"\n  current_password = \"{SEED}\"\n}}\n",
+            required_providers_at(VERSION)
         ),
     );
     let zh = format!("zh:{}", pkg.sums()[&pkg.zip_name()]);
@@ -535,11 +530,7 @@ fn filesystem_mirror_install_is_verified_locked_and_runs_against_the_api() {
     );
     let out = ws.tf(&["init", "-input=false"]);
     out.assert_failure();
-    let text = out
-        .combined()
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
+    let text = flat(&out.combined());
     assert!(
         text.contains("doesn't match any of the checksums previously recorded"),
         "{out}"

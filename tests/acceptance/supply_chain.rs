@@ -4,15 +4,12 @@
 //!
 //! Needs cargo-deny (scripts/test.sh installs it first) and the snapshot; without them the test prints a SKIPPED line
 //! on the terminal and passes, unless `TS_REQUIRE_CARGO_DENY` is set (scripts/test.sh sets it), when it fails.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+use crate::common::repo_root;
 
 /// Says why the test cannot run: straight to the terminal (libtest captures only `print!`-style output), or as a
 /// failure when the caller said the tool must be there.

@@ -7,26 +7,21 @@
 //! - Workflows: `apply`, `apply -refresh=false`, `-replace`, `create_before_destroy`, `taint`, `state rm` then apply,
 //!   two instances for one user, Ctrl-C (SIGINT) while the faulted request is held, `kill -9` of Terraform then.
 //!
-//! The full matrix is 4 × 6 × 9 = 216 sequences: `TS_MATRIX=full cargo test --release --test acc_matrix --
+//! The full matrix is 4 × 6 × 9 = 216 sequences: `TS_MATRIX=full cargo test --test acceptance matrix:: --
 //! --nocapture` (see the README for its duration). The README's test command runs a fixed sample: every step ×
 //! outcome once, each with a workflow picked by a fixed seed, so all 24 fault classes and every workflow are covered
 //! on each run. `TS_MATRIX_JOBS` sets how many sequences run at once (default 2);
 //! `TS_MATRIX_FILTER=Reset,Kill9` runs only the cells whose description contains every listed word.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeMap;
-use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use common::{
-    Emulator, Fault, LOGIN_PATH, LOGOUT_PATH, REQUIRED_PROVIDERS, RESET_PATH, Request, TOKEN_PATH,
-    TfOutput, Workspace,
+use crate::common::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, LOGIN_PATH, LOGOUT_PATH,
+    REQUIRED_PROVIDERS, RESET_PATH, Request, TOKEN_PATH, TfOutput, Workspace, encodings, flat,
 };
-use serde_json::Value;
+use base64::Engine as _;
 
 const USER: &str = "svc-matrix";
 const SEED: &str = "Seed\"P@ss/w0rd&1";
@@ -176,10 +171,6 @@ fn full() -> Vec<Cell> {
     cells
 }
 
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
 /// One sequence: its emulator, workspace, and the record the invariants are checked against.
 struct Run {
     cell: Cell,
@@ -263,7 +254,7 @@ impl Run {
     /// Runs an apply, and when the faulted request is held on the wire, interrupts or kills Terraform.
     fn apply_interrupted(&mut self, label: &str, kill: bool) -> TfOutput {
         let before = self.emu.requests().len();
-        let running = self.ws.spawn(
+        let mut running = self.ws.spawn(
             &["apply", "-auto-approve", "-input=false"],
             &[("TF_LOG_PROVIDER", "debug")],
         );
@@ -274,17 +265,14 @@ impl Run {
             if reqs[before..].iter().any(|r| r.path == path && r.fault) {
                 break true;
             }
-            if Instant::now() > deadline || !running_alive(&running) {
+            if Instant::now() > deadline || !running.running() {
                 break false;
             }
             std::thread::sleep(Duration::from_millis(25));
         };
-        let plugins = self.ws.root().join("plugins");
         if held {
             if kill {
-                let _ = Command::new("kill")
-                    .args(["-KILL", &running.pid().to_string()])
-                    .status();
+                running.kill();
             } else {
                 running.interrupt();
             }
@@ -294,7 +282,7 @@ impl Run {
             self.state_discarded = true;
             // I3's process half: the provider leaves once nothing is on the wire (within request_timeout).
             let gone = Instant::now() + Duration::from_secs(15);
-            while provider_running(&plugins) {
+            while self.ws.provider_running() {
                 assert!(
                     Instant::now() < gone,
                     "{:?}: the provider outlived its killed Terraform by 15 s",
@@ -375,11 +363,11 @@ impl Run {
         // taken effect.
         let generated = self.emu.issued().passwords;
         if !self.state_discarded && generated.contains(&user.password) {
-            let objects = objects_in_state(&self.ws);
+            let objects = self.ws.objects();
             let in_state = objects
                 .iter()
-                .any(|o| o["password"].as_str() == Some(&user.password));
-            let blocked_for_reset = objects.iter().any(|o| {
+                .any(|(_, o)| o["password"].as_str() == Some(&user.password));
+            let blocked_for_reset = objects.iter().any(|(_, o)| {
                 o["blocked_reason"]
                     .as_str()
                     .is_some_and(|r| r.contains("may have taken effect"))
@@ -393,8 +381,7 @@ impl Run {
 
         // I5: no secret, in any encoding, in Terraform's output (provider logs included at debug).
         let issued = self.emu.issued();
-        let mut secrets: Vec<String> =
-            vec![SEED.to_owned(), common::DEFAULT_CLIENT_SECRET.to_owned()];
+        let mut secrets: Vec<String> = vec![SEED.to_owned(), DEFAULT_CLIENT_SECRET.to_owned()];
         secrets.extend(issued.passwords.iter().cloned());
         secrets.extend(issued.access_tokens.iter().cloned());
         secrets.extend(issued.session_tokens.iter().cloned());
@@ -409,11 +396,8 @@ impl Run {
                 );
             }
         }
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}:{}",
-            common::DEFAULT_CLIENT_ID,
-            common::DEFAULT_CLIENT_SECRET
-        ));
+        let basic = base64::engine::general_purpose::STANDARD
+            .encode(format!("{}:{}", DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET));
         assert!(
             !text.contains(&basic),
             "I5: the Basic credential\n{}",
@@ -427,22 +411,6 @@ impl Run {
     }
 }
 
-fn running_alive(r: &common::RunningTf) -> bool {
-    // `RunningTf::running` needs `&mut`; a signal 0 probe is enough here.
-    Command::new("kill")
-        .args(["-0", &r.pid().to_string()])
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn provider_running(plugins: &std::path::Path) -> bool {
-    Command::new("pgrep")
-        .args(["-f", &plugins.display().to_string()])
-        .stdout(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn describe(reqs: &[Request]) -> String {
     reqs.iter()
         .map(|r| {
@@ -452,42 +420,6 @@ fn describe(reqs: &[Request]) -> String {
         })
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-/// Every object in state (current, tainted and deposed), as `terraform show -json` values.
-fn objects_in_state(ws: &Workspace) -> Vec<Value> {
-    let show = ws.show_json();
-    show.pointer("/values/root_module/resources")
-        .and_then(Value::as_array)
-        .map(|rs| rs.iter().map(|r| r["values"].clone()).collect())
-        .unwrap_or_default()
-}
-
-/// The forms a server could echo a secret in.
-fn encodings(secret: &str) -> Vec<String> {
-    let json = serde_json::to_string(secret).unwrap();
-    let json = json[1..json.len() - 1].to_owned();
-    let url: String = secret
-        .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect();
-    let html = secret
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;");
-    let b64 = base64::engine::general_purpose::STANDARD.encode(secret);
-    let mut forms = vec![secret.to_owned(), json, url, html, b64];
-    forms.sort();
-    forms.dedup();
-    forms
 }
 
 /// Runs one cell's sequence: a healthy create, the faulted workflow, then up to three further applies.

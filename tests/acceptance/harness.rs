@@ -2,13 +2,13 @@
 //! reading, exit codes and the emulator's control API. The provider's own behaviour is tested
 //! elsewhere; these tests use Terraform's built-in `terraform_data` so they depend only on the
 //! harness.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::collections::BTreeMap;
 
-use common::{Emulator, Terraform, Workspace};
+use crate::common::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, REQUIRED_PROVIDERS, TOKEN_PATH,
+    Terraform, Workspace, planned_actions,
+};
 
 /// A config whose only resource is built into Terraform, so no provider plugin is involved.
 const DATA_ONLY: &str = r#"
@@ -115,26 +115,17 @@ fn plan_json_reports_planned_actions_and_saves_an_appliable_plan() {
     let ws = Workspace::without_emulator(Terraform::from_env());
     ws.write("main.tf", DATA_ONLY);
     let create = ws.plan_json(&[]);
-    assert_eq!(
-        common::planned_actions(&create, "terraform_data.x"),
-        ["create"]
-    );
+    assert_eq!(planned_actions(&create, "terraform_data.x"), ["create"]);
     ws.apply_with(&["tfplan"]);
     assert_eq!(ws.resource("terraform_data.x")["output"], "hello");
 
     let noop = ws.plan_json(&[]);
-    assert_eq!(
-        common::planned_actions(&noop, "terraform_data.x"),
-        ["no-op"]
-    );
+    assert_eq!(planned_actions(&noop, "terraform_data.x"), ["no-op"]);
 
     // A changed input is an in-place update of terraform_data (only triggers_replace replaces).
     ws.write("main.tf", &DATA_ONLY.replace("hello", "changed"));
     let replace = ws.plan_json(&[]);
-    assert_eq!(
-        common::planned_actions(&replace, "terraform_data.x"),
-        ["update"]
-    );
+    assert_eq!(planned_actions(&replace, "terraform_data.x"), ["update"]);
 }
 
 #[test]
@@ -226,11 +217,11 @@ fn emulator_workspace_passes_the_emulator_settings_to_terraform() {
     assert_eq!(env.get("THINGSPACE_BASE_URL"), Some(&emu.base_url));
     assert_eq!(
         env.get("THINGSPACE_CLIENT_ID").map(String::as_str),
-        Some(common::DEFAULT_CLIENT_ID)
+        Some(DEFAULT_CLIENT_ID)
     );
     assert_eq!(
         env.get("THINGSPACE_CLIENT_SECRET").map(String::as_str),
-        Some(common::DEFAULT_CLIENT_SECRET)
+        Some(DEFAULT_CLIENT_SECRET)
     );
 
     ws.unset_env("THINGSPACE_CLIENT_SECRET");
@@ -245,7 +236,6 @@ fn emulator_workspace_passes_the_emulator_settings_to_terraform() {
 fn emulator_faults_and_request_log_round_trip() {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
-    use common::{Fault, TOKEN_PATH};
     let emu = Emulator::start();
     emu.fault(
         Fault::status(TOKEN_PATH, 503, r#"{"error":"unavailable"}"#)
@@ -255,11 +245,7 @@ fn emulator_faults_and_request_log_round_trip() {
     let token_url = format!("{}{TOKEN_PATH}", emu.base_url);
     let basic = format!(
         "Basic {}",
-        STANDARD.encode(format!(
-            "{}:{}",
-            common::DEFAULT_CLIENT_ID,
-            common::DEFAULT_CLIENT_SECRET
-        ))
+        STANDARD.encode(format!("{}:{}", DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET))
     );
     let faulted = ureq::post(&token_url)
         .set("Authorization", &basic)
@@ -301,7 +287,7 @@ fn emulator_faults_and_request_log_round_trip() {
 fn dev_overrides_reach_our_provider_without_init() {
     let emu = Emulator::start();
     let ws = Workspace::new(&emu);
-    ws.write("main.tf", common::REQUIRED_PROVIDERS);
+    ws.write("main.tf", REQUIRED_PROVIDERS);
 
     let validate = ws.tf(&["validate"]);
     validate.assert_success();

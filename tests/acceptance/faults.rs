@@ -2,15 +2,12 @@
 //! emulator injects the faults ThingSpace or the network can produce. Every test asserts on what the emulator
 //! recorded (resets, failed log-ins, the user's password, the lock) as well as on Terraform's state and output, so
 //! "nothing lost, nothing locked" is checked where it happens rather than inferred from an exit code.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
-
-mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{
-    Emulator, Fault, LOGIN_PATH, LOGOUT_PATH, REQUIRED_PROVIDERS, RESET_PATH, Request, TOKEN_PATH,
-    Workspace,
+use crate::common::{
+    Emulator, Fault, LOGIN_PATH, LOGOUT_PATH, REQUIRED_PROVIDERS, RESET_PATH, TOKEN_PATH, TfOutput,
+    Workspace, flat, on_path, pending, statuses, stored_password, wait_for,
 };
 use serde_json::Value;
 
@@ -45,67 +42,6 @@ fn write_config(ws: &Workspace, request_timeout: Option<&str>, trigger: &str) {
             "{REQUIRED_PROVIDERS}\n{provider}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"{SEED}\"\n  triggers = {{ n = \"{trigger}\" }}\n}}\n"
         ),
     );
-}
-
-fn apply_args() -> [&'static str; 3] {
-    ["apply", "-auto-approve", "-input=false"]
-}
-
-/// The stored password of the resource at `addr`, or None when it has none.
-fn stored_password(ws: &Workspace, addr: &str) -> Option<String> {
-    ws.resource(addr)["password"].as_str().map(str::to_owned)
-}
-
-/// Every resource instance in the state: `(address, values)`.
-fn all_resources(ws: &Workspace) -> Vec<(String, Value)> {
-    let show = ws.show_json();
-    show.pointer("/values/root_module/resources")
-        .and_then(Value::as_array)
-        .map(|rs| {
-            rs.iter()
-                .map(|r| {
-                    (
-                        r["address"].as_str().unwrap_or_default().to_owned(),
-                        r["values"].clone(),
-                    )
-                })
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-/// Terraform wraps diagnostics at the terminal width; compare text with all runs of white space folded.
-fn flat(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn on_path<'a>(reqs: &'a [Request], path: &str) -> Vec<&'a Request> {
-    reqs.iter().filter(|r| r.path == path).collect()
-}
-
-fn statuses(reqs: &[Request], path: &str) -> Vec<Option<u16>> {
-    on_path(reqs, path).iter().map(|r| r.status).collect()
-}
-
-/// Polls the emulator's request log until `done` holds (a request arrived, is waiting in a fault delay...).
-fn wait_for(emu: &Emulator, what: &str, done: impl Fn(&[Request]) -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let reqs = emu.requests();
-        if done(&reqs) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}; requests: {reqs:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Whether a request to `path` has arrived and not been answered yet (it sits in a fault delay).
-fn pending(reqs: &[Request], path: &str) -> bool {
-    reqs.iter().any(|r| r.path == path && r.status.is_none())
 }
 
 /// Asserts the output holds no trace of a panic, in the provider or in Terraform.
@@ -175,7 +111,7 @@ fn login_429_with_retry_after_is_honoured_and_the_apply_succeeds() {
 /// Runs an apply whose reset is held in a fault delay; `meanwhile` changes the emulator while the reset waits.
 fn apply_while_reset_waits(emu: &Emulator, ws: &Workspace, meanwhile: impl FnOnce()) {
     emu.fault(Fault::delay(RESET_PATH, 1500));
-    let running = ws.spawn(&apply_args(), &[]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
     wait_for(emu, "the delayed reset", |r| pending(r, RESET_PATH));
     meanwhile();
     running.wait().assert_success();
@@ -244,7 +180,7 @@ fn reset_answered_500_blocks_without_a_check_log_in_or_a_second_reset() {
         500,
         r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"boom"}"#,
     ));
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let text = flat(&out.combined());
     assert!(text.contains(AMBIGUOUS), "{text}");
@@ -268,7 +204,7 @@ fn reset_answered_500_blocks_without_a_check_log_in_or_a_second_reset() {
 
     // The next apply is refused before any call.
     emu.clear_requests();
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
     assert!(emu.requests().is_empty(), "{:?}", emu.requests());
@@ -300,7 +236,7 @@ fn ambiguous_update(fault: Fault) -> (Emulator, Workspace, String) {
 
     emu.fault(fault.after());
     write_config(&ws, None, "2");
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let text = flat(&out.combined());
     assert_no_panic(&text);
@@ -356,7 +292,7 @@ fn reset_502_after_effect_fails_with_a_reseed_hint_then_blocks_until_the_reseed(
     // Applying again must not log in with the stale password: that would be a second failed log-in on the way to
     // the lock-out.
     emu.clear_requests();
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let again = flat(&out.combined());
     assert!(again.contains("Rotation blocked"), "{again}");
@@ -449,7 +385,7 @@ fn malformed_reset_answers_block_without_a_retry_or_a_check_log_in() {
         reseed(&ws, &current, 2 * i as u32 + 1, &format!("m{i}"));
         // The first round re-seeds with the right password (a rotation); later rounds re-seed with the password
         // the previous round's block left unchanged.
-        let out = ws.tf(&apply_args());
+        let out = ws.try_apply(&[]);
         out.assert_failure();
         let text = flat(&out.combined());
         assert_no_panic(&text);
@@ -487,13 +423,13 @@ fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_w
 {
     let (emu, ws) = malformed_setup();
     ws.apply();
-    let before: Vec<(String, Value)> = all_resources(&ws);
+    let before: Vec<(String, Value)> = ws.objects();
     emu.clear_requests();
     for f in malformed_faults() {
         emu.fault(f.after());
     }
     write_malformed_config(&ws, "2");
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let text = flat(&out.combined());
     assert_no_panic(&text);
@@ -515,7 +451,7 @@ fn malformed_reset_answers_after_effect_give_clear_errors_and_lose_nothing_but_w
     }
     let reqs = emu.requests();
     assert_eq!(on_path(&reqs, RESET_PATH).len(), 4, "no reset sent twice");
-    let after = all_resources(&ws);
+    let after = ws.objects();
     for u in MALFORMED_USERS {
         let user = emu.user(u);
         assert_eq!(
@@ -536,7 +472,7 @@ fn hung_login_is_bounded_by_request_timeout_and_nothing_is_reset() {
     let (emu, ws) = setup(Some("2s"));
     emu.fault(Fault::delay(LOGIN_PATH, 30_000));
     let started = Instant::now();
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     let took = started.elapsed();
     out.assert_failure();
     let text = flat(&out.combined());
@@ -561,14 +497,14 @@ fn hung_login_is_bounded_by_request_timeout_and_nothing_is_reset() {
 fn wrong_password_costs_one_failed_login_and_later_applies_refuse_until_a_reseed() {
     let (emu, ws) = setup(None);
     emu.add_user(USER, "the-real-password");
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     assert!(
         flat(&out.combined()).contains("ThingSpace log-in failed for user \"svc-ci\""),
         "{out}"
     );
     for _ in 0..3 {
-        let out = ws.tf(&apply_args());
+        let out = ws.try_apply(&[]);
         out.assert_failure();
         assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
     }
@@ -603,7 +539,7 @@ fn a_login_answered_504_after_it_was_counted_is_never_retried() {
             .count(10),
     );
     for _ in 0..3 {
-        let _ = ws.tf(&apply_args());
+        let _ = ws.try_apply(&[]);
     }
     let user = emu.user(USER);
     assert_eq!(user.failed_logins, 1, "one log-in, ever, with that seed");
@@ -628,7 +564,7 @@ fn a_reset_that_times_out_and_applies_late_is_sent_once_and_blocks() {
     emu.clear_requests();
     emu.fault(Fault::delay(RESET_PATH, 5_000).late(5_000));
     write_config(&ws, Some("1s"), "2");
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     out.assert_failure();
     let text = flat(&out.combined());
     assert!(text.contains(AMBIGUOUS), "{text}");
@@ -650,7 +586,7 @@ fn a_reset_that_times_out_and_applies_late_is_sent_once_and_blocks() {
         "the resource is blocked: the next applies make no failed log-in"
     );
     for _ in 0..5 {
-        let out = ws.tf(&apply_args());
+        let out = ws.try_apply(&[]);
         out.assert_failure();
     }
     let user = emu.user(USER);
@@ -663,11 +599,11 @@ fn a_reset_that_times_out_and_applies_late_is_sent_once_and_blocks() {
 fn refresh_false_does_not_get_past_the_block_on_a_tainted_create() {
     let (emu, ws) = setup(None);
     emu.fault(Fault::drop_connection(RESET_PATH).after());
-    ws.tf(&apply_args()).assert_failure();
+    ws.try_apply(&[]).assert_failure();
     assert_eq!(emu.user(USER).resets, 1);
     let logins = on_path(&emu.requests(), LOGIN_PATH).len();
     for _ in 0..5 {
-        let out = ws.tf(&["apply", "-auto-approve", "-input=false", "-refresh=false"]);
+        let out = ws.try_apply(&["-refresh=false"]);
         out.assert_failure();
         assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
     }
@@ -684,24 +620,13 @@ fn refresh_false_does_not_get_past_the_block_on_a_tainted_create() {
 fn the_provider_exits_soon_after_terraform_is_killed() {
     let (emu, ws) = setup(Some("5s"));
     emu.fault(Fault::delay(LOGIN_PATH, 2_000));
-    let running = ws.spawn(&apply_args(), &[]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
     wait_for(&emu, "the delayed log-in", |r| pending(r, LOGIN_PATH));
-    let plugins = ws.root().join("plugins").display().to_string();
-    let provider_running = || {
-        std::process::Command::new("pgrep")
-            .args(["-f", &plugins])
-            .stdout(std::process::Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success())
-    };
-    assert!(provider_running(), "the provider runs during the apply");
+    assert!(ws.provider_running(), "the provider runs during the apply");
     let killed = Instant::now();
-    std::process::Command::new("kill")
-        .args(["-KILL", &running.pid().to_string()])
-        .status()
-        .unwrap();
+    running.kill();
     let _ = running.wait();
-    while provider_running() {
+    while ws.provider_running() {
         assert!(
             killed.elapsed() < Duration::from_secs(10),
             "the provider outlived its killed Terraform"
@@ -719,7 +644,7 @@ fn the_provider_exits_soon_after_terraform_is_killed() {
 // ----- a password ThingSpace handed out is never lost -----
 
 /// Asserts the apply succeeded with the after-reset warning and the state holds the emulator's password, untainted.
-fn assert_kept(emu: &Emulator, ws: &Workspace, out: &common::TfOutput, resets: u64, why: &str) {
+fn assert_kept(emu: &Emulator, ws: &Workspace, out: &TfOutput, resets: u64, why: &str) {
     out.assert_success();
     let text = flat(&out.combined());
     assert!(text.contains(AFTER_RESET_WARNING), "{why}: {text}");
@@ -747,7 +672,7 @@ fn logout_500_after_create_warns_keeps_the_password_and_does_not_taint() {
         500,
         r#"{"errorCode":"REQUEST_FAILED.UnexpectedError","errorMessage":"oops"}"#,
     ));
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     assert_kept(&emu, &ws, &out, 1, "log-out 500 on create");
     assert_eq!(statuses(&emu.requests(), LOGOUT_PATH), vec![Some(500)]);
     let plan = ws.plan(&["-detailed-exitcode"]);
@@ -764,13 +689,13 @@ fn logout_dropped_or_hung_after_update_warns_and_keeps_the_password() {
 
     emu.fault(Fault::drop_connection(LOGOUT_PATH));
     write_config(&ws, Some("2s"), "2");
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     assert_kept(&emu, &ws, &out, 2, "dropped log-out");
 
     emu.fault(Fault::delay(LOGOUT_PATH, 30_000));
     write_config(&ws, Some("2s"), "3");
     let started = Instant::now();
-    let out = ws.tf(&apply_args());
+    let out = ws.try_apply(&[]);
     assert_kept(&emu, &ws, &out, 3, "hung log-out");
     assert!(
         flat(&out.combined()).contains("no answer within request_timeout"),
@@ -788,7 +713,7 @@ fn ctrl_c_while_logging_in_waits_for_the_log_in_then_sends_no_reset() {
     // outcome is known, and nothing new (no reset) is sent after Ctrl-C.
     let (emu, ws) = setup(Some("60s"));
     emu.fault(Fault::delay(LOGIN_PATH, 6_000));
-    let running = ws.spawn(&apply_args(), &[]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
     wait_for(&emu, "the delayed log-in", |r| pending(r, LOGIN_PATH));
     running.interrupt();
     let out = running.wait();
@@ -823,7 +748,7 @@ fn ctrl_c_while_logging_in_waits_for_the_log_in_then_sends_no_reset() {
 fn ctrl_c_while_logging_out_keeps_the_new_password_in_state() {
     let (emu, ws) = setup(Some("60s"));
     emu.fault(Fault::delay(LOGOUT_PATH, 40_000));
-    let running = ws.spawn(&apply_args(), &[]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
     // The log-out is only sent once the reset has answered.
     wait_for(&emu, "the delayed log-out", |r| pending(r, LOGOUT_PATH));
     let interrupted = Instant::now();
@@ -853,7 +778,7 @@ fn ctrl_c_while_the_reset_is_in_flight_waits_for_its_answer_and_keeps_the_passwo
     let (emu, ws) = setup(Some("60s"));
     // The reset takes effect only after this delay, i.e. after Ctrl-C: cancelling it would lose the password.
     emu.fault(Fault::delay(RESET_PATH, 3000));
-    let running = ws.spawn(&apply_args(), &[]);
+    let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
     wait_for(&emu, "the delayed reset", |r| pending(r, RESET_PATH));
     running.interrupt();
     let out = running.wait();
@@ -897,7 +822,7 @@ fn fifty_resources_with_parallelism_ten_share_one_token_and_store_every_password
     assert_eq!(stats.token, 1, "one token request for all 50 rotations");
     assert_eq!(stats.tokens_issued, 1);
     assert_eq!((stats.login, stats.reset, stats.logout), (50, 50, 50));
-    let stored = all_resources(&ws);
+    let stored = ws.objects();
     assert_eq!(stored.len(), 50);
     for u in &users {
         let user = emu.user(u);

@@ -2,11 +2,11 @@
 //! AutoMTLS and reads its schema, validates and plans, and sees its log lines; the binary refuses to run by hand.
 //! And its lifecycle: SIGINT leaves the shutdown to Terraform, SIGTERM and a dead parent end it, and Ctrl-C in a
 //! terminal during a slow reset keeps the new password.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-mod common;
-
-use common::{Emulator, Fault, REQUIRED_PROVIDERS, RESET_PATH, Workspace, provider_bin};
+use crate::common::{
+    DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Emulator, Fault, REQUIRED_PROVIDERS, RESET_PATH,
+    Workspace, flat, pending, provider_bin, repo_root, signal, wait_for,
+};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
@@ -111,8 +111,7 @@ fn validate_and_plan_succeed_on_the_quickstart_and_debug_logs_show_provider_line
     let emu = Emulator::start();
     emu.add_user("demo-user", "Seed-1");
     let mut ws = Workspace::new(&emu);
-    let example =
-        std::fs::read_to_string(common::repo_root().join("examples/quickstart/main.tf")).unwrap();
+    let example = std::fs::read_to_string(repo_root().join("examples/quickstart/main.tf")).unwrap();
     ws.write("main.tf", &example);
     ws.set_env("TF_VAR_current_password", "Seed-1");
     let out = ws.tf(&["validate"]);
@@ -193,8 +192,8 @@ fn debug_mode_prints_a_reattach_value_that_terraform_uses() {
     let mut child = Command::new(provider_bin())
         .arg("--debug")
         .env("THINGSPACE_BASE_URL", &emu.base_url)
-        .env("THINGSPACE_CLIENT_ID", common::DEFAULT_CLIENT_ID)
-        .env("THINGSPACE_CLIENT_SECRET", common::DEFAULT_CLIENT_SECRET)
+        .env("THINGSPACE_CLIENT_ID", DEFAULT_CLIENT_ID)
+        .env("THINGSPACE_CLIENT_SECRET", DEFAULT_CLIENT_SECRET)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -283,11 +282,7 @@ fn provider_configuration_errors_name_the_attribute_and_env_var_and_call_no_api(
         );
         let out = ws.tf(&["plan", "-input=false"]);
         out.assert_failure();
-        let text = out
-            .combined()
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text = flat(&out.combined());
         for e in *expect {
             assert!(text.contains(e), "expected {e:?} in:\n{text}");
         }
@@ -296,15 +291,6 @@ fn provider_configuration_errors_name_the_attribute_and_env_var_and_call_no_api(
 }
 
 // ----- lifecycle -----
-
-/// Sends `kill -<sig> <pid>`.
-fn signal(pid: u32, sig: &str) {
-    let status = Command::new("kill")
-        .args([&format!("-{sig}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success(), "kill -{sig} {pid}");
-}
 
 /// Waits up to `limit` for `child` to end.
 fn wait_exit(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> {
@@ -492,15 +478,7 @@ fn ctrl_c_in_a_terminal_during_a_reset_slower_than_30s_keeps_the_new_password() 
     // The reset answers (and takes effect) 35 s after it is sent: longer than the old fixed 30 s drain.
     emu.fault(Fault::delay(RESET_PATH, 35_000));
     let running = ws.spawn(&["apply", "-auto-approve", "-input=false"], &[]);
-    let deadline = Instant::now() + Duration::from_secs(120);
-    while !emu
-        .requests()
-        .iter()
-        .any(|r| r.path == RESET_PATH && r.status.is_none())
-    {
-        assert!(Instant::now() < deadline, "the reset never arrived");
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    wait_for(&emu, "the delayed reset", |r| pending(r, RESET_PATH));
     // A terminal sends Ctrl-C to its whole foreground process group: Terraform and the provider it runs.
     let providers = children(running.pid());
     assert!(!providers.is_empty(), "terraform runs a provider");

@@ -1,0 +1,33 @@
+//! The integration tests, as one crate: one binary to build and link, one harness compiled once, and every test
+//! scheduled by one test runner. Most are acceptance tests (a real Terraform drives the provider binary against the
+//! ThingSpace emulator); the rest check the plugin transport in-process and the repository's tooling.
+//!
+//! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
+//! - `password_rotation`: the resource's workflows; `pipeline`: what CI pipelines do with Terraform.
+//! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
+//! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support.
+//! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
+//! - `examples`: `examples/` and `docs/`; `release`, `static_binary`: the release artifacts.
+//! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
+//! - `harness`: the harness itself (`common`).
+//!
+//! Tests fail by panicking, so clippy's panic lints are relaxed for the whole crate.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+mod ci_lint;
+mod compat;
+mod examples;
+mod faults;
+mod harness;
+mod lockout;
+mod matrix;
+mod password_rotation;
+mod pipeline;
+mod plugin;
+mod plugin_transport;
+mod release;
+mod secrets;
+mod static_binary;
+mod supply_chain;
