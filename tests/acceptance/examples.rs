@@ -194,6 +194,7 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
         pages,
         [
             "guides/installation.md",
+            "guides/troubleshooting.md",
             "index.md",
             "resources/password_rotation.md"
         ]
