@@ -64,8 +64,7 @@ pub(super) trait Hook {
 
     /// [`Decision::LoginThenRetry`]: a new session for the next send. Only a reset has a session that can expire
     /// under it; every other call stops with the failure, `error`.
-    async fn login_again(&mut self, client: &Client, error: Error) -> Result<(), Failed> {
-        let _ = client;
+    async fn login_again(&mut self, _client: &Client, error: Error) -> Result<(), Failed> {
         Err(Failed::Call(error))
     }
 }
@@ -120,7 +119,7 @@ impl Client {
 }
 
 /// The call's name in the log, the same as its [`super::Step`]'s.
-pub(super) fn call_name(call: Call) -> &'static str {
+fn call_name(call: Call) -> &'static str {
     match call {
         Call::Token => "token",
         Call::Login => "log-in",
