@@ -21,6 +21,7 @@ impl Args {
             listen: self.listen.clone(),
             clients: self.clients.clone(),
             users: self.users.clone(),
+            ..Config::default()
         }
     }
 }

@@ -5,7 +5,9 @@ use http::{Method, StatusCode};
 use serde::Deserialize;
 
 use crate::api::Reply;
-use crate::model::{AdvanceClock, Cleared, Clock, ControlError, Expire, Fault, NewUser, Pending};
+use crate::model::{
+    AdvanceClock, Cleared, Clock, ControlError, Expire, Fault, NewUser, Pending, Release, Released,
+};
 use crate::paths::CONTROL_PREFIX;
 use crate::state::State;
 
@@ -91,9 +93,19 @@ pub fn handle(state: &mut State, now: u64, method: &Method, path: &str, body: &[
         (&Method::POST, "expire") => {
             parse::<Expire>(body).map(|e| to_json(StatusCode::OK, &state.expire(e)))
         }
-        (_, "users" | "requests" | "stats" | "issued" | "faults" | "clock" | "expire") => {
-            Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed"))
-        }
+        (&Method::GET, "held") => Ok(to_json(StatusCode::OK, &state.holds.list())),
+        (&Method::POST, "release") => parse::<Release>(body).map(|r| {
+            let released = match r.seq {
+                Some(seq) => u64::from(state.holds.release(seq)),
+                None => state.holds.release_all(),
+            };
+            to_json(StatusCode::OK, &Released { released })
+        }),
+        (
+            _,
+            "users" | "requests" | "stats" | "issued" | "faults" | "clock" | "expire" | "held"
+            | "release",
+        ) => Ok(error(StatusCode::METHOD_NOT_ALLOWED, "method not allowed")),
         _ => Ok(error(StatusCode::NOT_FOUND, "no such control endpoint")),
     };
     result.unwrap_or_else(|reply| reply)
@@ -278,6 +290,30 @@ mod tests {
             call(&mut s, Method::DELETE, "/_emulator/issued", "").0,
             StatusCode::METHOD_NOT_ALLOWED
         );
+    }
+
+    #[test]
+    fn held_requests_are_listed_and_released_one_or_all() {
+        let mut s = State::new(&[], &[]);
+        s.holds.hold(4, "/api/m2m/v1/session/login");
+        s.holds.hold(9, "/api/m2m/v1/session/logout");
+        let (st, v) = call(&mut s, Method::GET, "/_emulator/held", "");
+        assert_eq!(st, StatusCode::OK);
+        assert_eq!(
+            v,
+            json!([{"seq": 4, "path": "/api/m2m/v1/session/login"}, {"seq": 9, "path": "/api/m2m/v1/session/logout"}])
+        );
+        let (_, v) = call(&mut s, Method::POST, "/_emulator/release", r#"{"seq":4}"#);
+        assert_eq!(v, json!({"released": 1}));
+        let (_, v) = call(&mut s, Method::POST, "/_emulator/release", r#"{"seq":4}"#);
+        assert_eq!(v, json!({"released": 0}));
+        let (_, v) = call(&mut s, Method::POST, "/_emulator/release", "{}");
+        assert_eq!(v, json!({"released": 1}));
+        assert!(s.holds.list().is_empty());
+        let (st, _) = call(&mut s, Method::POST, "/_emulator/release", r#"{"sq":1}"#);
+        assert_eq!(st, StatusCode::BAD_REQUEST);
+        let (st, _) = call(&mut s, Method::DELETE, "/_emulator/held", "");
+        assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
     }
 
     #[test]

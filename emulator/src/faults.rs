@@ -18,6 +18,12 @@ pub struct Armed {
     pub when: When,
     pub delay_ms: u64,
     pub action: Action,
+    /// Wait until released (see `holds.rs`) before the delay.
+    pub hold: bool,
+    /// Process the request as a refusal of its credential.
+    pub refuse: bool,
+    /// Replace only a success answer.
+    pub on_success_only: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,11 +53,30 @@ impl Armed {
         if spec.drop && spec.status.is_some() {
             return Err("drop and status are exclusive".to_owned());
         }
-        if !spec.drop && spec.status.is_none() && spec.delay_ms == 0 {
-            return Err("a fault needs a status, drop: true, or a delay_ms".to_owned());
+        if spec.refuse && (spec.drop || spec.status.is_some()) {
+            return Err(
+                "refuse is exclusive with drop and status: it answers the refusal".to_owned(),
+            );
+        }
+        if !spec.drop && spec.status.is_none() && spec.delay_ms == 0 && !spec.hold && !spec.refuse {
+            return Err(
+                "a fault needs a status, drop: true, a delay_ms, hold: true or refuse: true"
+                    .to_owned(),
+            );
         }
         if spec.when == When::Late && spec.delay_ms == 0 {
             return Err("when: late needs a delay_ms (without one it is when: after)".to_owned());
+        }
+        if spec.hold && spec.when == When::Late {
+            return Err("hold and when: late are exclusive: a late request is processed without its connection".to_owned());
+        }
+        if spec.on_success_only
+            && (spec.when == When::Before || (spec.status.is_none() && !spec.drop))
+        {
+            return Err(
+                "on_success_only needs when: after or late, and a status or drop to replace a success with"
+                    .to_owned(),
+            );
         }
         let action = if spec.drop {
             Action::Drop
@@ -86,12 +111,29 @@ impl Armed {
             when: spec.when,
             delay_ms: spec.delay_ms,
             action,
+            hold: spec.hold,
+            refuse: spec.refuse,
+            on_success_only: spec.on_success_only,
         })
     }
 
     /// True when the real answer is replaced (by a fault answer or a dropped connection).
     pub fn replaces_answer(&self) -> bool {
         !matches!(self.action, Action::DelayOnly)
+    }
+
+    /// True when `real`, the answer of the processed request, is replaced.
+    pub fn replaces(&self, real: &Reply) -> bool {
+        self.replaces_answer() && (!self.on_success_only || real.status.is_success())
+    }
+
+    /// The answer after processing: the fault's, or `real` when the fault doesn't replace it.
+    pub fn answer_after(&self, real: Reply, request: &Echoed<'_>) -> Result<Reply, Dropped> {
+        if self.replaces(&real) {
+            self.answer(request).unwrap_or(Ok(real))
+        } else {
+            Ok(real)
+        }
     }
 
     /// The fault's answer to `request`: `Some(Err)` to drop the connection, `Some(Ok)` to answer the fault,
@@ -289,6 +331,36 @@ mod tests {
     }
 
     #[test]
+    fn hold_and_refuse_stand_alone_and_on_success_only_spares_errors() {
+        let hold = Armed::new(&Fault::hold("/p")).unwrap();
+        assert!(hold.hold && hold.action == Action::DelayOnly);
+        assert!(!hold.replaces_answer());
+        let refuse = Armed::new(&Fault::refuse("/p").after()).unwrap();
+        assert!(refuse.refuse && !refuse.replaces_answer());
+        let garble =
+            Armed::new(&Fault::status("/p", 200, "<html>").after().on_success_only()).unwrap();
+        let none = HeaderMap::new();
+        let real = |status| Reply {
+            status,
+            headers: Vec::new(),
+            body: b"real".to_vec(),
+        };
+        let ok = garble
+            .answer_after(real(StatusCode::OK), &request("", &none))
+            .unwrap();
+        assert_eq!(ok.body, b"<html>");
+        let refused = garble
+            .answer_after(real(StatusCode::BAD_REQUEST), &request("", &none))
+            .unwrap();
+        assert_eq!(
+            (refused.status, refused.body),
+            (StatusCode::BAD_REQUEST, b"real".to_vec())
+        );
+        let always = Armed::new(&Fault::status("/p", 200, "<html>").after()).unwrap();
+        assert!(always.replaces(&real(StatusCode::BAD_REQUEST)));
+    }
+
+    #[test]
     fn invalid_faults_are_refused() {
         for bad in [
             r#"{"path":"/a"}"#,
@@ -301,6 +373,15 @@ mod tests {
             r#"{"path":"/a","status":500,"when":"late"}"#,
             r#"{"path":"/a","status":500,"body":"{{field:}}"}"#,
             r#"{"path":"/a","status":500,"headers":{"X":"{{nope}}"}}"#,
+        ] {
+            assert!(Armed::new(&spec(bad)).is_err(), "{bad} should be refused");
+        }
+        for bad in [
+            r#"{"path":"/a","refuse":true,"status":400}"#,
+            r#"{"path":"/a","refuse":true,"drop":true}"#,
+            r#"{"path":"/a","hold":true,"when":"late","delay_ms":5}"#,
+            r#"{"path":"/a","status":500,"on_success_only":true}"#,
+            r#"{"path":"/a","delay_ms":5,"when":"after","on_success_only":true}"#,
         ] {
             assert!(Armed::new(&spec(bad)).is_err(), "{bad} should be refused");
         }

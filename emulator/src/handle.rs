@@ -10,11 +10,11 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::model::{
-    ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire, Expired, Fault, Issued,
+    ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire, Expired, Fault, Held, Issued,
     Request, Stats, User,
 };
 use crate::server::{self, Shared};
-use crate::state::State;
+use crate::state::{State, TOKEN_LIFETIME_MS};
 
 /// What an emulator starts with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +26,8 @@ pub struct Config {
     pub clients: Vec<(String, String)>,
     /// Users (name, password) created at start.
     pub users: Vec<(String, String)>,
+    /// How long an OAuth token lives (ThingSpace: one hour). Tests of token renewal use seconds.
+    pub token_lifetime: Duration,
 }
 
 impl Default for Config {
@@ -34,6 +36,7 @@ impl Default for Config {
             listen: "127.0.0.1:0".to_owned(),
             clients: Vec::new(),
             users: Vec::new(),
+            token_lifetime: Duration::from_millis(TOKEN_LIFETIME_MS),
         }
     }
 }
@@ -55,8 +58,14 @@ impl Config {
         self
     }
 
+    /// Tokens live `lifetime` instead of an hour (at least 1 ms; `expires_in` is whole seconds).
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = lifetime;
+        self
+    }
+
     fn state(&self) -> State {
-        if self.clients.is_empty() {
+        let mut state = if self.clients.is_empty() {
             let default = [(
                 DEFAULT_CLIENT_ID.to_owned(),
                 DEFAULT_CLIENT_SECRET.to_owned(),
@@ -64,7 +73,10 @@ impl Config {
             State::new(&default, &self.users)
         } else {
             State::new(&self.clients, &self.users)
-        }
+        };
+        state
+            .set_token_lifetime(u64::try_from(self.token_lifetime.as_millis()).unwrap_or(u64::MAX));
+        state
     }
 }
 
@@ -202,6 +214,31 @@ impl Emulator {
 
     pub fn clear_faults(&self) {
         self.shared.lock().faults.clear();
+    }
+
+    /// The requests waiting under a `hold` fault, oldest first.
+    pub fn held(&self) -> Vec<Held> {
+        self.shared.lock().holds.list()
+    }
+
+    /// Releases the held request `seq`: it goes on as its fault says. False when it was not held.
+    pub fn release(&self, seq: u64) -> bool {
+        let released = self.shared.lock().holds.release(seq);
+        self.shared.wake_held();
+        released
+    }
+
+    /// Releases every held request; returns how many there were.
+    pub fn release_all(&self) -> u64 {
+        let released = self.shared.lock().holds.release_all();
+        self.shared.wake_held();
+        released
+    }
+
+    /// API requests being served now, counting `late` ones that are still to be processed after their client
+    /// left. Zero means every effect has landed.
+    pub fn in_flight(&self) -> usize {
+        self.shared.in_flight()
     }
 
     /// Emulator time in ms: the real clock plus every advance.

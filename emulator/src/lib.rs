@@ -53,9 +53,12 @@
 //!   under an `after` or `late` fault counts like any other.
 //! - `GET /_emulator/requests` → every API request served since the last clear, in order: `{"seq","method",
 //!   "path","status","username","outcome" ("ok"|"failed_login"|"locked"|"error"|"fault"),"effect","fault",
-//!   "user_agent","at_ms","processed_at_ms"}`. `status` is null when no answer was delivered (dropped, or the
-//!   client gave up during a delay). `processed_at_ms` is the emulator time the request was processed (its
-//!   effect, if any, happened then), null if it never was. `DELETE` clears the log.
+//!   "user_agent","at_ms","connection","error_code","processed_at_ms"}`. `status` is null when no answer was
+//!   delivered (dropped, or the client gave up during a delay). `connection` numbers the connections from 1 in
+//!   the order they were accepted (requests over one kept-alive connection share it). `error_code` is the code in
+//!   the answer delivered (`errorCode`, a gateway fault's `code`, or an OAuth `error`), as sent. `processed_at_ms`
+//!   is the emulator time the request was processed (its effect, if any, happened then), null if it never was.
+//!   `DELETE` clears the log.
 //! - `GET /_emulator/stats` → `{"token","login","reset","logout","tokens_issued"}`, counted over the request log
 //!   (so `DELETE /_emulator/requests` zeroes them too).
 //! - `GET /_emulator/issued` → `{"access_tokens","session_tokens","passwords"}`: every OAuth access token minted,
@@ -66,13 +69,16 @@
 //!   forward (token hours and session idle time follow it).
 //! - `POST /_emulator/expire {"tokens":bool,"sessions":bool}` → ends all OAuth tokens and/or sessions; answers
 //!   `{"tokens_expired","sessions_expired"}`.
+//! - `GET /_emulator/held` → `[{"seq","path"}]`, the requests waiting under a `hold` fault; `POST
+//!   /_emulator/release {"seq": n}` (or `{}` for all) lets them go on → `{"released": n}`.
 //! - Errors: `{"error": "..."}` with 400 (bad body or fault), 404 (no such user or endpoint) or 405.
 //!
 //! # Faults
 //! `{"path","count":1,"when":"before"|"after"|"late","delay_ms":0,"status","body":"",
-//! "content_type":"application/json","headers":{},"drop":false}`: the next `count` requests to `path` (any
-//! method) draw the fault; faults queue per path in registration order. `status` and `drop` are exclusive; with
-//! neither, the fault is only a delay and the request is answered normally.
+//! "content_type":"application/json","headers":{},"drop":false,"hold":false,"refuse":false,
+//! "on_success_only":false}`: the next `count` requests to `path` (any method) draw the fault; faults queue per
+//! path in registration order. `status`, `drop` and `refuse` are exclusive; with none of them, the fault is only
+//! a delay or a hold and the request is answered normally.
 //! - `before` (default): wait `delay_ms`, then answer the fault (or drop the connection) without processing: no
 //!   effect. With only a delay, the request is processed after it, unless the client gave up first.
 //! - `after`: process (the request takes effect: a log-in is counted as failed or successful, a reset changes
@@ -83,7 +89,15 @@
 //!   If the client left, its log entry keeps `status: null` and gets its effect and `processed_at_ms` when the
 //!   delay ends.
 //! - `drop: true` closes the connection without any HTTP response. A `status` of 200 with a garbled `body` makes
-//!   a malformed answer.
+//!   a malformed answer; with `on_success_only` (and `after` or `late`) only a success is replaced, and an error
+//!   answer goes through as it is.
+//! - `hold: true` keeps the request waiting (before processing, or after it with `after`; not with `late`) until
+//!   it is released through the control API or [`Emulator::release`], so a test can act while a request is on
+//!   the wire; a client that gives up ends the wait, and a hold never released is a hung request.
+//!   [`Emulator::in_flight`] counts the requests still being served, `late` ones included.
+//! - `refuse: true` processes the request as the service refuses a wrong credential, with that refusal's effect:
+//!   a log-in is a counted failed log-in (with the password it sent), a token request `invalid_client`, a reset a
+//!   wrong `oldPassword`, a log-out an expired session.
 //! - Echoes: `body` and header values may repeat the request: `{{body}}`, `{{query}}`, `{{header:NAME}}`,
 //!   `{{field:NAME}}`, each with optional encodings `|json`, `|url`, `|form`, `|html`, `|htmlnum`, `|base64`,
 //!   `|raw` (see `echo.rs`). Example: `{"path":"/api/m2m/v1/session/login","status":400,
@@ -93,7 +107,8 @@
 //!
 //! # Layout
 //! - `paths`: every path, named once. `model`: the control API's JSON types.
-//! - `handle`: [`spawn`], [`start`] and the [`Emulator`] handle. `server`: connections, faults in time.
+//! - `handle`: [`spawn`], [`start`] and the [`Emulator`] handle ([`Config::token_lifetime`] shortens token
+//!   hours). `server`: connections, faults in time. `holds`: the requests a `hold` fault keeps waiting.
 //! - `api`: the emulated ThingSpace endpoints. `control`: the control API. `state`: the synchronous state
 //!   machine (tokens, users, sessions, clock, log). `faults` and `echo`: fault checks and echo templates.
 //! - `cli`: the binary's flags; `main.rs` is the binary.
@@ -104,6 +119,7 @@ mod control;
 mod echo;
 mod faults;
 mod handle;
+mod holds;
 pub mod model;
 pub mod paths;
 mod server;
@@ -112,7 +128,8 @@ mod state;
 pub use handle::{Config, Emulator, spawn, spawn_with, start};
 pub use model::{
     AdvanceClock, Cleared, Clock, ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire,
-    Expired, FailedLogin, Fault, Issued, NewUser, Outcome, Pending, Request, Stats, User, When,
+    Expired, FailedLogin, Fault, Held, Issued, NewUser, Outcome, Pending, Release, Released,
+    Request, Stats, User, When,
 };
 pub use paths::{LOGIN_PATH, LOGOUT_PATH, RESET_PATH, REVOKE_PATH, ROTATION_STEPS, TOKEN_PATH};
 pub use state::LOCKOUT_THRESHOLD;

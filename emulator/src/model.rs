@@ -97,6 +97,14 @@ pub struct Request {
     pub user_agent: Option<String>,
     /// Emulator time when the request arrived.
     pub at_ms: u64,
+    /// Which connection the request came over: connections are numbered from 1 in the order they were accepted,
+    /// so two requests with the same number shared a kept-alive connection.
+    #[serde(default)]
+    pub connection: u64,
+    /// The error code of the answer delivered (`errorCode`, a gateway fault's `code`, or an OAuth `error`), as
+    /// sent; None for no answer, a success, or a body in none of those shapes.
+    #[serde(default)]
+    pub error_code: Option<String>,
     /// Emulator time when the request was processed (its effect, if any, happened then); None when it never was
     /// (answered by a `before` fault, or abandoned during a `before` delay). For a `late` fault this is after the
     /// delay, even when the client had already given up.
@@ -173,6 +181,21 @@ pub struct Fault {
     /// Close the connection without any HTTP response.
     #[serde(default)]
     pub drop: bool,
+    /// Keep the request waiting at the emulator until it is released (`POST /_emulator/release`, or
+    /// [`crate::Emulator::release`]): on arrival with `when: before`, after processing with `when: after`. Not with
+    /// `late`. A client that gives up meanwhile ends the wait; a held request that is never released is a request
+    /// that hangs.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hold: bool,
+    /// Process the request as the service refuses a wrong credential, with that refusal's effect: a log-in counts
+    /// as a failed log-in with the password it sent (five lock the user), a token request is `invalid_client`, a
+    /// reset has a wrong `oldPassword`, a log-out's session is expired. Exclusive with `status` and `drop`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refuse: bool,
+    /// With `when: after` or `late`: replace the answer only when the real one is a success (2xx), and let an
+    /// error answer through, so a malformed success never stands in for a refusal.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub on_success_only: bool,
 }
 
 fn one() -> u32 {
@@ -191,6 +214,9 @@ impl Fault {
             content_type: None,
             headers: BTreeMap::new(),
             drop: false,
+            hold: false,
+            refuse: false,
+            on_success_only: false,
         }
     }
 
@@ -215,6 +241,24 @@ impl Fault {
     pub fn delay(path: &str, delay_ms: u64) -> Self {
         Self {
             delay_ms,
+            ..Self::new(path)
+        }
+    }
+
+    /// Keep the request waiting until it is released, then process and answer normally (with [`Fault::after`]:
+    /// process first, then wait). See [`crate::Emulator::held`].
+    pub fn hold(path: &str) -> Self {
+        Self {
+            hold: true,
+            ..Self::new(path)
+        }
+    }
+
+    /// Refuse the request as the service refuses a wrong credential, with that refusal's effect (a log-in counts as
+    /// failed).
+    pub fn refuse(path: &str) -> Self {
+        Self {
+            refuse: true,
             ..Self::new(path)
         }
     }
@@ -258,6 +302,34 @@ impl Fault {
         self.headers.insert(name.to_owned(), value.to_owned());
         self
     }
+
+    /// Replace the real answer only when it is a success (with [`Fault::after`] or [`Fault::late`]).
+    pub fn on_success_only(mut self) -> Self {
+        self.on_success_only = true;
+        self
+    }
+}
+
+/// A request waiting at the emulator under a `hold` fault, as `GET /_emulator/held` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Held {
+    /// The request's `seq` in the request log.
+    pub seq: u64,
+    pub path: String,
+}
+
+/// `POST /_emulator/release`: releases the held request `seq`, or every held request when `seq` is absent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Release {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq: Option<u64>,
+}
+
+/// The answer of `POST /_emulator/release`: how many held requests it released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Released {
+    pub released: u64,
 }
 
 /// `POST /_emulator/users`.

@@ -30,6 +30,10 @@ pub const FAULTS_PATH: &str = "/_emulator/faults";
 pub const CLOCK_PATH: &str = "/_emulator/clock";
 /// `POST` ends OAuth tokens and/or sessions now.
 pub const EXPIRE_PATH: &str = "/_emulator/expire";
+/// `GET` the requests waiting under a `hold` fault.
+pub const HELD_PATH: &str = "/_emulator/held";
+/// `POST` releases one held request (`{"seq": n}`) or all of them (`{}`).
+pub const RELEASE_PATH: &str = "/_emulator/release";
 
 /// The control path of one user, with the name percent-encoded so any user name round-trips.
 pub fn user_path(username: &str) -> String {

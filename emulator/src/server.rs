@@ -5,6 +5,7 @@
 //! delay or an await. Every task the server starts (connections, and the detached processing of `late` faults)
 //! ends when the stop token is cancelled, so a stopped emulator leaves nothing running on a shared runtime.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -15,6 +16,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiRequest, Reply};
@@ -34,6 +36,10 @@ pub struct Shared {
     state: Mutex<State>,
     started: Instant,
     start_unix_ms: u64,
+    /// Woken whenever held requests may have been released.
+    released: Notify,
+    /// API requests being served, counting `late` processing that outlives its connection.
+    in_flight: AtomicUsize,
 }
 
 impl Shared {
@@ -45,7 +51,19 @@ impl Shared {
             state: Mutex::new(state),
             started: Instant::now(),
             start_unix_ms,
+            released: Notify::new(),
+            in_flight: AtomicUsize::new(0),
         }
+    }
+
+    /// Wakes the held requests so they look whether they were released.
+    pub fn wake_held(&self) {
+        self.released.notify_waiters();
+    }
+
+    /// API requests being served now, including `late` ones still waiting to be processed.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.load(Ordering::SeqCst)
     }
 
     /// Wall-clock ms, advanced monotonically so emulator time never goes backwards.
@@ -63,6 +81,7 @@ impl Shared {
 
 /// Serves connections from `listener` until `stop` is cancelled.
 pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+    let mut connections = 0u64;
     loop {
         let (stream, peer) = tokio::select! {
             () = stop.cancelled() => break,
@@ -78,11 +97,14 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Cancellatio
         };
         // Small JSON answers: without this, Nagle plus delayed ACKs add ~40 ms per request.
         let _ = stream.set_nodelay(true);
+        connections += 1;
+        let connection = connections;
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
         tokio::spawn(async move {
             let conn_stop = stop.clone();
-            let service = service_fn(move |req| handle(Arc::clone(&shared), stop.clone(), req));
+            let service =
+                service_fn(move |req| handle(Arc::clone(&shared), stop.clone(), connection, req));
             let conn = http1::Builder::new()
                 .timer(TokioTimer::new())
                 .serve_connection(TokioIo::new(stream), service);
@@ -107,12 +129,13 @@ struct ApiCall {
 }
 
 impl ApiCall {
-    fn api(&self) -> ApiRequest<'_> {
+    fn api(&self, refuse: bool) -> ApiRequest<'_> {
         ApiRequest {
             method: &self.method,
             path: &self.path,
             headers: &self.headers,
             body: &self.body,
+            refuse,
         }
     }
 
@@ -134,9 +157,80 @@ fn to_response(reply: Reply) -> Response<Full<Bytes>> {
     resp
 }
 
+/// Counts an API request as in flight until dropped, whichever way its serving ends.
+struct Serving(Arc<Shared>);
+
+impl Serving {
+    fn new(shared: &Arc<Shared>) -> Self {
+        shared.in_flight.fetch_add(1, Ordering::SeqCst);
+        Self(Arc::clone(shared))
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Ends a hold when its request goes away unreleased (the client gave up, or the emulator stopped).
+struct Holding<'a> {
+    shared: &'a Shared,
+    seq: u64,
+}
+
+impl Drop for Holding<'_> {
+    fn drop(&mut self) {
+        self.shared.lock().holds.release(self.seq);
+    }
+}
+
+/// Keeps request `seq` waiting until it is released, or the emulator stops.
+async fn hold(
+    shared: &Shared,
+    stop: &CancellationToken,
+    seq: u64,
+    path: &str,
+) -> Result<(), Dropped> {
+    shared.lock().holds.hold(seq, path);
+    let _holding = Holding { shared, seq };
+    loop {
+        // Registered before the check, so a release between the check and the wait still wakes it.
+        let released = shared.released.notified();
+        tokio::pin!(released);
+        released.as_mut().enable();
+        if !shared.lock().holds.is_held(seq) {
+            return Ok(());
+        }
+        tokio::select! {
+            () = stop.cancelled() => return Err(Dropped),
+            () = released => {}
+        }
+    }
+}
+
+/// The error code of an answer's body in any of the three error shapes, as sent.
+fn error_code(body: &[u8]) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
+    let text = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    };
+    [
+        value.get("errorCode"),
+        value.get("fault").and_then(|f| f.get("code")),
+        value.get("error"),
+    ]
+    .into_iter()
+    .flatten()
+    .find_map(text)
+}
+
 async fn handle(
     shared: Arc<Shared>,
     stop: CancellationToken,
+    connection: u64,
     req: Request<Incoming>,
 ) -> Result<Response<Full<Bytes>>, Dropped> {
     let (parts, body) = req.into_parts();
@@ -152,12 +246,17 @@ async fn handle(
     let path = parts.uri.path().to_owned();
 
     if path.starts_with(CONTROL_PREFIX) {
-        let mut state = shared.lock();
-        let now = state.now(shared.real_ms());
-        let reply = control::handle(&mut state, now, &parts.method, &path, &body);
+        let reply = {
+            let mut state = shared.lock();
+            let now = state.now(shared.real_ms());
+            control::handle(&mut state, now, &parts.method, &path, &body)
+        };
+        // The call may have released held requests.
+        shared.wake_held();
         return Ok(to_response(reply));
     }
 
+    let _serving = Serving::new(&shared);
     let user_agent = parts
         .headers
         .get(header::USER_AGENT)
@@ -174,6 +273,9 @@ async fn handle(
             fault.is_some(),
             now,
         );
+        if let Some(entry) = state.log_entry(seq) {
+            entry.connection = connection;
+        }
         (seq, fault)
     };
 
@@ -192,6 +294,7 @@ async fn handle(
     let mut state = shared.lock();
     if let Some(entry) = state.log_entry(seq) {
         entry.status = status;
+        entry.error_code = result.as_ref().ok().and_then(|r| error_code(&r.body));
         tracing::debug!(
             seq,
             method = %call.method,
@@ -207,16 +310,17 @@ async fn handle(
     result.map(to_response)
 }
 
-/// Runs the emulated API on `call` and records what it did in the log entry `seq`.
-fn process(shared: &Shared, seq: u64, replaces_answer: bool, call: &ApiCall) -> Reply {
+/// Runs the emulated API on `call` under `fault` and records what it did in the log entry `seq`.
+fn process(shared: &Shared, seq: u64, fault: Option<&Armed>, call: &ApiCall) -> Reply {
     let mut state = shared.lock();
     let now = state.now(shared.real_ms());
-    let handled = api::handle(&mut state, now, &call.api());
+    let refuse = fault.is_some_and(|f| f.refuse);
+    let handled = api::handle(&mut state, now, &call.api(refuse));
     if let Some(entry) = state.log_entry(seq) {
         entry.username.clone_from(&handled.username);
         entry.effect = handled.effect;
         entry.processed_at_ms = Some(now);
-        entry.outcome = if replaces_answer {
+        entry.outcome = if fault.is_some_and(|f| f.replaces(&handled.reply)) {
             Outcome::Fault
         } else {
             handled.outcome
@@ -240,32 +344,40 @@ async fn run_api(
     call: Arc<ApiCall>,
 ) -> Result<Reply, Dropped> {
     let Some(fault) = fault else {
-        return Ok(process(shared, seq, false, &call));
+        return Ok(process(shared, seq, None, &call));
     };
-    let replaces = fault.replaces_answer();
     let real = match fault.when {
         When::Before => {
+            if fault.hold {
+                hold(shared, stop, seq, &call.path).await?;
+            }
             sleep_ms(fault.delay_ms).await;
             if let Some(answer) = fault.answer(&call.echoed()) {
                 return answer;
             }
-            process(shared, seq, replaces, &call)
+            process(shared, seq, Some(&fault), &call)
         }
         When::After => {
-            let reply = process(shared, seq, replaces, &call);
+            let reply = process(shared, seq, Some(&fault), &call);
+            if fault.hold {
+                hold(shared, stop, seq, &call.path).await?;
+            }
             sleep_ms(fault.delay_ms).await;
             reply
         }
         When::Late => {
-            // Detached from this connection: the effect happens after the delay even if the client is gone.
+            // Detached from this connection: the effect happens after the delay even if the client is gone, and
+            // the request counts as in flight until then.
             let (tx, rx) = tokio::sync::oneshot::channel();
+            let serving = Serving::new(shared);
             let (shared, stop, detached) = (Arc::clone(shared), stop.clone(), Arc::clone(&call));
-            let delay_ms = fault.delay_ms;
+            let late = fault.clone();
             tokio::spawn(async move {
+                let _serving = serving;
                 tokio::select! {
                     () = stop.cancelled() => {}
-                    () = sleep_ms(delay_ms) => {
-                        let reply = process(&shared, seq, replaces, &detached);
+                    () = sleep_ms(late.delay_ms) => {
+                        let reply = process(&shared, seq, Some(&late), &detached);
                         tracing::debug!(seq, path = %detached.path, "late request processed");
                         let _ = tx.send(reply);
                     }
@@ -275,5 +387,5 @@ async fn run_api(
             rx.await.map_err(|_| Dropped)?
         }
     };
-    fault.answer(&call.echoed()).unwrap_or(Ok(real))
+    fault.answer_after(real, &call.echoed())
 }

@@ -1,0 +1,399 @@
+//! The failure of a whole rotation as the resource sees it: what it did at ThingSpace ([`Effect`], recorded in
+//! state) and the summary and detail of the Terraform diagnostic, which say what state the password is in and what
+//! to do.
+
+use std::fmt;
+
+use super::error::{ApiError, Error};
+
+/// A step of a rotation, for messages and logs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Getting the OAuth access token.
+    Token,
+    /// The session log-in.
+    Login,
+    /// The password reset.
+    Reset,
+    /// The session log-out.
+    Logout,
+}
+
+impl Step {
+    /// The step's name in logs and messages.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Step::Token => "token",
+            Step::Login => "log-in",
+            Step::Reset => "reset",
+            Step::Logout => "log-out",
+        }
+    }
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What a failed rotation did at ThingSpace, for the resource to record. Only the three effects other than
+/// [`Effect::None`] need evidence in state: each of them blocks further log-ins with the password that was tried.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Nothing that counts happened: no log-in was sent, or it provably was not processed, or it succeeded and the
+    /// reset provably was not applied. The password is unchanged and no failed log-in was counted.
+    None,
+    /// ThingSpace rejected the log-in (400/401 in the M2M errorCode shape): a counted failed log-in.
+    LoginRejected,
+    /// A log-in was sent and its outcome is unknown (5xx, timeout, dropped connection, an unreadable error answer):
+    /// it may have counted as a failed log-in.
+    LoginUnknown,
+    /// A reset was sent and its outcome is unknown (5xx, timeout, dropped connection, a garbled 2xx): ThingSpace may
+    /// now hold a new password nobody knows.
+    ResetUnknown,
+}
+
+const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed log-ins, and only Verizon support can \
+                            unlock it.";
+
+const RESEED: &str = "set current_password_wo (or current_password) to the user's current password and change \
+                      current_password_wo_version";
+
+/// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them; `effect()`
+/// says what happened at ThingSpace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RotateError {
+    /// The OAuth access token needed before `step` could not be obtained. With [`Step::Login`], no log-in was
+    /// processed; with [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
+    Token {
+        /// The call the token was for: [`Step::Login`] or [`Step::Reset`].
+        step: Step,
+        /// The token call's failure.
+        error: Error,
+    },
+    /// The log-in was not processed (never sent, throttled, refused by the gateway before the service), or
+    /// ThingSpace accepted the password and its answer could not be read. No failed log-in was counted; the password
+    /// is unchanged.
+    Login {
+        /// The user.
+        username: String,
+        /// The log-in call's failure.
+        error: Error,
+    },
+    /// ThingSpace rejected the log-in (a 400/401 error-code answer): a failed log-in that counts toward the lock-out.
+    LoginRejected {
+        /// The user.
+        username: String,
+        /// ThingSpace's answer.
+        error: ApiError,
+    },
+    /// The log-in was sent and its outcome is unknown: it may have counted as a failed log-in.
+    LoginUnknown {
+        /// The user.
+        username: String,
+        /// The log-in call's failure.
+        error: Error,
+    },
+    /// The log-in succeeded and the reset provably was not applied (refused by the service, throttled, never sent).
+    /// The password is unchanged.
+    ResetFailed {
+        /// The user.
+        username: String,
+        /// The reset call's failure.
+        error: Error,
+    },
+    /// The reset was sent and its outcome is unknown: it may have taken effect, and the new password is unknown.
+    ResetUnknown {
+        /// The user.
+        username: String,
+        /// The reset call's failure.
+        error: Error,
+    },
+    /// The provider was asked to stop before `step` was sent: with [`Step::Login`], no log-in was processed; with
+    /// [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
+    Cancelled {
+        /// The user.
+        username: String,
+        /// The call that was not sent: [`Step::Login`] or [`Step::Reset`].
+        step: Step,
+    },
+}
+
+impl RotateError {
+    /// What this failure did at ThingSpace, for the resource to record.
+    pub fn effect(&self) -> Effect {
+        match self {
+            RotateError::Token { .. }
+            | RotateError::Login { .. }
+            | RotateError::ResetFailed { .. }
+            | RotateError::Cancelled { .. } => Effect::None,
+            RotateError::LoginRejected { .. } => Effect::LoginRejected,
+            RotateError::LoginUnknown { .. } => Effect::LoginUnknown,
+            RotateError::ResetUnknown { .. } => Effect::ResetUnknown,
+        }
+    }
+
+    /// A one-line summary for a diagnostic.
+    pub fn summary(&self) -> String {
+        match self {
+            RotateError::Token { .. } => "Could not get a ThingSpace API access token".to_owned(),
+            RotateError::Login { username, .. } => {
+                format!("Could not log in to ThingSpace as user {username:?}")
+            }
+            RotateError::LoginRejected { username, .. } => {
+                format!("ThingSpace log-in failed for user {username:?}")
+            }
+            RotateError::LoginUnknown { username, .. } => {
+                format!("The log-in for user {username:?} may have counted as a failed log-in")
+            }
+            RotateError::ResetFailed { username, .. } => {
+                format!(
+                    "The password reset for user {username:?} failed; the password is unchanged"
+                )
+            }
+            RotateError::ResetUnknown { username, .. } => {
+                format!("The password reset for user {username:?} may have taken effect")
+            }
+            RotateError::Cancelled { username, step } => {
+                format!("Password rotation for user {username:?} cancelled during the {step} step")
+            }
+        }
+    }
+
+    /// The detail for a diagnostic: what ThingSpace answered, what state the password is in, what to do.
+    pub fn detail(&self) -> String {
+        match self {
+            RotateError::Token { step, error } => {
+                let hint = match error {
+                    Error::Api(api) if matches!(api.status, 400 | 401) => {
+                        " Check client_id and client_secret (the ThingSpace project's app key and secret)."
+                    }
+                    _ => "",
+                };
+                let what = match step {
+                    Step::Reset => "The log-in succeeded, but no reset was applied",
+                    _ => "No log-in was processed, so no failed log-in was counted",
+                };
+                format!(
+                    "The token request failed: {error}.{hint} {what}; the password is unchanged, and the next apply \
+                     tries again."
+                )
+            }
+            RotateError::Login { error, .. } => {
+                if error.status().is_some_and(|s| (200..300).contains(&s)) {
+                    format!(
+                        "ThingSpace accepted the log-in, but its answer could not be read: {error}. No failed log-in \
+                         was counted, nothing was reset, and the password is unchanged; the next apply tries again."
+                    )
+                } else {
+                    format!(
+                        "The log-in was not processed: {error}. ThingSpace did not check the password, so no failed \
+                         log-in was counted, and the password is unchanged; the next apply tries again."
+                    )
+                }
+            }
+            RotateError::LoginRejected { username, error } => format!(
+                "ThingSpace rejected the log-in for user {username:?}: {error}. This counts as a failed log-in. \
+                 {LOCKOUT_NOTE} So the provider will not log in with this password again: this resource is blocked \
+                 until you re-seed it. Nothing was reset; the password is unchanged. Check the password, then \
+                 {RESEED}."
+            ),
+            RotateError::LoginUnknown { username, error } => format!(
+                "The log-in for user {username:?} was sent, but its outcome is unknown: {error}. ThingSpace may \
+                 have checked the password and counted a failed log-in. {LOCKOUT_NOTE} So the provider will not log \
+                 in with this password again: this resource is blocked until you re-seed it. Nothing was reset; the \
+                 password is unchanged. If the password is right, re-seed with it: {RESEED}."
+            ),
+            RotateError::ResetFailed { error, .. } => format!(
+                "The reset was not applied: {error}. The log-in succeeded, so no failed log-in was counted, and the \
+                 password is unchanged; the next apply tries again."
+            ),
+            RotateError::ResetUnknown { username, error } => format!(
+                "The reset request was sent, but its outcome is unknown: {error}. The reset may have taken effect: \
+                 ThingSpace may now hold a new password for user {username:?} that is unknown to Terraform. The \
+                 provider does not send the reset again, nor log in to check, because a log-in with a stale password \
+                 counts toward the lock-out. {LOCKOUT_NOTE} Terraform's state keeps the old password, and this \
+                 resource is now blocked: it makes no log-in until you re-seed it. To recover, obtain the user's \
+                 current password through ThingSpace (Verizon's ThingSpace portal or Verizon support), then {RESEED}."
+            ),
+            RotateError::Cancelled { step, .. } => match step {
+                Step::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
+                                was applied: the password is unchanged."
+                    .to_owned(),
+                _ => "Terraform asked the provider to stop before a log-in was processed: no failed log-in was \
+                      counted, and the password is unchanged."
+                    .to_owned(),
+            },
+        }
+    }
+
+    /// The API error behind this failure, when ThingSpace answered with one.
+    pub fn api_error(&self) -> Option<&ApiError> {
+        match self {
+            RotateError::LoginRejected { error, .. } => Some(error),
+            RotateError::Token { error, .. }
+            | RotateError::Login { error, .. }
+            | RotateError::LoginUnknown { error, .. }
+            | RotateError::ResetFailed { error, .. }
+            | RotateError::ResetUnknown { error, .. } => error.api(),
+            RotateError::Cancelled { .. } => None,
+        }
+    }
+}
+
+impl fmt::Display for RotateError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.summary(), self.detail())
+    }
+}
+
+impl std::error::Error for RotateError {}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::thingspace::error::{ErrorShape, TransportError};
+
+    #[test]
+    fn rotate_error_messages_say_what_to_do() {
+        let login = RotateError::LoginRejected {
+            username: "svc".into(),
+            error: ApiError {
+                status: 400,
+                code: "REQUEST_FAILED.UnexpectedError".into(),
+                message: "Invalid credentials".into(),
+                shape: ErrorShape::M2m,
+            },
+        };
+        let text = login.to_string();
+        assert!(
+            text.starts_with("ThingSpace log-in failed for user \"svc\""),
+            "{text}"
+        );
+        assert!(
+            text.contains("HTTP 400, code REQUEST_FAILED.UnexpectedError: Invalid credentials"),
+            "{text}"
+        );
+        assert!(
+            text.contains("5 consecutive failed log-ins") && text.contains("Verizon support"),
+            "{text}"
+        );
+
+        assert_eq!(login.effect(), Effect::LoginRejected);
+        assert!(
+            text.contains("will not log in with this password again"),
+            "{text}"
+        );
+        assert!(!text.contains("tries again"), "{text}");
+
+        let dropped = Error::Transport(TransportError {
+            maybe_sent: true,
+            timed_out: false,
+            detail: "connection reset".into(),
+        });
+        let reset = RotateError::ResetUnknown {
+            username: "svc".into(),
+            error: dropped.clone(),
+        };
+        let text = reset.to_string();
+        assert!(
+            text.starts_with("The password reset for user \"svc\" may have taken effect"),
+            "{text}"
+        );
+        for needle in [
+            "connection reset",
+            "may have taken effect",
+            "unknown to Terraform",
+            "blocked",
+            "Verizon",
+            "set current_password_wo (or current_password) to",
+            "change current_password_wo_version",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+        assert!(!text.contains("tries again"), "{text}");
+        assert_eq!(reset.effect(), Effect::ResetUnknown);
+
+        let unknown = RotateError::LoginUnknown {
+            username: "svc".into(),
+            error: dropped.clone(),
+        };
+        let text = unknown.to_string();
+        for needle in [
+            "may have counted as a failed log-in",
+            "will not log in with this password again",
+            "5 consecutive failed log-ins",
+            "change current_password_wo_version",
+            "password is unchanged",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+        assert!(!text.contains("tries again"), "{text}");
+        assert_eq!(unknown.effect(), Effect::LoginUnknown);
+
+        // The failures that change nothing say so, and that the next apply tries again.
+        let throttled = Error::Api(ApiError {
+            status: 429,
+            code: String::new(),
+            message: String::new(),
+            shape: ErrorShape::M2m,
+        });
+        let none = [
+            RotateError::Token {
+                step: Step::Login,
+                error: throttled.clone(),
+            },
+            RotateError::Token {
+                step: Step::Reset,
+                error: throttled.clone(),
+            },
+            RotateError::Login {
+                username: "svc".into(),
+                error: throttled.clone(),
+            },
+            RotateError::ResetFailed {
+                username: "svc".into(),
+                error: throttled,
+            },
+            RotateError::Cancelled {
+                username: "svc".into(),
+                step: Step::Login,
+            },
+            RotateError::Cancelled {
+                username: "svc".into(),
+                step: Step::Reset,
+            },
+        ];
+        for e in none {
+            assert_eq!(e.effect(), Effect::None, "{e}");
+            let text = e.to_string();
+            assert!(text.contains("password is unchanged"), "{text}");
+            assert!(!text.contains("may have"), "{text}");
+        }
+        let garbled = RotateError::Login {
+            username: "svc".into(),
+            error: Error::UnexpectedBody {
+                status: 200,
+                content_type: "text/html".into(),
+                what: "body that is not JSON".into(),
+                excerpt: None,
+            },
+        };
+        assert!(
+            garbled
+                .detail()
+                .starts_with("ThingSpace accepted the log-in"),
+            "{garbled}"
+        );
+        let after_login = RotateError::Token {
+            step: Step::Reset,
+            error: Error::Cancelled,
+        };
+        assert!(
+            after_login.detail().contains("The log-in succeeded"),
+            "{after_login}"
+        );
+    }
+}
