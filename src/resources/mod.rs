@@ -2,4 +2,5 @@
 //! across them ([`users`]).
 
 pub mod password_rotation;
+pub mod schedule;
 pub mod users;

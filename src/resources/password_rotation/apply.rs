@@ -10,12 +10,13 @@
 use time::OffsetDateTime;
 
 use super::Model;
-use super::decide::{Due, next_rotate_after, rotation_due};
-use super::plan::{no_password_error, settled_rotate_after};
+use super::decide::{Due, rotation_due};
+use super::plan::no_password_error;
 use super::private::{PlannedRotation, Private};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
+use crate::resources::schedule::{rotated_rotate_after, settled_rotate_after};
 use crate::resources::users::{Block, BlockKind, Users, blocked_error};
 use crate::thingspace::{Client, Effect, RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
@@ -90,9 +91,8 @@ fn rotated_state(
             ),
         ));
     }
-    let rotate_after = match next_rotate_after(config, Some(now)) {
-        Ok(Attr::Known(t)) => Attr::Known(format_rfc3339(t)),
-        Ok(_) => Attr::Null,
+    let rotate_after = match rotated_rotate_after(&config.schedule(), now) {
+        Ok(v) => v,
         Err(d) => {
             // Validation refused a bad period before the rotation; losing the password over it would be worse.
             diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_period"));
@@ -103,10 +103,7 @@ fn rotated_state(
         id: Attr::Known(username.to_owned()),
         password: Attr::Known(Secret::from(rotation.new_password)),
         rotated_at: Attr::Known(format_rfc3339(now)),
-        rotate_after: match config.rotate_after.known() {
-            Some(given) => Attr::Known(given.clone()),
-            None => rotate_after,
-        },
+        rotate_after,
         blocked_reason: Attr::Null,
         current_password_wo: Attr::Null,
         ..planned
@@ -255,7 +252,7 @@ pub async fn update(
             };
         }
         if state.rotate_after.is_unknown() {
-            state.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+            state.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
                 Ok(v) => known_or_null(v),
                 Err(d) => return keep_prior(d.into()),
             };

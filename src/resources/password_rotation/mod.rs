@@ -21,11 +21,10 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
+use crate::resources::schedule::{self, Last, Schedule, Triggers};
 use crate::resources::users::{Seed, Users, username_error, username_problem};
 use crate::thingspace::Client;
-use decide::{period_attr, time_attr};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -48,7 +47,7 @@ pub struct Model {
     pub current_password_wo_version: Attr<Number>,
     pub rotate_after: Attr<String>,
     pub rotation_period: Attr<String>,
-    pub triggers: Attr<BTreeMap<String, Attr<String>>>,
+    pub triggers: Attr<Triggers>,
     pub password: Attr<Secret>,
     pub rotated_at: Attr<String>,
     pub blocked_reason: Attr<String>,
@@ -76,6 +75,23 @@ impl Model {
             .filter(|p| !p.is_empty())
             .or(self.current_password.known().filter(|p| !p.is_empty()))
             .cloned()
+    }
+
+    /// The scheduling arguments, as the shared schedule reads them.
+    pub fn schedule(&self) -> Schedule<'_> {
+        Schedule {
+            rotate_after: &self.rotate_after,
+            rotation_period: &self.rotation_period,
+            triggers: &self.triggers,
+        }
+    }
+
+    /// What the last rotation left in this state, as the shared schedule reads it.
+    pub fn last(&self) -> Last<'_> {
+        Last {
+            triggers: &self.triggers,
+            rotated_at: &self.rotated_at,
+        }
     }
 
     /// The same model with the write-only seed nulled, as every state and plan must be.
@@ -194,16 +210,7 @@ pub fn validate(config: &Model, write_only_allowed: bool) -> Diagnostics {
     {
         diags.push(username_error("username", u, &problem));
     }
-    if let Attr::Known(s) = &config.rotate_after
-        && let Err(d) = time_attr("rotate_after", s)
-    {
-        diags.push(d);
-    }
-    if let Attr::Known(p) = &config.rotation_period
-        && let Err(d) = period_attr(p)
-    {
-        diags.push(d);
-    }
+    diags.extend(schedule::validate(&config.schedule()));
     if !config.current_password.is_null() && !config.current_password_wo.is_null() {
         diags.push(
             Diagnostic::error(

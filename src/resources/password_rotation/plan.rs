@@ -8,14 +8,14 @@
 
 use time::OffsetDateTime;
 
-use super::decide::{Due, Reason, next_rotate_after, rotation_due, time_attr};
+use super::decide::{Due, Reason, rotation_due};
 use super::private::{PlannedRotation, Private};
 use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::secret::Secret;
+use crate::resources::schedule::{pending_rotate_after, settled_rotate_after};
 use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
-use crate::timefmt::format_rfc3339;
 
 /// The planned state and the private bytes that go with it.
 #[derive(Debug)]
@@ -64,15 +64,6 @@ pub(super) fn from_config(config: &Model) -> Model {
         password: Attr::Unknown,
         rotated_at: Attr::Unknown,
         blocked_reason: Attr::Null,
-    }
-}
-
-/// `rotate_after` in a state whose next rotation time depends on a rotation still to happen.
-fn rotate_after_for_pending_rotation(config: &Model) -> Attr<String> {
-    match (&config.rotate_after, &config.rotation_period) {
-        (Attr::Null, Attr::Null) => Attr::Null,
-        (Attr::Null, _) => Attr::Unknown,
-        (given, _) => given.clone(),
     }
 }
 
@@ -201,7 +192,7 @@ pub fn plan(
 fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
-    planned.rotate_after = rotate_after_for_pending_rotation(config);
+    planned.rotate_after = pending_rotate_after(&config.schedule());
     // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
     // nothing, and what the process saw of that object stands in.
     let block = prior_private
@@ -285,7 +276,8 @@ fn plan_update(
                 (_, Some(r)) => Attr::Known(r.clone()),
                 _ => Attr::Null,
             };
-            planned.rotate_after = match settled_rotate_after(config, &prior.rotated_at) {
+            planned.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at)
+            {
                 Ok(v) => v,
                 Err(d) => {
                     diagnostics.push(d);
@@ -295,7 +287,7 @@ fn plan_update(
             None
         }
         Due::Yes(reason) => {
-            planned.rotate_after = rotate_after_for_pending_rotation(config);
+            planned.rotate_after = pending_rotate_after(&config.schedule());
             let no_seed = reason.uses_seed() && config.configured_password().is_none();
             if no_seed
                 && reason == Reason::WriteOnlyVersionChanged
@@ -315,7 +307,7 @@ but current_password_wo is not set. Set it to the user's password now.",
             Some(PlannedRotation::Due(reason))
         }
         Due::Unknown => {
-            planned.rotate_after = rotate_after_for_pending_rotation(config);
+            planned.rotate_after = pending_rotate_after(&config.schedule());
             // Whether it rotates is decided at apply, which keeps the block state it had.
             planned.blocked_reason = Attr::Unknown;
             Some(PlannedRotation::Decide)
@@ -362,23 +354,4 @@ before any log-in instead of using the stale seed. To rotate now, change trigger
 
 fn username_of(m: &Model) -> &str {
     m.username.known().map(String::as_str).unwrap_or(TYPE_NAME)
-}
-
-/// `rotate_after` for a state that is not rotating now: the configured value, else `rotated_at + rotation_period`.
-pub(super) fn settled_rotate_after(
-    config: &Model,
-    rotated_at: &Attr<String>,
-) -> Result<Attr<String>, Diagnostic> {
-    if let Attr::Known(_) | Attr::Unknown = config.rotate_after {
-        return Ok(config.rotate_after.clone());
-    }
-    let rotated_at = match rotated_at {
-        Attr::Known(s) => Some(time_attr("rotated_at", s)?),
-        _ => None,
-    };
-    Ok(match next_rotate_after(config, rotated_at)? {
-        Attr::Known(t) => Attr::Known(format_rfc3339(t)),
-        Attr::Unknown => Attr::Unknown,
-        Attr::Null => Attr::Null,
-    })
 }

@@ -23,7 +23,7 @@ pub(super) fn secret(v: &str) -> Attr<Secret> {
     Attr::Known(Secret::new(v))
 }
 
-pub(super) fn triggers(pairs: &[(&str, &str)]) -> Attr<BTreeMap<String, Attr<String>>> {
+pub(super) fn triggers(pairs: &[(&str, &str)]) -> Attr<Triggers> {
     Attr::Known(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
 }
 
