@@ -7,6 +7,9 @@
 //!   state, as Terraform requires.
 //! - Replacement (schema flag `requires_replace`): an update whose configured value of such an attribute is unknown,
 //!   or known and different from the prior state's, is planned as a replacement.
+//! - Identity (when the resource declares one, see [`Identity`]): every read, plan, apply and import answer carries
+//!   the identity derived from the state it answers with, whatever Terraform sent (older Terraform and OpenTofu send
+//!   none); an update, read or apply that would change an object's identity in place is an error.
 //! - Diagnostics: a value that can't be decoded or encoded is an error diagnostic naming the attribute; the service
 //!   runs every call in a panic guard.
 //!
@@ -16,10 +19,12 @@ use futures_util::future::BoxFuture;
 
 use crate::plugin::cty::{JsonOptions, PathStep, Type, Value, decode_json_with};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, path_to_proto};
+use crate::plugin::identity::{Identity, IdentitySchema, changed_attributes, is_fully_null};
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::respond::respond;
 use crate::plugin::schema::Schema;
+use crate::plugin::unserved::no_identity;
 use crate::plugin::wire::{decode, decode_value, encode_value, typed, value_of};
 
 /// A resource type as the service serves it: the RPCs, in tfplugin6's terms, for a provider whose data is `D`.
@@ -28,6 +33,8 @@ pub trait AnyResource<D>: Send + Sync {
     fn type_name(&self) -> &'static str;
     /// The schema.
     fn schema(&self) -> &Schema;
+    /// The identity schema, for a type with a resource identity.
+    fn identity_schema(&self) -> Option<&IdentitySchema>;
     /// `ValidateResourceConfig`.
     fn validate(
         &self,
@@ -56,11 +63,16 @@ pub trait AnyResource<D>: Send + Sync {
         data: Option<&'a D>,
         request: pb::apply_resource_change::Request,
     ) -> BoxFuture<'a, pb::apply_resource_change::Response>;
-    /// `ImportResourceState`.
+    /// `ImportResourceState`, by ID or by identity.
     fn import(
         &self,
         request: pb::import_resource_state::Request,
     ) -> pb::import_resource_state::Response;
+    /// `UpgradeResourceIdentity`.
+    fn upgrade_identity(
+        &self,
+        request: pb::upgrade_resource_identity::Request,
+    ) -> pb::upgrade_resource_identity::Response;
 }
 
 /// A served resource type of a provider whose data is `D`.
@@ -124,12 +136,13 @@ provider version that wrote it.",
 }
 
 /// The adapter around one resource, with what it derives from the schema once.
-struct Adapter<R> {
+struct Adapter<R: Resource> {
     resource: R,
     schema: Schema,
     ty: Type,
     write_only: Vec<&'static str>,
     requires_replace: Vec<&'static str>,
+    identity: Option<Identity<R::Model>>,
 }
 
 /// A value decoded from Terraform, and its typed model.
@@ -142,9 +155,76 @@ impl<R: Resource> Adapter<R> {
             ty: schema.value_type(),
             write_only: schema.write_only_attributes().collect(),
             requires_replace: schema.requires_replace_attributes().collect(),
+            identity: resource.identity(),
             schema,
             resource,
         }
+    }
+
+    /// The identity of `state`, for an answer: `None` for a type without identity or a null state. A failure (a bug
+    /// in the resource's identity type) is added to `diags`; the state is answered all the same.
+    fn identity_of(&self, state: Option<&R::Model>, diags: &mut Diagnostics) -> Option<Value> {
+        let (identity, state) = (self.identity.as_ref()?, state?);
+        identity.of(state).map_err(|d| diags.extend(d)).ok()
+    }
+
+    /// An identity value in its tfplugin6 form.
+    fn identity_data(
+        &self,
+        value: Option<&Value>,
+        diags: &mut Diagnostics,
+    ) -> Option<pb::ResourceIdentityData> {
+        let (identity, value) = (self.identity.as_ref()?, value?);
+        encode_value(value, identity.value_type(), "resource identity")
+            .map(|dv| pb::ResourceIdentityData {
+                identity_data: Some(dv),
+            })
+            .map_err(|d| diags.extend(d))
+            .ok()
+    }
+
+    /// The identity Terraform sent with a request: null when it sent none (before 1.12, OpenTofu, objects stored
+    /// before the type had an identity) or the type has none.
+    fn sent_identity(&self, data: Option<&pb::ResourceIdentityData>) -> Result<Value, Diagnostics> {
+        match &self.identity {
+            Some(identity) => decode_value(
+                data.and_then(|d| d.identity_data.as_ref()),
+                identity.value_type(),
+                "resource identity",
+            ),
+            None => Ok(Value::Null),
+        }
+    }
+
+    /// An error when `new` is not the identity of the object `prior`: the one Terraform stored for it (`stored`),
+    /// else the one its prior state gives. Identity names the remote object, so only a replacement may change it.
+    fn keep_identity(
+        &self,
+        stored: Value,
+        prior: &R::Model,
+        new: Option<&Value>,
+        during: &str,
+    ) -> Diagnostics {
+        let mut diags = Diagnostics::new();
+        let held = if is_fully_null(&stored) {
+            self.identity_of(Some(prior), &mut diags)
+        } else {
+            Some(stored)
+        };
+        if let (Some(held), Some(new)) = (held, new)
+            && held != *new
+        {
+            // Attribute names only: the identity's values are the user's, and a diagnostic quotes nothing it holds.
+            let changed = changed_attributes(&held, new).join(", ");
+            diags.push(Diagnostic::error(
+                "Resource identity changed",
+                format!(
+                    "The {during} of this {} object would change its resource identity ({changed}), which names the remote object and changes only when the object is replaced. This is a bug in the provider; please report it. Nothing was changed by this check; `terraform state rm` and an import by identity make the state consistent again.",
+                    self.resource.type_name()
+                ),
+            ));
+        }
+        diags
     }
 
     fn decode(
@@ -193,24 +273,30 @@ impl<R: Resource> Adapter<R> {
                 self.decode(req.prior_state.as_ref(), "prior state")?,
                 self.decode(req.proposed_new_state.as_ref(), "proposed new state")?,
                 self.decode(req.config.as_ref(), "configuration")?,
+                self.sent_identity(req.prior_identity.as_ref())?,
             ))
         })();
-        let (prior, proposed, config) = match decoded {
+        let (prior, proposed, config, prior_identity) = match decoded {
             Ok(v) => v,
             Err(d) => return respond(d, Default::default()),
         };
         let (Some((_, proposed)), Some((config_value, config))) = (proposed, config) else {
-            // Destroy: the planned state is null.
+            // Destroy: the planned state is null; the planned identity is still the object's, which Terraform keeps
+            // with the planned change.
             let outcome = match &prior {
                 Some((_, prior)) => self.resource.plan_destroy(prior, &req.prior_private),
                 None => Outcome::new(()),
             };
+            let mut diags = outcome.diagnostics;
+            let identity = self.identity_of(prior.as_ref().map(|(_, m)| m), &mut diags);
+            let planned_identity = self.identity_data(identity.as_ref(), &mut diags);
             return match self.encode(None, "planned state") {
                 Ok(v) => respond(
-                    outcome.diagnostics,
+                    diags,
                     pb::plan_resource_change::Response {
                         planned_state: Some(v),
                         planned_private: outcome.private,
+                        planned_identity,
                         ..Default::default()
                     },
                 ),
@@ -228,13 +314,23 @@ impl<R: Resource> Adapter<R> {
             prior_private: &req.prior_private,
         };
         let outcome = self.resource.plan(data, request).await;
+        let mut diags = outcome.diagnostics;
+        // A create's identity may hold unknowns (an attribute known only after apply); Terraform allows that.
+        let identity = self.identity_of(Some(&outcome.state), &mut diags);
+        if let Some((_, prior)) = &prior
+            && requires_replace.is_empty()
+        {
+            diags.extend(self.keep_identity(prior_identity, prior, identity.as_ref(), "plan"));
+        }
+        let planned_identity = self.identity_data(identity.as_ref(), &mut diags);
         match self.encode(Some(&outcome.state), "planned state") {
             Ok(v) => respond(
-                outcome.diagnostics,
+                diags,
                 pb::plan_resource_change::Response {
                     planned_state: Some(v),
                     requires_replace,
                     planned_private: outcome.private,
+                    planned_identity,
                     ..Default::default()
                 },
             ),
@@ -247,26 +343,34 @@ impl<R: Resource> Adapter<R> {
         data: Option<&R::Data>,
         req: pb::apply_resource_change::Request,
     ) -> pb::apply_resource_change::Response {
-        let decoded = (|| {
-            Ok::<_, Diagnostics>((
-                decode::<R::Model>(req.prior_state.as_ref(), &self.ty, "prior state")?,
-                decode::<R::Model>(req.planned_state.as_ref(), &self.ty, "planned state")?,
-                decode::<R::Model>(req.config.as_ref(), &self.ty, "configuration")?,
-            ))
-        })();
-        let (prior, planned, config) = match decoded {
-            Ok(v) => v,
-            Err(d) => {
-                // Nothing was done: hand back the prior state unchanged so nothing is lost.
-                return pb::apply_resource_change::Response {
-                    new_state: req.prior_state.clone(),
-                    ..respond(d, Default::default())
-                };
+        // Nothing is done when a value can't be read: the prior state goes back unchanged so nothing is lost, with
+        // its identity when it could be read.
+        let unchanged = |mut diags: Diagnostics, prior: Option<&R::Model>| {
+            let identity = self.identity_of(prior, &mut diags);
+            pb::apply_resource_change::Response {
+                new_state: req.prior_state.clone(),
+                new_identity: self.identity_data(identity.as_ref(), &mut diags),
+                ..respond(diags, Default::default())
             }
         };
+        let prior = match decode::<R::Model>(req.prior_state.as_ref(), &self.ty, "prior state") {
+            Ok(prior) => prior,
+            Err(d) => return unchanged(d, None),
+        };
+        let decoded = (|| {
+            Ok::<_, Diagnostics>((
+                decode::<R::Model>(req.planned_state.as_ref(), &self.ty, "planned state")?,
+                decode::<R::Model>(req.config.as_ref(), &self.ty, "configuration")?,
+                self.sent_identity(req.planned_identity.as_ref())?,
+            ))
+        })();
+        let (planned, config, planned_identity) = match decoded {
+            Ok(v) => v,
+            Err(d) => return unchanged(d, prior.as_ref()),
+        };
         let private = &req.planned_private;
-        let outcome = match (prior, planned) {
-            (Some(prior), None) => self.resource.delete(data, &prior, private).await,
+        let outcome = match (&prior, planned) {
+            (Some(prior), None) => self.resource.delete(data, prior, private).await,
             (None, Some(planned)) => {
                 let config = config.unwrap_or_else(|| planned.clone());
                 let request = ApplyRequest {
@@ -283,16 +387,31 @@ impl<R: Resource> Adapter<R> {
                     planned,
                     planned_private: private,
                 };
-                self.resource.update(data, &prior, request).await
+                let mut outcome = self.resource.update(data, prior, request).await;
+                let mut diags = Diagnostics::new();
+                let identity = self.identity_of(outcome.state.as_ref(), &mut diags);
+                diags.extend(self.keep_identity(
+                    planned_identity,
+                    prior,
+                    identity.as_ref(),
+                    "update",
+                ));
+                outcome.diagnostics.extend(diags);
+                outcome
             }
             (None, None) => Outcome::new(None),
         };
+        let mut diags = outcome.diagnostics;
+        // A deleted object has no identity; one that is kept (a refused delete) keeps its own.
+        let identity = self.identity_of(outcome.state.as_ref(), &mut diags);
+        let new_identity = self.identity_data(identity.as_ref(), &mut diags);
         match self.encode(outcome.state.as_ref(), "new state") {
             Ok(v) => respond(
-                outcome.diagnostics,
+                diags,
                 pb::apply_resource_change::Response {
                     new_state: Some(v),
                     private: outcome.private,
+                    new_identity,
                     ..Default::default()
                 },
             ),
@@ -305,25 +424,72 @@ impl<R: Resource> Adapter<R> {
         data: Option<&R::Data>,
         req: pb::read_resource::Request,
     ) -> pb::read_resource::Response {
-        let current =
-            match decode::<R::Model>(req.current_state.as_ref(), &self.ty, "current state") {
-                Ok(m) => m,
-                Err(d) => return respond(d, Default::default()),
-            };
+        let decoded = (|| {
+            Ok::<_, Diagnostics>((
+                decode::<R::Model>(req.current_state.as_ref(), &self.ty, "current state")?,
+                self.sent_identity(req.current_identity.as_ref())?,
+            ))
+        })();
+        let (current, current_identity) = match decoded {
+            Ok(v) => v,
+            Err(d) => return respond(d, Default::default()),
+        };
         let outcome = match &current {
             Some(current) => self.resource.read(data, current, &req.private).await,
             None => Outcome::new(None),
         };
+        let mut diags = outcome.diagnostics;
+        // Derived from the state read, not echoed: with refresh off, after an upgrade from a Terraform without
+        // identity, or on OpenTofu, Terraform holds none to echo.
+        let identity = self.identity_of(outcome.state.as_ref(), &mut diags);
+        if let Some(current) = &current {
+            diags.extend(self.keep_identity(
+                current_identity,
+                current,
+                identity.as_ref(),
+                "refresh",
+            ));
+        }
+        let new_identity = self.identity_data(identity.as_ref(), &mut diags);
         match self.encode(outcome.state.as_ref(), "new state") {
             Ok(v) => respond(
-                outcome.diagnostics,
+                diags,
                 pb::read_resource::Response {
                     new_state: Some(v),
                     private: outcome.private,
+                    new_identity,
                     ..Default::default()
                 },
             ),
             Err(d) => respond(d, Default::default()),
+        }
+    }
+
+    /// The state of the object an import names: by identity when Terraform sent one (an `import` block with
+    /// `identity`, Terraform 1.12 and later), else by ID.
+    fn import_state(
+        &self,
+        req: &pb::import_resource_state::Request,
+    ) -> Result<R::Model, Diagnostics> {
+        let by_identity = req
+            .identity
+            .as_ref()
+            .and_then(|d| d.identity_data.as_ref())
+            .filter(|dv| !(dv.msgpack.is_empty() && dv.json.is_empty()));
+        match (by_identity, &self.identity) {
+            (None, _) => self.resource.import(&req.id),
+            (Some(dv), Some(identity)) => {
+                let value = decode_value(Some(dv), identity.value_type(), "resource identity")?;
+                identity.import(&value)
+            }
+            (Some(_), None) => Err(Diagnostic::error(
+                "Import by identity not supported",
+                format!(
+                    "{:?} has no resource identity: import it by ID instead (`id = ...` in the import block, or `terraform import <address> <id>`).",
+                    self.resource.type_name()
+                ),
+            )
+            .into()),
         }
     }
 }
@@ -335,6 +501,10 @@ impl<R: Resource> AnyResource<R::Data> for Adapter<R> {
 
     fn schema(&self) -> &Schema {
         &self.schema
+    }
+
+    fn identity_schema(&self) -> Option<&IdentitySchema> {
+        self.identity.as_ref().map(Identity::schema)
     }
 
     fn validate(
@@ -414,17 +584,53 @@ wrote. Remove it with `terraform state rm` and import the object again.",
         &self,
         req: pb::import_resource_state::Request,
     ) -> pb::import_resource_state::Response {
-        let imported = self
-            .resource
-            .import(&req.id)
-            .and_then(|m| self.encode(Some(&m), "imported state"));
+        let imported = self.import_state(&req).and_then(|m| {
+            let mut diags = Diagnostics::new();
+            // The whole identity, also for an import by ID or by a partial identity: Terraform records this one.
+            let identity = self.identity_of(Some(&m), &mut diags);
+            let identity = self.identity_data(identity.as_ref(), &mut diags);
+            if diags.has_errors() {
+                return Err(diags);
+            }
+            Ok((self.encode(Some(&m), "imported state")?, identity, diags))
+        });
         match imported {
-            Ok(state) => pb::import_resource_state::Response {
-                imported_resources: vec![pb::import_resource_state::ImportedResource {
-                    type_name: self.type_name().to_owned(),
-                    state: Some(state),
+            Ok((state, identity, diags)) => respond(
+                diags,
+                pb::import_resource_state::Response {
+                    imported_resources: vec![pb::import_resource_state::ImportedResource {
+                        type_name: self.type_name().to_owned(),
+                        state: Some(state),
+                        identity,
+                        ..Default::default()
+                    }],
                     ..Default::default()
-                }],
+                },
+            ),
+            Err(d) => respond(d, Default::default()),
+        }
+    }
+
+    fn upgrade_identity(
+        &self,
+        req: pb::upgrade_resource_identity::Request,
+    ) -> pb::upgrade_resource_identity::Response {
+        let Some(identity) = &self.identity else {
+            return respond(no_identity(self.type_name()), Default::default());
+        };
+        let raw = req.raw_identity.unwrap_or_default();
+        if raw.json.is_empty() {
+            // Nothing stored: Terraform reads the absent answer as a null identity.
+            return Default::default();
+        }
+        let upgraded = identity
+            .upgrade(req.version, &raw.json)
+            .and_then(|v| encode_value(&v, identity.value_type(), "upgraded resource identity"));
+        match upgraded {
+            Ok(dv) => pb::upgrade_resource_identity::Response {
+                upgraded_identity: Some(pb::ResourceIdentityData {
+                    identity_data: Some(dv),
+                }),
                 ..Default::default()
             },
             Err(d) => respond(d, Default::default()),

@@ -10,6 +10,7 @@ pub mod adapter;
 pub mod cty;
 pub mod diagnostics;
 pub mod handshake;
+pub mod identity;
 pub mod logging;
 pub mod mtls;
 pub mod proto;

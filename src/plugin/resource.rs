@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::plugin::diagnostics::Diagnostics;
+use crate::plugin::identity::Identity;
 use crate::plugin::schema::Schema;
 
 /// The typed form of a resource's (or provider block's) values: one field per schema attribute, an
@@ -73,7 +74,8 @@ pub struct ApplyRequest<'a, M> {
 /// provider; operations get `None` while the provider is not configured, or its configuration was not yet known.
 ///
 /// Terraform requires the state answers to hold null for write-only attributes: the adapter ensures it, so an
-/// implementation may leave them as they are.
+/// implementation may leave them as they are. Likewise it answers every state with its resource identity, when the
+/// type has one ([`identity`](Self::identity)).
 pub trait Resource: Send + Sync + 'static {
     type Model: Model;
     type Data: Send + Sync + 'static;
@@ -134,6 +136,13 @@ pub trait Resource: Send + Sync + 'static {
 
     /// The state of an existing object named by the user's import ID.
     fn import(&self, id: &str) -> Result<Self::Model, Diagnostics>;
+
+    /// The resource identity (Terraform 1.12 and later): its schema, the identity of a state, and the import by
+    /// identity. `None` (the default) for a type without one: Terraform then imports it by ID only. Called once,
+    /// when the type is served.
+    fn identity(&self) -> Option<Identity<Self::Model>> {
+        None
+    }
 
     /// Brings a stored state of schema `version` (at most the schema's own) to the current model. The adapter has
     /// read it with the current schema: attributes the schema no longer has are dropped, new ones are null.

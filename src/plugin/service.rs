@@ -308,6 +308,41 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         .await
     }
 
+    #[instrument(skip_all, fields(rpc = "GetResourceIdentitySchemas"))]
+    async fn get_resource_identity_schemas(
+        &self,
+        _request: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        self.guarded("GetResourceIdentitySchemas", async {
+            // Types without an identity are left out, which Terraform reads as "import by ID only".
+            let types = self.inner.types.iter();
+            pb::get_resource_identity_schemas::Response {
+                identity_schemas: types
+                    .filter_map(|(name, r)| {
+                        Some(((*name).to_owned(), r.identity_schema()?.to_proto()))
+                    })
+                    .collect(),
+                ..Default::default()
+            }
+        })
+        .await
+    }
+
+    #[instrument(skip_all, fields(rpc = "UpgradeResourceIdentity", type_name = %request.get_ref().type_name, version = request.get_ref().version))]
+    async fn upgrade_resource_identity(
+        &self,
+        request: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let req = request.into_inner();
+        self.guarded("UpgradeResourceIdentity", async {
+            match self.resource(&req.type_name) {
+                Ok(r) => r.upgrade_identity(req),
+                Err(d) => respond(d, Default::default()),
+            }
+        })
+        .await
+    }
+
     #[instrument(skip_all, fields(rpc = "StopProvider"))]
     async fn stop_provider(
         &self,
@@ -320,10 +355,6 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
     }
 
     unserved! {
-        get_resource_identity_schemas(get_resource_identity_schemas) "GetResourceIdentitySchemas":
-            |_, _| Diagnostics::new();
-        upgrade_resource_identity(upgrade_resource_identity) "UpgradeResourceIdentity":
-            |_, r| unserved::no_identity(&r.type_name);
         move_resource_state(move_resource_state) "MoveResourceState":
             |_, r| unserved::no_move(&r.target_type_name);
         generate_resource_config(generate_resource_config) "GenerateResourceConfig":

@@ -1,6 +1,7 @@
 //! The RPCs a provider does not serve (data sources, ephemeral and list resource types, functions, state stores,
-//! actions, identity, moves, generated configuration) and the diagnostics they answer with. Terraform tolerates
-//! `Unimplemented` only for `GetResourceIdentitySchemas`, so every other one answers with a clear error.
+//! actions, moves, generated configuration, identity of a type without one) and the diagnostics they answer with.
+//! Terraform tolerates `Unimplemented` only for `GetResourceIdentitySchemas`, so every other one answers with a clear
+//! error.
 
 use std::pin::Pin;
 

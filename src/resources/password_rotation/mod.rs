@@ -1,12 +1,14 @@
 //! `thingspace_password_rotation`: the model and schema, validation, import and read, and the [`Resource`] impl
 //! that serves them. The rule of when to rotate is in [`decide`], planning in [`plan`](mod@plan), the API calls in
-//! [`apply`], the bytes Terraform keeps for us in [`private`], and older states in [`upgrade`](mod@upgrade).
+//! [`apply`], the bytes Terraform keeps for us in [`private`], older states in [`upgrade`](mod@upgrade), and the
+//! resource identity (`{ username }`, Terraform 1.12 and later) in [`identity`](mod@identity).
 //!
 //! Everything here works on the typed [`Model`]; the plugin's adapter decodes and encodes Terraform's values around
 //! it, keeps the write-only seed out of every state, and plans a change of `username` as a replacement.
 
 pub mod apply;
 pub mod decide;
+pub mod identity;
 pub mod plan;
 pub mod private;
 pub mod upgrade;
@@ -18,6 +20,7 @@ pub use upgrade::upgrade;
 
 use crate::plugin::cty::{Attr, Number, Type};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::identity::Identity;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
@@ -401,6 +404,10 @@ impl Resource for PasswordRotation {
 
     fn import(&self, id: &str) -> Result<Model, Diagnostics> {
         import(id).map_err(Diagnostics::from)
+    }
+
+    fn identity(&self) -> Option<Identity<Model>> {
+        Some(identity::identity())
     }
 
     fn upgrade(&self, _version: i64, prior: Model) -> Result<Model, Diagnostics> {

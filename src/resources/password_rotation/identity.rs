@@ -1,0 +1,65 @@
+//! The resource identity of `thingspace_password_rotation` (Terraform 1.12 and later): the user name, which is also
+//! the import ID, so `import { to = ..., identity = { username = "svc-ci" } }` adopts the same user, in the same way,
+//! as `terraform import ... svc-ci`.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Model, import};
+use crate::plugin::cty::{Attr, Type};
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::identity::{Identity, IdentityAttribute, IdentitySchema};
+use crate::resources::users::username_problem;
+
+/// The identity schema's version; the first one.
+pub const IDENTITY_VERSION: i64 = 0;
+
+/// The identity: one attribute per identity schema attribute, like the model.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct UserIdentity {
+    pub username: Attr<String>,
+}
+
+/// The identity schema, with the description the generated docs show.
+pub fn schema() -> IdentitySchema {
+    IdentitySchema {
+        version: IDENTITY_VERSION,
+        attributes: vec![IdentityAttribute::required(
+            "username",
+            Type::String,
+            "The ThingSpace (M2M) user whose password the resource rotates.",
+        )],
+    }
+}
+
+/// The identity as the plugin serves it: a state's `username`, and the import of the user an identity names.
+pub fn identity() -> Identity<Model> {
+    Identity::new(
+        schema(),
+        |m: &Model| UserIdentity {
+            username: m.username.clone(),
+        },
+        import_identity,
+    )
+}
+
+/// Imports the user an identity names, exactly as an import by ID does: no API call, and the next apply rotates.
+pub fn import_identity(identity: UserIdentity) -> Result<Model, Diagnostics> {
+    let problem = match &identity.username {
+        Attr::Known(u) => match username_problem(u) {
+            None => return import(u).map_err(Diagnostics::from),
+            Some(problem) => format!("{} is not a user name: {problem}", quote(u)),
+        },
+        Attr::Null => "it is null".to_owned(),
+        Attr::Unknown => "it is not known until apply".to_owned(),
+    };
+    Err(Diagnostic::error(
+        "Invalid import identity",
+        format!(
+            "The identity's username names the ThingSpace user to import, for example: import {{ to = \
+thingspace_password_rotation.ci, identity = {{ username = \"svc-provisioning\" }} }}. Its username is not usable: \
+{problem}."
+        ),
+    )
+    .into())
+}
