@@ -5,7 +5,8 @@
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
 //! - `password_rotation`: the resource's workflows; `pipeline`: what CI pipelines do with Terraform.
 //! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
-//! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support.
+//! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support; `identity`: resource
+//!   identity with the real CLI.
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
 //! - `examples`: `examples/` and `docs/`; `release`, `static_binary`: the release artifacts.
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
@@ -21,6 +22,7 @@ mod compat;
 mod examples;
 mod faults;
 mod harness;
+mod identity;
 mod lockout;
 mod matrix;
 mod password_rotation;
