@@ -8,7 +8,8 @@
 //! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support; `identity`: resource
 //!   identity with the real CLI.
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
-//! - `examples`: `examples/` and `docs/`; `release`, `static_binary`: the release artifacts.
+//! - `examples`: `examples/` and `docs/`; `secret_store`: the AWS secret-store pattern applied against moto;
+//!   `release`, `static_binary`: the release artifacts.
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
 //! - `harness`: the harness itself (`common`).
 //!
@@ -30,6 +31,7 @@ mod pipeline;
 mod plugin;
 mod plugin_transport;
 mod release;
+mod secret_store;
 mod secrets;
 mod static_binary;
 mod supply_chain;
