@@ -7,8 +7,8 @@
 use serde_json::{Value, json};
 
 use crate::common::{
-    Emulator, REQUIRED_PROVIDERS, Terraform, Workspace, assert_no_api_calls, flat,
-    planned_actions, str_of,
+    Emulator, REQUIRED_PROVIDERS, Terraform, Workspace, assert_no_api_calls, flat, planned_actions,
+    str_of,
 };
 
 const ADDR: &str = "thingspace_password_rotation.ci";
