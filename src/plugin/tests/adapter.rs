@@ -20,7 +20,7 @@ pub(crate) fn dv<T: Serialize>(m: &T, ty: &Type) -> Option<pb::DynamicValue> {
     })
 }
 
-fn null() -> Option<pb::DynamicValue> {
+pub(super) fn null() -> Option<pb::DynamicValue> {
     Some(pb::DynamicValue {
         msgpack: cty::encode_msgpack(&Value::Null, &note_type()).unwrap(),
         json: Vec::new(),
@@ -28,17 +28,17 @@ fn null() -> Option<pb::DynamicValue> {
 }
 
 /// A state answer decoded as the raw value (to see nulls) and as a note (`None` when null).
-fn decoded(dv: Option<&pb::DynamicValue>) -> (Value, Option<Note>) {
+pub(super) fn decoded(dv: Option<&pb::DynamicValue>) -> (Value, Option<Note>) {
     let v = cty::decode_msgpack(&dv.unwrap().msgpack, &note_type()).unwrap();
     let note = (!v.is_null()).then(|| cty::from_value(&v).unwrap());
     (v, note)
 }
 
-fn known(s: &str) -> Attr<String> {
+pub(super) fn known(s: &str) -> Attr<String> {
     Attr::Known(s.to_owned())
 }
 
-fn config(name: &str, body: &str) -> Note {
+pub(super) fn config(name: &str, body: &str) -> Note {
     Note {
         name: known(name),
         body: known(body),
@@ -47,12 +47,12 @@ fn config(name: &str, body: &str) -> Note {
     }
 }
 
-fn summaries(d: &[pb::Diagnostic]) -> Vec<&str> {
+pub(super) fn summaries(d: &[pb::Diagnostic]) -> Vec<&str> {
     d.iter().map(|d| d.summary.as_str()).collect()
 }
 
-async fn configure(svc: &ProviderService<Notes>, shelf: Attr<String>) {
-    let ty = Notes.schema().value_type();
+pub(super) async fn configure(svc: &ProviderService<Notes>, shelf: Attr<String>) {
+    let ty = Notes::default().schema().value_type();
     let resp = svc
         .configure_provider(Request::new(pb::configure_provider::Request {
             config: dv(&ShelfConfig { shelf }, &ty),
@@ -195,7 +195,7 @@ async fn validation_reaches_the_resource_with_the_client_capabilities_and_unknow
         .validate_provider_config(Request::new(pb::validate_provider_config::Request {
             config: dv(
                 &ShelfConfig { shelf: known("") },
-                &Notes.schema().value_type(),
+                &Notes::default().schema().value_type(),
             ),
         }))
         .await

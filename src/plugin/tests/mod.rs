@@ -4,5 +4,6 @@
 //! and assert on the decoded answers.
 
 mod adapter;
+mod identity;
 pub(crate) mod notes;
 mod service;

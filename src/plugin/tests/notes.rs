@@ -1,4 +1,5 @@
 //! The test provider `notes` and its one resource type, `example_note`: notes kept in memory on a configured shelf.
+//! Served with or without a resource identity (`{ name }`), to prove a type only declares one.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -8,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::plugin::adapter::{self, ServedResource};
 use crate::plugin::cty::{Attr, Number, Type};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::identity::{Identity, IdentityAttribute, IdentitySchema};
 use crate::plugin::provider::Provider;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
@@ -30,8 +32,11 @@ pub(crate) struct Shelf {
     pub(crate) notes: Mutex<BTreeMap<String, String>>,
 }
 
-/// The test provider.
-pub(crate) struct Notes;
+/// The test provider; `identified` serves `example_note` with its resource identity.
+#[derive(Default)]
+pub(crate) struct Notes {
+    pub(crate) identified: bool,
+}
 
 impl Provider for Notes {
     type Config = ShelfConfig;
@@ -71,7 +76,9 @@ impl Provider for Notes {
     }
 
     fn resource_types(&self) -> Vec<ServedResource<Shelf>> {
-        vec![adapter::serve(NoteResource)]
+        vec![adapter::serve(NoteResource {
+            identified: self.identified,
+        })]
     }
 }
 
@@ -88,7 +95,46 @@ pub(crate) struct Note {
 
 /// `example_note`: a note on the configured shelf. It deliberately leaves its write-only `token_wo` in every state it
 /// answers with, so the tests see the adapter null it.
-pub(crate) struct NoteResource;
+pub(crate) struct NoteResource {
+    identified: bool,
+}
+
+/// `example_note`'s identity: its name. Version 0 stored it with a `note:` prefix (and a `shelf` attribute since
+/// dropped), which the upgrade strips.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub(crate) struct NoteIdentity {
+    pub(crate) name: Attr<String>,
+}
+
+pub(crate) fn note_identity() -> Identity<Note> {
+    let schema = IdentitySchema {
+        version: 1,
+        attributes: vec![IdentityAttribute::required(
+            "name",
+            Type::String,
+            "The note's name.",
+        )],
+    };
+    Identity::new(
+        schema,
+        |m: &Note| NoteIdentity {
+            name: m.name.clone(),
+        },
+        |i: NoteIdentity| match i.name {
+            Attr::Known(name) => NoteResource { identified: true }.import(&name),
+            _ => Err(Diagnostic::error("Invalid import identity", "Give the note's name.").into()),
+        },
+    )
+    .upgraded_with(|version, i: NoteIdentity| {
+        Ok(match (version, i.name) {
+            (0, Attr::Known(n)) => NoteIdentity {
+                name: Attr::Known(n.strip_prefix("note:").unwrap_or(&n).to_owned()),
+            },
+            (_, name) => NoteIdentity { name },
+        })
+    })
+}
 
 impl NoteResource {
     fn stored(shelf: Option<&Shelf>, name: &Attr<String>) -> Option<String> {
@@ -244,6 +290,10 @@ impl Resource for NoteResource {
         })
     }
 
+    fn identity(&self) -> Option<Identity<Note>> {
+        self.identified.then(note_identity)
+    }
+
     fn upgrade(&self, version: i64, prior: Note) -> Result<Note, Diagnostics> {
         // Version 0 had no revision.
         Ok(match (version, &prior.revision) {
@@ -258,9 +308,14 @@ impl Resource for NoteResource {
 
 /// The service of the test provider.
 pub(crate) fn service() -> ProviderService<Notes> {
-    ProviderService::new(Notes, Shutdown::new())
+    ProviderService::new(Notes::default(), Shutdown::new())
+}
+
+/// The service of the test provider whose `example_note` has a resource identity.
+pub(crate) fn identified_service() -> ProviderService<Notes> {
+    ProviderService::new(Notes { identified: true }, Shutdown::new())
 }
 
 pub(crate) fn note_type() -> Type {
-    NoteResource.schema().value_type()
+    NoteResource { identified: false }.schema().value_type()
 }

@@ -42,7 +42,7 @@ async fn a_panicking_handler_becomes_an_error_diagnostic_and_the_service_keeps_s
 #[tokio::test]
 async fn stop_provider_fires_the_shutdown_signal() {
     let shutdown = Shutdown::new();
-    let svc = ProviderService::new(Notes, shutdown.clone());
+    let svc = ProviderService::new(Notes::default(), shutdown.clone());
     svc.stop_provider(Request::new(pb::stop_provider::Request {}))
         .await
         .unwrap();

@@ -63,3 +63,61 @@ thingspace_password_rotation.ci, identity = {{ username = \"svc-provisioning\" }
     )
     .into())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(username: Attr<String>) -> String {
+        let diags = import_identity(UserIdentity { username }).unwrap_err();
+        assert_eq!(diags.0.len(), 1);
+        assert_eq!(diags.0[0].summary, "Invalid import identity");
+        diags.0[0].detail.clone()
+    }
+
+    #[test]
+    fn import_by_identity_adopts_the_user_as_import_by_id_does() {
+        let by_identity = import_identity(UserIdentity {
+            username: Attr::Known("svc-ci".into()),
+        })
+        .unwrap();
+        assert_eq!(by_identity, import("svc-ci").unwrap());
+        assert_eq!(
+            identity().of(&by_identity).unwrap(),
+            crate::plugin::cty::Value::Object(
+                [(
+                    "username".to_owned(),
+                    crate::plugin::cty::Value::String("svc-ci".into())
+                )]
+                .into()
+            )
+        );
+    }
+
+    #[test]
+    fn an_unusable_identity_username_says_why_and_shows_an_example() {
+        let detail = refusal(Attr::Known("svc,ci".into()));
+        assert!(
+            detail.contains("identity = { username = \"svc-provisioning\" }"),
+            "{detail}"
+        );
+        assert!(
+            detail.ends_with("\"svc,ci\" is not a user name: it contains \",\"."),
+            "{detail}"
+        );
+        assert!(refusal(Attr::Null).ends_with("it is null."));
+        assert!(refusal(Attr::Unknown).ends_with("it is not known until apply."));
+    }
+
+    #[test]
+    fn the_identity_schema_has_one_required_string() {
+        let schema = schema().to_proto();
+        assert_eq!(schema.version, IDENTITY_VERSION);
+        let attrs: Vec<_> = schema
+            .identity_attributes
+            .iter()
+            .map(|a| (a.name.as_str(), a.r#type.as_slice(), a.required_for_import))
+            .collect();
+        assert_eq!(attrs, [("username", &b"\"string\""[..], true)]);
+    }
+}
