@@ -202,6 +202,23 @@ def render_schema(block, heading="## Schema"):
     return "\n".join(out)
 
 
+def render_identity_schema(identity):
+    """The resource identity (Terraform 1.12 and later): each attribute with its type and whether an import needs it."""
+    groups = {"Required for import": [], "Optional for import": []}
+    for name in sorted(identity.get("attributes", {})):
+        a = identity["attributes"][name]
+        description = one_line(a.get("description", ""))
+        if not description:
+            raise GenError(f"identity attribute {name} has no description: add one to the provider's identity schema")
+        group = "Required for import" if a.get("required_for_import") else "Optional for import"
+        groups[group].append(f"- `{name}` ({type_name(a['type'])}) {description}")
+    out = ["### Identity schema"]
+    for group, lines in groups.items():
+        if lines:
+            out += ["", f"#### {group}", "", *lines]
+    return "\n".join(out)
+
+
 def yaml_block(text):
     """A description for a front-matter `description: |-` block: two-space indented."""
     return "\n".join("  " + line if line else "" for line in text.strip().splitlines())
@@ -250,6 +267,15 @@ class Renderer:
         if name == "resource_schema":
             want(1)
             return render_schema(self.resource(args[0]))
+        if name == "identity_schema":
+            want(1)
+            try:
+                identity = self.schema["resource_identity_schemas"][args[0]]
+            except KeyError:
+                raise GenError(
+                    f"the provider reports no resource identity for {args[0]} (Terraform 1.12 or later reports it)"
+                ) from None
+            return render_identity_schema(identity)
         if name == "tffile":
             want(1)
             return fenced("terraform", args[0])

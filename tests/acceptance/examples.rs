@@ -321,6 +321,49 @@ fn import_sh_imports_without_an_api_call_and_the_next_apply_takes_over() {
     );
 }
 
+/// `import-by-identity.tf` beside the resource example, as written (Terraform 1.12 and later; the harness runs
+/// 1.15.5): the plan imports by identity without an API call, the apply takes the password under management, and
+/// the state records the identity.
+#[test]
+fn import_by_identity_example_imports_and_the_next_apply_takes_over() {
+    let emu = Emulator::start();
+    let mut ws = workspace_with(
+        &emu,
+        "svc-provisioning",
+        &[
+            ("provider.tf", "provider/provider.tf"),
+            (
+                "resource.tf",
+                "resources/thingspace_password_rotation/resource.tf",
+            ),
+            (
+                "import.tf",
+                "resources/thingspace_password_rotation/import-by-identity.tf",
+            ),
+        ],
+    );
+    ws.set_env("TF_VAR_current_password", SEED);
+    let addr = "thingspace_password_rotation.example";
+    let plan = ws.plan_json(&[]);
+    assert!(emu.requests().is_empty(), "an import plan calls no API");
+    let change = plan["resource_changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["address"] == addr))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        change["change"]["importing"]["identity"]["username"], "svc-provisioning",
+        "{change:#}"
+    );
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+    assert_one_rotation_recorded(&emu, "svc-provisioning");
+    let state: serde_json::Value = serde_json::from_str(&ws.state_file()).unwrap();
+    assert_eq!(
+        state["resources"][0]["instances"][0]["identity"]["username"], "svc-provisioning",
+        "{state:#}"
+    );
+}
+
 #[test]
 fn pattern_rotate_every_90_days_applies() {
     let emu = Emulator::start();
