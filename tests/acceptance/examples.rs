@@ -193,6 +193,7 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
     assert_eq!(
         pages,
         [
+            "guides/ci.md",
             "guides/installation.md",
             "guides/troubleshooting.md",
             "index.md",
@@ -426,4 +427,64 @@ fn pattern_reseed_logs_in_with_the_new_seed_after_an_out_of_band_change() {
     assert_eq!(ws.resource(addr)["current_password_wo_version"], 3);
     let state = ws.state_file();
     assert!(!state.contains(by_hand) && !state.contains(SEED));
+}
+
+/// Every file under `dir` (recursively) whose name ends with one of `suffixes`.
+fn files_under(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    read_tree(dir)
+        .into_iter()
+        .map(|(rel, _)| dir.join(rel))
+        .filter(|p| suffixes.iter().any(|s| p.to_string_lossy().ends_with(s)))
+        .collect()
+}
+
+/// The `source = "verizon/thingspace"` lines of `text` whose next line does not pin `version = "~> 0.1"`.
+fn unpinned_sources(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with("source") && t.ends_with("\"verizon/thingspace\"")
+        })
+        .filter(|(i, _)| {
+            let next: String = lines
+                .get(i + 1)
+                .map(|l| l.split_whitespace().collect())
+                .unwrap_or_default();
+            next != "version=\"~>0.1\""
+        })
+        .map(|(i, l)| format!("line {}: {}", i + 1, l.trim()))
+        .collect()
+}
+
+#[test]
+fn every_example_and_doc_pins_the_provider_version() {
+    let root = repo_root();
+    let mut files = files_under(&root.join("examples"), &[".tf"]);
+    files.extend(files_under(&root.join("templates"), &[".tmpl"]));
+    files.extend(files_under(&root.join("docs"), &[".md"]));
+    files.push(root.join("README.md"));
+    let mut pinned = 0;
+    let mut unpinned = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        pinned += text.matches("version = \"~> 0.1\"").count();
+        for line in unpinned_sources(&text) {
+            unpinned.push(format!("{}: {line}", file.display()));
+        }
+    }
+    assert!(
+        unpinned.is_empty(),
+        "pin version = \"~> 0.1\" next to each source (the provider is not in a public registry):\n{}",
+        unpinned.join("\n")
+    );
+    assert!(pinned >= 8, "the examples pin the version ({pinned} found)");
+    // The check itself: a block without the pin is reported.
+    assert_eq!(
+        unpinned_sources("    thingspace = {\n      source = \"verizon/thingspace\"\n    }\n")
+            .len(),
+        1
+    );
 }
