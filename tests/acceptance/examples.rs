@@ -488,3 +488,123 @@ fn every_example_and_doc_pins_the_provider_version() {
         1
     );
 }
+
+/// The fenced blocks of a Markdown page as (language, body).
+fn fenced_blocks(page: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in page.lines() {
+        let t = line.trim_start();
+        match (&mut current, t.strip_prefix("```")) {
+            (None, Some(lang)) => current = Some((lang.to_owned(), Vec::new())),
+            (Some(_), Some("")) => {
+                let (lang, body) = current.take().unwrap();
+                blocks.push((lang, body.join("\n") + "\n"));
+            }
+            (Some((_, body)), _) => body.push(line),
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// The one block of `lang` on `page` that contains `needle`.
+fn block_with(page: &str, lang: &str, needle: &str) -> String {
+    let found: Vec<String> = fenced_blocks(page)
+        .into_iter()
+        .filter(|(l, b)| l == lang && b.contains(needle))
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(found.len(), 1, "one ```{lang} block with {needle:?}");
+    found[0].clone()
+}
+
+#[test]
+fn installation_guide_filesystem_mirror_and_lock_steps_work_as_written() {
+    let guide = std::fs::read_to_string(repo_root().join("docs/guides/installation.md")).unwrap();
+    let emu = Emulator::start();
+    emu.add_user("svc-provisioning", SEED);
+    let mut ws = Workspace::new(&emu);
+
+    // The mirror directory in the packed layout the guide shows, holding the release zip.
+    let mirror = ws.root().join("mirror");
+    let guide_path = "/opt/terraform/providers";
+    let layout = block_with(&guide, "text", "registry.terraform.io/verizon/thingspace/");
+    assert!(layout.starts_with(&format!("{guide_path}/")), "{layout}");
+    let slot = mirror.join("registry.terraform.io/verizon/thingspace");
+    std::fs::create_dir_all(&slot).unwrap();
+    let pkg = crate::release::package();
+    assert!(
+        layout.contains(
+            &pkg.zip_name()
+                .replace(&crate::release::platform(), "linux_amd64")
+        )
+    );
+    std::fs::copy(&pkg.zip, slot.join(pkg.zip_name())).unwrap();
+
+    // The guide's CLI configuration, with the mirror's path.
+    let cli = block_with(&guide, "hcl", "filesystem_mirror");
+    ws.write_cli_config(&cli.replace(guide_path, &mirror.display().to_string()));
+    // The guide's network mirror configuration is the one the CI examples ship.
+    let net = block_with(&guide, "hcl", "network_mirror");
+    let tfrc = example("ci/terraform.tfrc");
+    assert!(
+        tfrc.ends_with(&net),
+        "examples/ci/terraform.tfrc and the guide differ:\n{tfrc}\n{net}"
+    );
+
+    // The guide's pinned required_providers, and a resource.
+    let pin = block_with(&guide, "terraform", "required_providers");
+    ws.write("main.tf", &pin);
+    ws.write(
+        "resource.tf",
+        &example("resources/thingspace_password_rotation/resource.tf"),
+    );
+    ws.set_env("TF_VAR_current_password", SEED);
+
+    // The guide's lock command: every platform listed; run here for the one platform whose zip the mirror holds.
+    let lock = block_with(&guide, "shell", "terraform providers lock");
+    let words: Vec<String> = lock
+        .replace("\\\n", " ")
+        .lines()
+        .find(|l| l.contains("providers lock"))
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.replace(guide_path, &mirror.display().to_string()))
+        .collect();
+    let platforms: Vec<&str> = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("-platform="))
+        .collect();
+    assert_eq!(
+        platforms,
+        [
+            "linux_amd64",
+            "linux_arm64",
+            "darwin_amd64",
+            "darwin_arm64",
+            "windows_amd64"
+        ]
+    );
+    let this = format!("-platform={}", crate::release::platform());
+    let args: Vec<&str> = words[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !w.starts_with("-platform=") || *w == this)
+        .collect();
+    ws.tf(&args).assert_success();
+    assert!(
+        ws.read(".terraform.lock.hcl")
+            .contains("version     = \"0.1.0\"")
+    );
+
+    // What CI then runs: an init that may not change the lock file, and a rotation with the installed binary.
+    let out = ws.tf(&["init", "-input=false", "-lockfile=readonly"]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains("Installed verizon/thingspace v0.1.0"),
+        "{out}"
+    );
+    ws.apply();
+    assert_one_rotation_recorded(&emu, "svc-provisioning");
+}
