@@ -608,3 +608,113 @@ fn installation_guide_filesystem_mirror_and_lock_steps_work_as_written() {
     ws.apply();
     assert_one_rotation_recorded(&emu, "svc-provisioning");
 }
+
+/// The bullets of the README's guarantee list, each as (its bold title, the `module::test` names after "Tests:").
+fn readme_guarantees(readme: &str) -> Vec<(String, Vec<String>)> {
+    let start = readme
+        .find("What it guarantees")
+        .expect("the README lists its guarantees");
+    let end = readme[start..]
+        .find("What no provider can protect")
+        .map_or(readme.len(), |i| start + i);
+    readme[start..end]
+        .split("\n- **")
+        .skip(1)
+        .map(|bullet| {
+            let title = bullet.split("**").next().unwrap_or_default().to_owned();
+            let tests = bullet
+                .split_once("Tests:")
+                .map(|(_, rest)| {
+                    rest.split('`')
+                        .skip(1)
+                        .step_by(2)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (title, tests)
+        })
+        .collect()
+}
+
+/// Why `module::name` is not a test of the acceptance crate, or `None` when it is one.
+fn not_a_test(name: &str) -> Option<String> {
+    let Some((module, test)) = name.split_once("::") else {
+        return Some(format!("{name} is not module::test"));
+    };
+    let path = repo_root()
+        .join("tests/acceptance")
+        .join(format!("{module}.rs"));
+    let Ok(source) = std::fs::read_to_string(&path) else {
+        return Some(format!("{name}: no module {}", path.display()));
+    };
+    let marked = source
+        .match_indices(&format!("\nfn {test}("))
+        .any(|(i, _)| source[..i].trim_end().ends_with("#[test]"));
+    (!marked).then(|| format!("{name}: no #[test] fn {test} in {}", path.display()))
+}
+
+#[test]
+fn readme_guarantees_name_tests_that_exist() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let guarantees = readme_guarantees(&readme);
+    let titles: Vec<&str> = guarantees.iter().map(|(t, _)| t.as_str()).collect();
+    for id in ["I1:", "I2:", "I3:", "I4:", "I5:", "I6:"] {
+        assert!(
+            titles.iter().any(|t| t.starts_with(id)),
+            "{id} in {titles:?}"
+        );
+    }
+    let mut problems = Vec::new();
+    for (title, tests) in &guarantees {
+        if tests.is_empty() {
+            problems.push(format!(
+                "{title:?} names no test (add \"Tests: `module::name`\")"
+            ));
+        }
+        problems.extend(tests.iter().filter_map(|t| not_a_test(t)));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check catches a renamed or made-up test.
+    assert!(not_a_test("faults::no_such_test").is_some());
+    assert!(not_a_test("nowhere::x").is_some());
+    assert!(not_a_test("examples::readme_guarantees_name_tests_that_exist").is_none());
+
+    // The numbers the README and the troubleshooting guide state are the code's.
+    use thingspace_provider::provider::DEFAULT_REQUEST_TIMEOUT;
+    use thingspace_provider::resources::users::USERNAME_MAX_CHARS;
+    use thingspace_provider::thingspace::Policy;
+    use thingspace_provider::thingspace::retry::MAX_RESETS;
+    assert!(readme.contains(&format!(
+        "`username` is 1 to {USERNAME_MAX_CHARS} printable"
+    )));
+    let timeout = DEFAULT_REQUEST_TIMEOUT.as_secs();
+    assert!(readme.contains(&format!(
+        "| `request_timeout` | | `{timeout}s` per HTTP request |"
+    )));
+    let guide =
+        std::fs::read_to_string(repo_root().join("docs/guides/troubleshooting.md")).unwrap();
+    let p = Policy::default();
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    for row in [
+        format!("(`request_timeout`) | {timeout} s |"),
+        format!(
+            "the call's first send (the budget) | {} s |",
+            secs(p.budget)
+        ),
+        format!("| at most {} / at most {MAX_RESETS} |", p.max_attempts),
+        format!(
+            "doubling from {} s, half of it random, capped | {}–{} s,",
+            secs(p.base_delay),
+            secs(p.base_delay) / 2.0,
+            secs(p.base_delay)
+        ),
+        format!("then {}–{} s |", secs(p.max_delay) / 2.0, secs(p.max_delay)),
+        format!("its value, at most {} s |", secs(p.max_retry_after)),
+    ] {
+        assert!(
+            guide.contains(&row),
+            "the troubleshooting guide lacks {row:?}"
+        );
+    }
+}
