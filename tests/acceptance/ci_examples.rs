@@ -588,6 +588,19 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
     emu.add_user(USER, SEED);
     let mut p = Pipeline::new(example, &emu);
 
+    // Without the committed lock file the pipeline refuses to install anything (init -lockfile=readonly).
+    let lock = p.ws.read(".terraform.lock.hcl");
+    std::fs::remove_file(p.ws.dir().join(".terraform.lock.hcl")).unwrap();
+    let run = run_job(example, &p, plan_job, Some(SEED));
+    assert!(
+        !run.success,
+        "a pipeline without a lock file must fail:\n{}",
+        run.text()
+    );
+    assert!(run.ran("-lockfile=readonly"), "{}", run.text());
+    assert!(!p.ws.dir().join(".terraform.lock.hcl").exists());
+    p.ws.write(".terraform.lock.hcl", &lock);
+
     // A pull request adds the configuration: its plan shows the first rotation and calls no API.
     emu.clear_requests();
     let run = run_job(example, &p, plan_job, Some(SEED));

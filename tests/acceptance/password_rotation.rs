@@ -386,6 +386,11 @@ fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
         "{out}"
     );
     assert!(text.contains("svc-ci"), "{out}");
+    // The object has left the state, so the warning must not send the user there for the password.
+    assert!(
+        text.contains("Terraform no longer holds it") && !text.contains("from state"),
+        "{out}"
+    );
     assert_no_api_calls(&emu, "destroy");
     assert!(!ws.has_resource(ADDR));
     let after = emu.user("svc-ci");
