@@ -493,10 +493,9 @@ fn gitlab_settings_variables(example: &Example) -> Vec<String> {
         .skip_while(|l| !l.trim().starts_with("Each holds:"))
         .skip(1)
         .take_while(|l| l.starts_with("   "))
-        .filter_map(|l| {
-            let word = l.split_whitespace().next()?;
-            (l.starts_with("   ") && indent_of(l) == 3).then(|| word.to_owned())
-        })
+        // A name starts its line; its description's continuation lines are indented further.
+        .filter(|l| indent_of(l) == 3)
+        .filter_map(|l| l.split_whitespace().next().map(str::to_owned))
         .collect()
 }
 
