@@ -5,7 +5,9 @@ examples/ci/gitlab-ci.yml must parse and keep the pipeline its header and the do
   - a `plan` job that runs only in merge request pipelines and plans with -detailed-exitcode, never applying;
   - an `apply` job that runs only on the default branch and applies exactly the plan it saved;
   - both in the hashicorp/terraform image with its `terraform` entrypoint cleared (else `script:` lines are handed to
-    terraform as arguments), after `terraform init`, in one resource_group so two pipelines never rotate at once;
+    terraform as arguments), after `terraform init -lockfile=readonly` (the committed lock file decides what is
+    installed), each in a resource_group so two pipelines never rotate at once;
+  - an `apply` job that is not interruptible: a newer pipeline must never cancel an apply half-way;
   - and, as GitLab would insist, every job has a script and a declared stage, and every `extends` exists.
 .github/dependabot.yml must be version 2, cover cargo for every Cargo.lock in the repository and the github-actions
 ecosystem, give each entry a schedule, and use only keys Dependabot knows (zizmor does not check the schema).
@@ -117,6 +119,8 @@ def check_gitlab(root, problems):
         script = script_text(job)
         if "terraform init" not in script:
             problems.append(f"job {name!r} never runs terraform init")
+        elif "-lockfile=readonly" not in script:
+            problems.append(f"job {name!r} must run terraform init -lockfile=readonly (the committed lock file)")
         if "-detailed-exitcode" not in script:
             problems.append(f"job {name!r} does not plan with -detailed-exitcode")
 
@@ -129,6 +133,8 @@ def check_gitlab(root, problems):
     if apply is not None:
         if "$CI_DEFAULT_BRANCH" not in rules_text(apply):
             problems.append("job 'apply' must run only on the default branch (rules: $CI_DEFAULT_BRANCH)")
+        if apply.get("interruptible") is True:
+            problems.append("job 'apply' must not be interruptible: a cancelled apply can lose a reset's password")
         script = script_text(apply)
         if "-out=tfplan" not in script or "terraform apply tfplan" not in script:
             problems.append("job 'apply' must apply exactly the plan it saved (plan -out=tfplan, apply tfplan)")

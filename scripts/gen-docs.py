@@ -289,12 +289,14 @@ class Renderer:
 
     def render(self, template_path):
         text = template_path.read_text()
+        # Checked in the template, not the result: included files (CI YAML) may hold `${{ ... }}` of their own.
+        leftover = DIRECTIVE.sub("", text)
+        if "{{" in leftover:
+            line = next(l for l in leftover.splitlines() if "{{" in l)
+            raise GenError(f"{template_path.relative_to(ROOT)}: unrendered directive in: {line}")
         rendered = DIRECTIVE.sub(
             lambda m: self.directive(m.group(1), re.findall(r'"([^"]*)"', m.group(2))), text
         )
-        if "{{" in rendered:
-            line = next(l for l in rendered.splitlines() if "{{" in l)
-            raise GenError(f"{template_path.relative_to(ROOT)}: unrendered directive in: {line}")
         return add_banner(rendered, template_path.relative_to(ROOT)).rstrip("\n") + "\n"
 
 

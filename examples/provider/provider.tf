@@ -4,7 +4,8 @@ terraform {
 
   required_providers {
     thingspace = {
-      source = "verizon/thingspace"
+      source  = "verizon/thingspace"
+      version = "~> 0.1"
     }
   }
 }

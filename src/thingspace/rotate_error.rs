@@ -213,8 +213,8 @@ impl RotateError {
                 "The reset request was sent, but its outcome is unknown: {error}. The reset may have taken effect: \
                  ThingSpace may now hold a new password for user {username:?} that is unknown to Terraform. The \
                  provider does not send the reset again, nor log in to check, because a log-in with a stale password \
-                 counts toward the lock-out. {LOCKOUT_NOTE} Terraform's state keeps the old password, and this \
-                 resource is now blocked: it makes no log-in until you re-seed it. To recover, obtain the user's \
+                 counts toward the lock-out. {LOCKOUT_NOTE} This resource is now blocked: it makes no log-in until \
+                 you re-seed it. To recover, obtain the user's \
                  current password through ThingSpace (Verizon's ThingSpace portal or Verizon support), then {RESEED}."
             ),
             RotateError::Cancelled { step, .. } => match step {

@@ -191,6 +191,30 @@ fn a_gitlab_example_without_its_promised_jobs_or_entrypoint_is_caught() {
 }
 
 #[test]
+fn a_gitlab_apply_that_can_be_cancelled_or_ignores_the_lock_file_is_caught() {
+    let root = copy_of_ci_files("gitlab-apply");
+    plant(
+        &root,
+        "examples/ci/gitlab-ci.yml",
+        "  interruptible: false\n",
+        "  interruptible: true\n",
+    );
+    plant(
+        &root,
+        "examples/ci/gitlab-ci.yml",
+        "terraform init -lockfile=readonly",
+        "terraform init",
+    );
+    assert_caught(
+        &root,
+        &[
+            "job 'apply' must not be interruptible",
+            "job 'apply' must run terraform init -lockfile=readonly",
+        ],
+    );
+}
+
+#[test]
 fn dependabot_config_missing_a_lock_file_or_with_an_unknown_key_is_caught() {
     let root = copy_of_ci_files("dependabot");
     plant(

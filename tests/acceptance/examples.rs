@@ -201,6 +201,7 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
     assert_eq!(
         pages,
         [
+            "guides/ci.md",
             "guides/installation.md",
             "guides/troubleshooting.md",
             "index.md",
@@ -477,4 +478,294 @@ fn pattern_reseed_logs_in_with_the_new_seed_after_an_out_of_band_change() {
     assert_eq!(ws.resource(addr)["current_password_wo_version"], 3);
     let state = ws.state_file();
     assert!(!state.contains(by_hand) && !state.contains(SEED));
+}
+
+/// Every file under `dir` (recursively) whose name ends with one of `suffixes`.
+fn files_under(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
+    read_tree(dir)
+        .into_iter()
+        .map(|(rel, _)| dir.join(rel))
+        .filter(|p| suffixes.iter().any(|s| p.to_string_lossy().ends_with(s)))
+        .collect()
+}
+
+/// The `source = "verizon/thingspace"` lines of `text` whose next line does not pin `version = "~> 0.1"`.
+fn unpinned_sources(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.lines().collect();
+    lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| {
+            let t = l.trim_start();
+            t.starts_with("source") && t.ends_with("\"verizon/thingspace\"")
+        })
+        .filter(|(i, _)| {
+            let next: String = lines
+                .get(i + 1)
+                .map(|l| l.split_whitespace().collect())
+                .unwrap_or_default();
+            next != "version=\"~>0.1\""
+        })
+        .map(|(i, l)| format!("line {}: {}", i + 1, l.trim()))
+        .collect()
+}
+
+#[test]
+fn every_example_and_doc_pins_the_provider_version() {
+    let root = repo_root();
+    let mut files = files_under(&root.join("examples"), &[".tf"]);
+    files.extend(files_under(&root.join("templates"), &[".tmpl"]));
+    files.extend(files_under(&root.join("docs"), &[".md"]));
+    files.push(root.join("README.md"));
+    let mut pinned = 0;
+    let mut unpinned = Vec::new();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        pinned += text.matches("version = \"~> 0.1\"").count();
+        for line in unpinned_sources(&text) {
+            unpinned.push(format!("{}: {line}", file.display()));
+        }
+    }
+    assert!(
+        unpinned.is_empty(),
+        "pin version = \"~> 0.1\" next to each source (the provider is not in a public registry):\n{}",
+        unpinned.join("\n")
+    );
+    assert!(pinned >= 8, "the examples pin the version ({pinned} found)");
+    // The check itself: a block without the pin is reported.
+    assert_eq!(
+        unpinned_sources("    thingspace = {\n      source = \"verizon/thingspace\"\n    }\n")
+            .len(),
+        1
+    );
+}
+
+/// The fenced blocks of a Markdown page as (language, body).
+fn fenced_blocks(page: &str) -> Vec<(String, String)> {
+    let mut blocks = Vec::new();
+    let mut current: Option<(String, Vec<&str>)> = None;
+    for line in page.lines() {
+        let t = line.trim_start();
+        match (&mut current, t.strip_prefix("```")) {
+            (None, Some(lang)) => current = Some((lang.to_owned(), Vec::new())),
+            (Some(_), Some("")) => {
+                let (lang, body) = current.take().unwrap();
+                blocks.push((lang, body.join("\n") + "\n"));
+            }
+            (Some((_, body)), _) => body.push(line),
+            (None, None) => {}
+        }
+    }
+    blocks
+}
+
+/// The one block of `lang` on `page` that contains `needle`.
+fn block_with(page: &str, lang: &str, needle: &str) -> String {
+    let found: Vec<String> = fenced_blocks(page)
+        .into_iter()
+        .filter(|(l, b)| l == lang && b.contains(needle))
+        .map(|(_, b)| b)
+        .collect();
+    assert_eq!(found.len(), 1, "one ```{lang} block with {needle:?}");
+    found[0].clone()
+}
+
+#[test]
+fn installation_guide_filesystem_mirror_and_lock_steps_work_as_written() {
+    let guide = std::fs::read_to_string(repo_root().join("docs/guides/installation.md")).unwrap();
+    let emu = Emulator::start();
+    emu.add_user("svc-provisioning", SEED);
+    let mut ws = Workspace::new(&emu);
+
+    // The mirror directory in the packed layout the guide shows, holding the release zip.
+    let mirror = ws.root().join("mirror");
+    let guide_path = "/opt/terraform/providers";
+    let layout = block_with(&guide, "text", "registry.terraform.io/verizon/thingspace/");
+    assert!(layout.starts_with(&format!("{guide_path}/")), "{layout}");
+    let slot = mirror.join("registry.terraform.io/verizon/thingspace");
+    std::fs::create_dir_all(&slot).unwrap();
+    let pkg = crate::release::package();
+    assert!(
+        layout.contains(
+            &pkg.zip_name()
+                .replace(&crate::release::platform(), "linux_amd64")
+        )
+    );
+    std::fs::copy(&pkg.zip, slot.join(pkg.zip_name())).unwrap();
+
+    // The guide's CLI configuration, with the mirror's path.
+    let cli = block_with(&guide, "hcl", "filesystem_mirror");
+    ws.write_cli_config(&cli.replace(guide_path, &mirror.display().to_string()));
+    // The guide's network mirror configuration is the one the CI examples ship.
+    let net = block_with(&guide, "hcl", "network_mirror");
+    let tfrc = example("ci/terraform.tfrc");
+    assert!(
+        tfrc.ends_with(&net),
+        "examples/ci/terraform.tfrc and the guide differ:\n{tfrc}\n{net}"
+    );
+
+    // The guide's pinned required_providers, and a resource.
+    let pin = block_with(&guide, "terraform", "required_providers");
+    ws.write("main.tf", &pin);
+    ws.write(
+        "resource.tf",
+        &example("resources/thingspace_password_rotation/resource.tf"),
+    );
+    ws.set_env("TF_VAR_current_password", SEED);
+
+    // The guide's lock command: every platform listed; run here for the one platform whose zip the mirror holds.
+    let lock = block_with(&guide, "shell", "terraform providers lock");
+    let words: Vec<String> = lock
+        .replace("\\\n", " ")
+        .lines()
+        .find(|l| l.contains("providers lock"))
+        .unwrap()
+        .split_whitespace()
+        .map(|w| w.replace(guide_path, &mirror.display().to_string()))
+        .collect();
+    let platforms: Vec<&str> = words
+        .iter()
+        .filter_map(|w| w.strip_prefix("-platform="))
+        .collect();
+    assert_eq!(
+        platforms,
+        [
+            "linux_amd64",
+            "linux_arm64",
+            "darwin_amd64",
+            "darwin_arm64",
+            "windows_amd64"
+        ]
+    );
+    let this = format!("-platform={}", crate::release::platform());
+    let args: Vec<&str> = words[1..]
+        .iter()
+        .map(String::as_str)
+        .filter(|w| !w.starts_with("-platform=") || *w == this)
+        .collect();
+    ws.tf(&args).assert_success();
+    assert!(
+        ws.read(".terraform.lock.hcl")
+            .contains("version     = \"0.1.0\"")
+    );
+
+    // What CI then runs: an init that may not change the lock file, and a rotation with the installed binary.
+    let out = ws.tf(&["init", "-input=false", "-lockfile=readonly"]);
+    out.assert_success();
+    assert!(
+        out.stdout.contains("Installed verizon/thingspace v0.1.0"),
+        "{out}"
+    );
+    ws.apply();
+    assert_one_rotation_recorded(&emu, "svc-provisioning");
+}
+
+/// The bullets of the README's guarantee list, each as (its bold title, the `module::test` names after "Tests:").
+fn readme_guarantees(readme: &str) -> Vec<(String, Vec<String>)> {
+    let start = readme
+        .find("What it guarantees")
+        .expect("the README lists its guarantees");
+    let end = readme[start..]
+        .find("What no provider can protect")
+        .map_or(readme.len(), |i| start + i);
+    readme[start..end]
+        .split("\n- **")
+        .skip(1)
+        .map(|bullet| {
+            let title = bullet.split("**").next().unwrap_or_default().to_owned();
+            let tests = bullet
+                .split_once("Tests:")
+                .map(|(_, rest)| {
+                    rest.split('`')
+                        .skip(1)
+                        .step_by(2)
+                        .map(str::to_owned)
+                        .collect()
+                })
+                .unwrap_or_default();
+            (title, tests)
+        })
+        .collect()
+}
+
+/// Why `module::name` is not a test of the acceptance crate, or `None` when it is one.
+fn not_a_test(name: &str) -> Option<String> {
+    let Some((module, test)) = name.split_once("::") else {
+        return Some(format!("{name} is not module::test"));
+    };
+    let path = repo_root()
+        .join("tests/acceptance")
+        .join(format!("{module}.rs"));
+    let Ok(source) = std::fs::read_to_string(&path) else {
+        return Some(format!("{name}: no module {}", path.display()));
+    };
+    let marked = source
+        .match_indices(&format!("\nfn {test}("))
+        .any(|(i, _)| source[..i].trim_end().ends_with("#[test]"));
+    (!marked).then(|| format!("{name}: no #[test] fn {test} in {}", path.display()))
+}
+
+#[test]
+fn readme_guarantees_name_tests_that_exist() {
+    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let guarantees = readme_guarantees(&readme);
+    let titles: Vec<&str> = guarantees.iter().map(|(t, _)| t.as_str()).collect();
+    for id in ["I1:", "I2:", "I3:", "I4:", "I5:", "I6:"] {
+        assert!(
+            titles.iter().any(|t| t.starts_with(id)),
+            "{id} in {titles:?}"
+        );
+    }
+    let mut problems = Vec::new();
+    for (title, tests) in &guarantees {
+        if tests.is_empty() {
+            problems.push(format!(
+                "{title:?} names no test (add \"Tests: `module::name`\")"
+            ));
+        }
+        problems.extend(tests.iter().filter_map(|t| not_a_test(t)));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check catches a renamed or made-up test.
+    assert!(not_a_test("faults::no_such_test").is_some());
+    assert!(not_a_test("nowhere::x").is_some());
+    assert!(not_a_test("examples::readme_guarantees_name_tests_that_exist").is_none());
+
+    // The numbers the README and the troubleshooting guide state are the code's.
+    use thingspace_provider::provider::DEFAULT_REQUEST_TIMEOUT;
+    use thingspace_provider::resources::users::USERNAME_MAX_CHARS;
+    use thingspace_provider::thingspace::Policy;
+    use thingspace_provider::thingspace::retry::MAX_RESETS;
+    assert!(readme.contains(&format!(
+        "`username` is 1 to {USERNAME_MAX_CHARS} printable"
+    )));
+    let timeout = DEFAULT_REQUEST_TIMEOUT.as_secs();
+    assert!(readme.contains(&format!(
+        "| `request_timeout` | | `{timeout}s` per HTTP request |"
+    )));
+    let guide =
+        std::fs::read_to_string(repo_root().join("docs/guides/troubleshooting.md")).unwrap();
+    let p = Policy::default();
+    let secs = |d: std::time::Duration| d.as_secs_f64();
+    for row in [
+        format!("(`request_timeout`) | {timeout} s |"),
+        format!(
+            "the call's first send (the budget) | {} s |",
+            secs(p.budget)
+        ),
+        format!("| at most {} / at most {MAX_RESETS} |", p.max_attempts),
+        format!(
+            "doubling from {} s, half of it random, capped | {}–{} s,",
+            secs(p.base_delay),
+            secs(p.base_delay) / 2.0,
+            secs(p.base_delay)
+        ),
+        format!("then {}–{} s |", secs(p.max_delay) / 2.0, secs(p.max_delay)),
+        format!("its value, at most {} s |", secs(p.max_retry_after)),
+    ] {
+        assert!(
+            guide.contains(&row),
+            "the troubleshooting guide lacks {row:?}"
+        );
+    }
 }

@@ -10,7 +10,8 @@
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
 //! - `examples`: `examples/` and `docs/`; `secret_store`: the AWS secret-store pattern applied against moto;
 //!   `release`, `static_binary`: the release artifacts.
-//! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
+//! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail; `ci_examples`: the CI
+//!   examples' own scripts run against the emulator.
 //! - `harness`: the harness itself (`common`).
 //!
 //! Tests fail by panicking, so clippy's panic lints are relaxed for the whole crate.
@@ -18,6 +19,7 @@
 
 mod common;
 
+mod ci_examples;
 mod ci_lint;
 mod compat;
 mod examples;

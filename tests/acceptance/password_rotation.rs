@@ -386,6 +386,11 @@ fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
         "{out}"
     );
     assert!(text.contains("svc-ci"), "{out}");
+    // The object has left the state, so the warning must not send the user there for the password.
+    assert!(
+        text.contains("Terraform no longer holds it") && !text.contains("from state"),
+        "{out}"
+    );
     assert_no_api_calls(&emu, "destroy");
     assert!(!ws.has_resource(ADDR));
     let after = emu.user("svc-ci");
@@ -532,6 +537,12 @@ fn after_a_reset_that_may_have_taken_effect_only_a_reseed_rotates_again() {
     let text = flat(&out.combined());
     assert!(text.contains("may have taken effect"), "{text}");
     assert!(text.contains("current_password_wo_version"), "{text}");
+    assert!(
+        text.contains(
+            "state keeps the previous password, which no longer works if the reset took effect"
+        ),
+        "{text}"
+    );
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 2, "the reset happened at ThingSpace");
     assert_eq!(
@@ -595,10 +606,15 @@ fn a_create_whose_reset_may_have_taken_effect_is_tainted_and_blocked_until_a_res
     emu.fault(Fault::drop_connection(RESET_PATH).after());
     let out = ws.tf(&["apply", "-auto-approve", "-input=false"]);
     out.assert_failure();
+    let text = flat(&out.combined());
+    assert!(text.contains("may have taken effect"), "{out}");
+    // The error says what the state holds: a tainted object without a password, not "the old password".
     assert!(
-        flat(&out.combined()).contains("may have taken effect"),
+        text.contains("stores this object tainted and without a password"),
         "{out}"
     );
+    assert!(!text.contains("keeps the old password"), "{out}");
+    assert!(ws.resource(ADDR)["password"].is_null());
     assert_eq!(emu.user("svc-ci").resets, 1);
     assert_eq!(
         emu.user("svc-ci").failed_logins,

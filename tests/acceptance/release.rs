@@ -18,14 +18,14 @@ const NAME: &str = "terraform-provider-thingspace";
 const ADDR: &str = "thingspace_password_rotation.ci";
 const SEED: &str = "Seed-Passw0rd-1";
 
-/// The artifacts of one `scripts/release.sh` run, shared by the tests of this file.
-struct Package {
+/// The artifacts of one `scripts/release.sh` run, shared by the tests of this file and `ci_examples`.
+pub(crate) struct Package {
     dir: PathBuf,
-    zip: PathBuf,
+    pub(crate) zip: PathBuf,
 }
 
 impl Package {
-    fn zip_name(&self) -> String {
+    pub(crate) fn zip_name(&self) -> String {
         file_name(&self.zip)
     }
 
@@ -54,7 +54,7 @@ impl Package {
 /// Runs the release command once per test process. It packages the provider binary this test run uses
 /// (`TS_PROVIDER_BIN`, which scripts/test.sh points at the release build it just made, else cargo's debug build)
 /// instead of building a second time.
-fn package() -> &'static Package {
+pub(crate) fn package() -> &'static Package {
     static PACKAGE: OnceLock<Package> = OnceLock::new();
     PACKAGE.get_or_init(|| {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
@@ -82,7 +82,7 @@ fn package() -> &'static Package {
 
 /// This machine's platform in Terraform's (Go's) naming, e.g. `linux_amd64`: what the release command packages
 /// for by default and what `terraform init` looks for.
-fn platform() -> String {
+pub(crate) fn platform() -> String {
     let arch = match std::env::consts::ARCH {
         "x86_64" => "amd64",
         "aarch64" => "arm64",

@@ -13,7 +13,8 @@ terraform {
 
   required_providers {
     thingspace = {
-      source = "verizon/thingspace"
+      source  = "verizon/thingspace"
+      version = "~> 0.1"
     }
   }
 }

@@ -1,34 +1,44 @@
-# Rotate a ThingSpace user's password every 90 days.
+# Rotate a ThingSpace user's password every 90 days, unattended, for example from the CI pipelines in examples/ci/.
 #
 # rotation_period sets rotate_after to rotated_at + 90 days after each rotation. The first plan after that time
 # rotates once and moves rotate_after on by another 90 days. Nothing happens between Terraform runs, so schedule
 # a run (for example a weekly CI job) to pick up due rotations.
 #
-# This pattern works on every supported Terraform (1.6 and later) because it seeds with current_password, which is
-# stored in state. After the first rotation that stored value is an old, no longer valid password; the state's
-# `password` attribute holds the live one either way, so keep the state in an encrypted, access-controlled backend.
-# On Terraform 1.11 and later prefer current_password_wo (see the resource example).
+# The seed is write-only (Terraform 1.11 and later): it is used for the first rotation and for a re-seed, and never
+# stored. Later runs do not need TF_VAR_seed_password: unset or empty (a CI secret that was deleted expands to ""),
+# the variable is null or "", both of which count as no seed, and each due rotation logs in with the password in
+# state. The state holds that live password, so keep it in an encrypted, access-controlled backend that persists
+# between runs.
+#
+# On Terraform 1.6 to 1.10, replace the two current_password_wo lines with `current_password = var.seed_password`
+# and drop `ephemeral = true`: the seed is then stored in state, and every change of its value, including to "",
+# counts as a re-seed, so keep the variable set to the same value on every run.
 
 terraform {
-  required_version = ">= 1.6"
+  required_version = ">= 1.11"
 
   required_providers {
     thingspace = {
-      source = "verizon/thingspace"
+      source  = "verizon/thingspace"
+      version = "~> 0.1"
     }
   }
 }
 
 variable "seed_password" {
-  description = "The user's password before Terraform manages it (TF_VAR_seed_password)."
+  description = "The user's password before Terraform manages it, or after a change outside Terraform (TF_VAR_seed_password). Needed only for the first apply and for a re-seed."
   type        = string
   sensitive   = true
+  ephemeral   = true
+  default     = null
 }
 
 resource "thingspace_password_rotation" "billing" {
-  username         = "svc-billing"
-  current_password = var.seed_password
-  rotation_period  = "90d"
+  username            = "svc-billing"
+  current_password_wo = var.seed_password
+  # Change this (for example to 2) together with TF_VAR_seed_password to re-seed.
+  current_password_wo_version = 1
+  rotation_period             = "90d"
 }
 
 output "next_rotation_after" {

@@ -9,7 +9,8 @@ terraform {
 
   required_providers {
     thingspace = {
-      source = "verizon/thingspace"
+      source  = "verizon/thingspace"
+      version = "~> 0.1"
     }
     vault = {
       source = "hashicorp/vault"

@@ -16,7 +16,8 @@ terraform {
 
   required_providers {
     thingspace = {
-      source = "verizon/thingspace"
+      source  = "verizon/thingspace"
+      version = "~> 0.1"
     }
     time = {
       source = "hashicorp/time"

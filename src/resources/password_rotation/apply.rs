@@ -57,6 +57,46 @@ fn block_kind(e: &RotateError) -> Option<BlockKind> {
     }
 }
 
+/// A failed rotation's diagnostic, with what Terraform's state now holds: the client's message cannot know whether
+/// a create's object is stored tainted (and with which password) or an update's object keeps its password.
+fn failure_diagnostic(e: &RotateError, state_note: &str) -> Diagnostics {
+    Diagnostic::error(e.summary(), format!("{} {state_note}", e.detail())).into()
+}
+
+/// What a failed create leaves in state, for [`failure_diagnostic`].
+fn create_state_note(kind: Option<BlockKind>, keeps_password: bool) -> &'static str {
+    match (kind, keeps_password) {
+        (None, _) => {
+            "Terraform stores this object tainted, with the password of the object it replaces; the next \
+plan replaces it and logs in with that password."
+        }
+        (Some(_), false) => {
+            "Terraform stores this object tainted and without a password: plans show it must be \
+replaced, and the replacement is refused until you re-seed."
+        }
+        (Some(BlockKind::ResetUnknown), true) => {
+            "Terraform stores this object tainted, with the password of the \
+object it replaces, which no longer works if the reset took effect: plans show it must be replaced, and the \
+replacement is refused until you re-seed."
+        }
+        (Some(_), true) => {
+            "Terraform stores this object tainted, with the password of the object it replaces: plans \
+show it must be replaced, and the replacement is refused until you re-seed."
+        }
+    }
+}
+
+/// What a failed update leaves in state, for [`failure_diagnostic`].
+fn update_state_note(kind: Option<BlockKind>) -> &'static str {
+    match kind {
+        Some(BlockKind::ResetUnknown) => {
+            "Terraform's state keeps the previous password, which no longer works if \
+the reset took effect."
+        }
+        _ => "Terraform's state keeps the previous password.",
+    }
+}
+
 fn client_or_error<'a>(ctx: &ApplyContext<'a>) -> Result<&'a Client, Diagnostics> {
     ctx.client.ok_or_else(|| {
         Diagnostics::from(Diagnostic::error(
@@ -161,11 +201,10 @@ pub async fn create(
             }
         }
         Err(e) => {
-            let diagnostics: Diagnostics = Diagnostic::error(e.summary(), e.detail()).into();
             let kind = block_kind(&e);
             if kind.is_none() && handoff.is_none() {
                 // Nothing happened at ThingSpace and Terraform held nothing for this user: nothing to keep.
-                return Applied::failed(diagnostics);
+                return Applied::failed(Diagnostic::error(e.summary(), e.detail()).into());
             }
             let block = kind.map(|k| Block::new(k, now()));
             if let Some(b) = &block {
@@ -177,6 +216,7 @@ pub async fn create(
                 (Some(BlockKind::LoginRejected), _) | (_, None) => Attr::Null,
                 (_, Some(p)) => Attr::Known(p),
             };
+            let diagnostics = failure_diagnostic(&e, create_state_note(kind, password.is_known()));
             Applied {
                 new_state: Some(Model {
                     id: Attr::Known(username),
@@ -302,8 +342,9 @@ pub async fn update(
             }
         }
         Err(e) => {
-            let diagnostics: Diagnostics = Diagnostic::error(e.summary(), e.detail()).into();
-            let Some(kind) = block_kind(&e) else {
+            let kind = block_kind(&e);
+            let diagnostics = failure_diagnostic(&e, update_state_note(kind));
+            let Some(kind) = kind else {
                 // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
                 return keep_prior(diagnostics);
             };

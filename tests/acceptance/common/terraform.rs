@@ -137,7 +137,12 @@ impl Terraform {
     /// `THINGSPACE_*` variables (a developer's TF_LOG or TF_CLI_ARGS must not change results),
     /// no checkpoint calls to HashiCorp, no prompts, stdin closed.
     fn command(&self, cwd: &Path) -> Command {
-        let mut cmd = Command::new(&self.program);
+        self.command_running(self.program.as_os_str(), cwd)
+    }
+
+    /// [`Terraform::command`]'s clean slate for another program (a shell that runs Terraform).
+    fn command_running(&self, program: &OsStr, cwd: &Path) -> Command {
+        let mut cmd = Command::new(program);
         cmd.current_dir(cwd)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -355,6 +360,37 @@ impl Workspace {
             cmd.env(k, v);
         }
         cmd
+    }
+
+    /// Runs `shell -e -c <script>` in the workspace as a CI job would: with the environment its Terraform commands
+    /// get, plus `env`, and this workspace's Terraform first on `PATH` as `terraform`. Never panics on a non-zero
+    /// exit.
+    pub fn script(&self, shell: &str, script: &str, env: &[(&str, &str)]) -> TfOutput {
+        let bin = self.dir.path().join("bin");
+        let link = bin.join("terraform");
+        if !link.exists() {
+            std::fs::create_dir_all(&bin).expect("create bin dir");
+            let program = std::path::absolute(&self.terraform.program).expect("absolute terraform");
+            std::os::unix::fs::symlink(program, &link).expect("link terraform");
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let path = std::env::join_paths(std::iter::once(bin).chain(std::env::split_paths(&path)))
+            .expect("PATH");
+        let mut cmd = self
+            .terraform
+            .command_running(OsStr::new(shell), &self.work);
+        cmd.args(["-e", "-c", script]).env("PATH", path);
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let first = script.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+        run(cmd, format!("{shell} -e -c '{first} ...'"))
     }
 
     /// `terraform apply -auto-approve -input=false`, which must succeed.
