@@ -70,13 +70,28 @@ characters without spaces or commas.",
 }
 
 /// The configured seed an object was last planned or applied with. Another seed is a re-seed, and only a re-seed
-/// lifts a block: a different `current_password`, or a different `current_password_wo_version`.
-#[derive(Clone, Debug, Default, PartialEq)]
+/// lifts a block: a different `current_password`, or a different `current_password_wo_version`. No seed at all is
+/// not a re-seed (see [`Seed::reseeds`]).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Seed {
     /// `current_password`, when known and not empty.
     pub current_password: Option<Secret>,
     /// `current_password_wo_version`, when known.
     pub version: Option<Number>,
+}
+
+impl Seed {
+    /// Whether any seed is configured.
+    pub fn is_set(&self) -> bool {
+        self.current_password.is_some() || self.version.is_some()
+    }
+
+    /// Whether this configured seed re-seeds an object last seeded with `before`. Removing the seed is not a
+    /// re-seed: otherwise removing it would lift a block, and the next rotation would log in again with the password
+    /// that was just rejected; and setting the same seed again afterwards is no re-seed either.
+    pub fn reseeds(&self, before: &Seed) -> bool {
+        self.is_set() && self != before
+    }
 }
 
 /// What may have gone wrong, recorded so that no later run logs in with the same seed again.

@@ -305,3 +305,60 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     assert!(state["blocked_reason"].is_null());
     assert_eq!(count(&emu, RESET_PATH), 1);
 }
+
+/// A block outlives removing the seed: the stored password rejected (changed outside Terraform), the seed line is
+/// removed and later put back unchanged. Neither apply logs in again with the rejected password or the old seed;
+/// only a different seed rotates.
+#[test]
+fn removing_the_seed_and_setting_it_again_never_lifts_a_block() {
+    let (emu, ws) = setup();
+    write(&ws, &resource("ci", "  triggers = { r = \"1\" }"));
+    ws.try_apply(&[]).assert_success();
+    // Someone changes the password outside Terraform; the next rotation's log-in with the stored one is rejected.
+    emu.add_user(USER, "changed-outside");
+    write(&ws, &resource("ci", "  triggers = { r = \"2\" }"));
+    ws.try_apply(&[]).assert_failure();
+    assert_eq!(emu.user(USER).failed_logins, 1);
+    let logins = count(&emu, LOGIN_PATH);
+
+    let without_seed = |r: &str| {
+        format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  triggers = {{ r = \"{r}\" }}\n}}\n"
+        )
+    };
+    // The seed removed, nothing else changed (the failed rotation kept the old triggers): the apply stores the
+    // change, and the block stays visible.
+    ws.write("main.tf", &without_seed("1"));
+    ws.try_apply(&[]).assert_success();
+    assert!(
+        ws.resource("thingspace_password_rotation.ci")["blocked_reason"].is_string(),
+        "the block survives removing the seed"
+    );
+    // A rotation due without a seed, then with the same seed put back: both refused before any log-in.
+    ws.write("main.tf", &without_seed("3"));
+    let out = ws.try_apply(&[]);
+    out.assert_failure();
+    assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
+    write(&ws, &resource("ci", "  triggers = { r = \"3\" }"));
+    let out = ws.try_apply(&["-refresh=false"]);
+    out.assert_failure();
+    assert!(flat(&out.combined()).contains("Rotation blocked"), "{out}");
+    assert_eq!(count(&emu, LOGIN_PATH), logins, "no log-in after the block");
+    assert_eq!(emu.user(USER).failed_logins, 1);
+
+    // The password from outside, as a re-seed, rotates.
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_password_rotation\" \"ci\" {{\n  username = \"{USER}\"\n  current_password = \"changed-outside\"\n  triggers = {{ r = \"3\" }}\n}}\n"
+        ),
+    );
+    ws.try_apply(&[]).assert_success();
+    let user = emu.user(USER);
+    assert_eq!(user.failed_logins, 1);
+    assert!(!user.locked);
+    assert_eq!(
+        stored_password(&ws, "thingspace_password_rotation.ci").as_deref(),
+        Some(&*user.password)
+    );
+}

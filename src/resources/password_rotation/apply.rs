@@ -227,7 +227,9 @@ pub async fn create(
                     current_password_wo: Attr::Null,
                     ..planned
                 }),
-                private: Private::settled(block, None).to_bytes(),
+                private: Private::settled(block, None)
+                    .blocked_on(Some(seed))
+                    .to_bytes(),
                 diagnostics,
             }
         }
@@ -243,7 +245,8 @@ pub async fn update(
     private: Private,
     now: impl Fn() -> OffsetDateTime,
 ) -> Applied {
-    let reseeded = config.seed() != prior.seed();
+    let block_seed = private.block_seed(prior);
+    let reseeded = config.seed().reseeds(&block_seed);
     let prior_block = if reseeded {
         None
     } else {
@@ -262,7 +265,9 @@ pub async fn update(
         }
         Applied {
             new_state: Some(state),
-            private: Private::settled(prior_block, None).to_bytes(),
+            private: Private::settled(prior_block, None)
+                .blocked_on(Some(block_seed.clone()))
+                .to_bytes(),
             diagnostics,
         }
     };
@@ -299,7 +304,9 @@ pub async fn update(
         }
         return Applied {
             new_state: Some(state),
-            private: Private::settled(prior_block, None).to_bytes(),
+            private: Private::settled(prior_block, None)
+                .blocked_on(Some(block_seed.clone()))
+                .to_bytes(),
             diagnostics: Diagnostics::new(),
         };
     };
@@ -357,7 +364,9 @@ pub async fn update(
             state.blocked_reason = Attr::Known(block.reason());
             Applied {
                 new_state: Some(state),
-                private: Private::settled(Some(block), None).to_bytes(),
+                private: Private::settled(Some(block), None)
+                    .blocked_on(Some(seed))
+                    .to_bytes(),
                 diagnostics,
             }
         }

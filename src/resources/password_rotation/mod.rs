@@ -245,21 +245,36 @@ pub fn read(
     now: OffsetDateTime,
 ) -> (Model, Vec<u8>) {
     let private = Private::from_bytes(prior_private);
-    observe(users, prior, private.block.map(|b| b.reason()));
+    let block_seed = private.block_seed(prior);
+    observe(
+        users,
+        prior,
+        private.block.map(|b| (b.reason(), block_seed.clone())),
+    );
     (
         prior.without_write_only(),
-        Private::settled(private.block, Some(now.unix_timestamp())).to_bytes(),
+        Private::settled(private.block, Some(now.unix_timestamp()))
+            .blocked_on(Some(block_seed))
+            .to_bytes(),
     )
 }
 
 /// Notes an object seen in state (read or upgraded) in the process-wide view, so that the plan of its replacement,
 /// which Terraform gives no prior state, still knows its block and its password.
-pub fn observe(users: &Users, m: &Model, private_block: Option<String>) {
+pub fn observe(users: &Users, m: &Model, private_block: Option<(String, Seed)>) {
     let Attr::Known(username) = &m.username else {
         return;
     };
-    let reason = m.blocked_reason.known().cloned().or(private_block);
-    users.observe(username, &m.seed(), reason.as_deref(), m.password.known());
+    let (private_reason, block_seed) = private_block.unzip();
+    let reason = m.blocked_reason.known().cloned().or(private_reason);
+    // The block applies to the seed it was recorded with; the password hand-off to the object's current seed.
+    users.observe(
+        username,
+        &block_seed.unwrap_or_else(|| m.seed()),
+        reason.as_deref(),
+        None,
+    );
+    users.observe(username, &m.seed(), None, m.password.known());
 }
 
 /// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.

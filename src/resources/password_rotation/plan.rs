@@ -171,7 +171,13 @@ pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<
     }
     // The destroy's apply gets these back; it needs nothing but what the state already said.
     let private = Private::from_bytes(prior_private);
-    (Private::settled(private.block, None).to_bytes(), diags)
+    let block_seed = private.block_seed(prior);
+    (
+        Private::settled(private.block, None)
+            .blocked_on(Some(block_seed))
+            .to_bytes(),
+        diags,
+    )
 }
 
 /// Plans a create (`prior` is `None`) or an update, from the prior state and private bytes, the configuration, the
@@ -224,6 +230,7 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
         private: Private {
             rotation: Some(PlannedRotation::Due(Reason::NoPasswordInState)),
             block: prior_private.block,
+            blocked_seed: prior_private.blocked_seed.clone(),
             login: handoff,
             ..Private::default()
         },
@@ -240,7 +247,8 @@ fn plan_update(
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     planned.id = prior.id.clone();
-    let reseeded = config.seed() != prior.seed();
+    let block_seed = prior_private.block_seed(prior);
+    let reseeded = config.seed().reseeds(&block_seed);
     // A block applies to the seed the object was blocked with; a re-seed lifts it for this plan. An object blocked
     // by an older provider, or whose private bytes were lost, still shows the block in `blocked_reason`.
     let block = if reseeded {
@@ -252,6 +260,7 @@ fn plan_update(
             .or_else(|| prior.blocked_reason.known().cloned())
     };
     let carried_block = if reseeded { None } else { prior_private.block };
+    let carried_seed = carried_block.is_some().then_some(block_seed);
     let due = match rotation_due(prior, config, now) {
         Ok(d) => d,
         Err(d) => {
@@ -260,6 +269,7 @@ fn plan_update(
                 planned,
                 private: Private {
                     block: carried_block,
+                    blocked_seed: carried_seed.clone(),
                     ..Private::default()
                 },
                 diagnostics,
@@ -325,6 +335,7 @@ but current_password_wo is not set. Set it to the user's password now.",
         private: Private {
             rotation,
             block: carried_block,
+            blocked_seed: carried_seed.clone(),
             // For the create half, should Terraform replace this object in this plan (-replace,
             // replace_triggered_by, a new user name): the create logs in with the password the object holds.
             prior_password: if reseeded {

@@ -10,9 +10,10 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Model;
 use super::decide::Reason;
 use crate::plugin::secret::Secret;
-use crate::resources::users::{Block, BlockKind};
+use crate::resources::users::{Block, BlockKind, Seed};
 
 /// The format version written today. Bytes without it were written by provider 0.1 (see [`Legacy`]).
 const VERSION: u8 = 2;
@@ -35,6 +36,11 @@ pub struct Private {
     /// Create plan to its apply: log in with this password, not the configured seed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub login: Option<Secret>,
+    /// The seed the object's block applies to: the seed configured when it was recorded. Kept beside the block,
+    /// because the object's own seed attributes follow the configuration, and a seed removed and later set again
+    /// to the same value must not lift the block.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_seed: Option<Seed>,
     /// Pairs the update half and the create half of one replacement (see `users::Users::claim`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<u64>,
@@ -130,6 +136,18 @@ impl Private {
             ..Private::default()
         }
     }
+
+    /// The same bytes with the seed the block applies to; nothing without a block.
+    pub fn blocked_on(mut self, seed: Option<Seed>) -> Self {
+        self.blocked_seed = if self.block.is_some() { seed } else { None };
+        self
+    }
+
+    /// The seed this object's block applies to: the recorded one, else (a block recorded before the seed was
+    /// kept in private bytes) the seed in the object's attributes.
+    pub fn block_seed(&self, object: &Model) -> Seed {
+        self.blocked_seed.clone().unwrap_or_else(|| object.seed())
+    }
 }
 
 #[cfg(test)]
@@ -150,6 +168,10 @@ mod tests {
             }),
             prior_password: Some(Secret::new("P\"1")),
             login: Some(Secret::new("P2")),
+            blocked_seed: Some(Seed {
+                current_password: Some(Secret::new("s\"eed")),
+                version: None,
+            }),
             claim: Some(99),
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);

@@ -266,3 +266,78 @@ fn a_change_of_user_name_releases_the_old_name() {
     let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
     assert!(p.diagnostics.has_errors());
 }
+
+/// A block outlives the seed's removal: removing `current_password` from the configuration is no re-seed (the next
+/// rotation would log in again with the stored password ThingSpace just rejected), and setting the same seed again
+/// afterwards is none either. Only a different seed lifts it.
+#[test]
+fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
+    let prior = Model {
+        triggers: triggers(&[("r", "1")]),
+        blocked_reason: s("ThingSpace rejected the log-in"),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
+    let private = Private {
+        block: Some(Block {
+            kind: BlockKind::LoginRejected,
+            at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+        }),
+        blocked_seed: Some(prior.seed()),
+        ..Private::default()
+    };
+    let removed = Model {
+        current_password: Attr::Null,
+        triggers: triggers(&[("r", "1")]),
+        ..config()
+    };
+    // Nothing due: the plan keeps the block, with the seed it applies to, though the state will hold no seed.
+    let p = plan(Some(&prior), &removed, NOW, &private, &Known::default());
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.block, private.block);
+    assert_eq!(p.private.blocked_seed, Some(prior.seed()));
+    assert!(p.planned.current_password.is_null());
+
+    // A due rotation without a seed is still refused as blocked.
+    let due = Model {
+        triggers: triggers(&[("r", "2")]),
+        ..removed.clone()
+    };
+    let p = plan(Some(&prior), &due, NOW, &private, &Known::default());
+    assert_eq!(
+        errors(&p),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+
+    // The state after an apply of the removal holds no seed; setting the same seed again is refused too.
+    let seedless = Model {
+        current_password: Attr::Null,
+        ..prior.clone()
+    };
+    let carried = Private {
+        block: private.block,
+        blocked_seed: private.blocked_seed.clone(),
+        ..Private::default()
+    };
+    let again = Model {
+        triggers: triggers(&[("r", "1")]),
+        ..config()
+    };
+    let p = plan(Some(&seedless), &again, NOW, &carried, &Known::default());
+    assert_eq!(
+        errors(&p),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+
+    // A different seed is a re-seed: it rotates, logging in with it.
+    let other = Model {
+        current_password: secret("from-support"),
+        ..again
+    };
+    let p = plan(Some(&seedless), &other, NOW, &carried, &Known::default());
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(
+        p.private.rotation,
+        Some(PlannedRotation::Due(decide::Reason::CurrentPasswordChanged))
+    );
+    assert_eq!(p.private.block, None);
+}
