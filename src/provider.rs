@@ -9,6 +9,7 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::provider::Provider;
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
+use crate::resources::alternating::AlternatingRotation;
 use crate::resources::password_rotation::PasswordRotation;
 use crate::resources::users::Users;
 use crate::shutdown::Shutdown;
@@ -262,7 +263,10 @@ impl Provider for ThingSpace {
     }
 
     fn resource_types(&self) -> Vec<ServedResource<Client>> {
-        vec![adapter::serve(PasswordRotation::new(self.users.clone()))]
+        vec![
+            adapter::serve(PasswordRotation::new(self.users.clone())),
+            adapter::serve(AlternatingRotation::new(self.users.clone())),
+        ]
     }
 }
 
