@@ -398,7 +398,13 @@ mod tests {
             .unwrap()
             .into_inner();
         let names: Vec<_> = schema.resource_schemas.keys().collect();
-        assert_eq!(names, [rotation::TYPE_NAME]);
+        assert_eq!(
+            names,
+            [
+                crate::resources::alternating::TYPE_NAME,
+                rotation::TYPE_NAME
+            ]
+        );
         let plan = |prior: &str, config: &str| {
             svc.plan_resource_change(Request::new(pb::plan_resource_change::Request {
                 type_name: rotation::TYPE_NAME.into(),
@@ -432,8 +438,8 @@ mod tests {
             .into_inner();
         assert_eq!(
             other.diagnostics[0].detail,
-            "The thingspace provider has no resource named \"thingspace_other\". It serves the resource \
-\"thingspace_password_rotation\"."
+            "The thingspace provider has no resource named \"thingspace_other\". It serves the resource types \
+[\"thingspace_alternating_password_rotation\", \"thingspace_password_rotation\"]."
         );
     }
 }
