@@ -34,7 +34,9 @@ fn setup(body: &str) -> (Emulator, Workspace) {
 }
 
 fn seeds(blue: &str, green: &str) -> String {
-    format!("  current_passwords = {{\n    \"{BLUE}\" = \"{blue}\"\n    \"{GREEN}\" = \"{green}\"\n  }}\n")
+    format!(
+        "  current_passwords = {{\n    \"{BLUE}\" = \"{blue}\"\n    \"{GREEN}\" = \"{green}\"\n  }}\n"
+    )
 }
 
 /// Writes `main.tf`: the resource with `body`, and `extra` after it.
@@ -145,7 +147,12 @@ fn create_resets_both_users_in_order_and_plans_nothing_more() {
 
 #[test]
 fn three_rotations_alternate_and_never_reset_the_active_user() {
-    let body = |n: u32| format!("{}  triggers = {{ n = \"{n}\" }}\n", seeds(SEED_BLUE, SEED_GREEN));
+    let body = |n: u32| {
+        format!(
+            "{}  triggers = {{ n = \"{n}\" }}\n",
+            seeds(SEED_BLUE, SEED_GREEN)
+        )
+    };
     let (emu, ws) = setup(&body(0));
     ws.apply();
     println!("issue 11 evidence: the emulator's reset log per apply (user: successful resets)");
@@ -175,7 +182,11 @@ fn three_rotations_alternate_and_never_reset_the_active_user() {
 
         let reqs = emu.requests();
         let after = ws.resource(ADDR);
-        assert_eq!(reset_users(&reqs), vec![was_standby.clone()], "rotation {n}");
+        assert_eq!(
+            reset_users(&reqs),
+            vec![was_standby.clone()],
+            "rotation {n}"
+        );
         assert_eq!(touched(&reqs, RESET_PATH, &was_active), 0, "rotation {n}");
         assert_eq!(touched(&reqs, LOGIN_PATH, &was_active), 0, "rotation {n}");
         assert_eq!(str_of(&after, "active_username"), was_standby);
@@ -204,7 +215,10 @@ log-ins as {was_active}: {}; {was_active}'s password unchanged at ThingSpace: {}
 
 #[test]
 fn a_rotation_that_falls_due_is_planned_with_refresh_false_and_applied_from_a_saved_plan() {
-    let body = format!("{}  rotation_period = \"1h\"\n", seeds(SEED_BLUE, SEED_GREEN));
+    let body = format!(
+        "{}  rotation_period = \"1h\"\n",
+        seeds(SEED_BLUE, SEED_GREEN)
+    );
     let (emu, mut ws) = setup(&body);
     ws.apply();
     let before = ws.resource(ADDR);
@@ -245,7 +259,12 @@ fn import_then_apply_rotates_both_users_with_their_seeds() {
         flat(&out.combined()).contains("No password to log in with"),
         "{out}"
     );
-    let bad = ws.tf(&["import", "-input=false", "thingspace_alternating_password_rotation.x", "svc-blue"]);
+    let bad = ws.tf(&[
+        "import",
+        "-input=false",
+        "thingspace_alternating_password_rotation.x",
+        "svc-blue",
+    ]);
     assert!(!bad.success());
     assert_no_api_calls(&emu, "a failed plan");
 
@@ -339,7 +358,7 @@ fn fault_case(target: Target, class: Class) {
     let before = emu.requests().len();
     // A fault is taken by the next request to its path: a pass-through fault first lets the first user's through.
     if let Target::CreateSecond = target {
-        emu.fault(Fault::delay(class.path(), 0));
+        emu.fault(Fault::delay(class.path(), 1));
     }
     emu.fault(class.fault());
     let out = match class {
@@ -348,8 +367,14 @@ fn fault_case(target: Target, class: Class) {
             let deadline = Instant::now() + Duration::from_secs(60);
             loop {
                 let reqs = emu.requests();
-                let held = reqs[before..].iter().filter(|r| r.path == RESET_PATH && r.fault);
-                let wanted = if let Target::CreateSecond = target { 2 } else { 1 };
+                let held = reqs[before..]
+                    .iter()
+                    .filter(|r| r.path == RESET_PATH && r.fault);
+                let wanted = if let Target::CreateSecond = target {
+                    2
+                } else {
+                    1
+                };
                 if held.count() >= wanted || Instant::now() > deadline || !running.running() {
                     break;
                 }
@@ -393,8 +418,8 @@ fn fault_case(target: Target, class: Class) {
     }
     emu.clear_faults();
 
-    // Recovery: apply again; when a user is blocked, re-seed it with its password at ThingSpace, as support would
-    // tell it, and apply once more.
+    // Recovery: apply again; when a user is blocked, re-seed with the passwords at ThingSpace, as support would
+    // tell them, and a new current_passwords_wo_version (a re-seed may reuse a value), and apply once more.
     let mut last: Option<TfOutput> = None;
     for attempt in 0..3 {
         let out = ws.try_apply(&[]);
@@ -412,7 +437,12 @@ fn fault_case(target: Target, class: Class) {
         );
         let blue = emu.user(BLUE).password;
         let green = emu.user(GREEN).password;
-        write(&ws, &body(10 + attempt, &blue, &green), "");
+        let reseed = format!(
+            "{}  current_passwords_wo_version = {}\n",
+            body(0, &blue, &green),
+            attempt + 1
+        );
+        write(&ws, &reseed, "");
         last = Some(out);
     }
     let last = last.unwrap();
