@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use crate::common::{
-    Emulator, Fault, LOGIN_PATH, REQUIRED_PROVIDERS, RESET_PATH, Request, TfOutput, Workspace,
-    assert_no_api_calls, flat, planned_actions, str_of,
+    DEFAULT_CLIENT_SECRET, Emulator, Fault, LOGIN_PATH, REQUIRED_PROVIDERS, RESET_PATH, Request,
+    TfOutput, Workspace, assert_no_api_calls, encodings, flat, planned_actions, str_of,
 };
 use serde_json::Value;
 
@@ -112,6 +112,29 @@ fn check_invariants(emu: &Emulator, ws: &Workspace, ctx: &str) {
                 in_state || explained,
                 "{ctx}: user {name}'s password ThingSpace generated is in no state, and no blocked_reason says a \
 reset may have taken effect: {reasons:?}"
+            );
+        }
+    }
+}
+
+/// I5: no seed, generated password, client secret or token, in any encoding, in a command's output.
+fn assert_no_secret_shown(emu: &Emulator, out: &TfOutput, ctx: &str) {
+    let issued = emu.issued();
+    let mut secrets = vec![
+        SEED_BLUE.to_owned(),
+        SEED_GREEN.to_owned(),
+        DEFAULT_CLIENT_SECRET.to_owned(),
+    ];
+    secrets.extend(issued.passwords);
+    secrets.extend(issued.access_tokens);
+    secrets.extend(issued.session_tokens);
+    let text = out.combined();
+    for secret in &secrets {
+        for form in encodings(secret) {
+            assert!(
+                !text.contains(&form),
+                "{ctx}: a secret ({} chars) appears in the output",
+                secret.len()
             );
         }
     }
@@ -299,6 +322,36 @@ current_password = \"{SEED_GREEN}\"\n}}\n"
     assert_no_api_calls(&emu, "a plan with a duplicate user");
 }
 
+#[test]
+fn replace_and_taint_log_in_with_the_stored_passwords_not_the_seeds() {
+    let (emu, ws) = setup(&seeds(SEED_BLUE, SEED_GREEN));
+    ws.apply();
+    for how in [vec!["-replace", ADDR], vec![]] {
+        if how.is_empty() {
+            ws.tf(&["taint", ADDR]).assert_success();
+        }
+        let before = ws.resource(ADDR);
+        emu.clear_requests();
+        let out = ws.apply_with(&how);
+        assert_no_secret_shown(&emu, &out, "replace");
+        assert_eq!(reset_users(&emu.requests()), vec![BLUE, GREEN], "{how:?}");
+        for name in [BLUE, GREEN] {
+            assert_eq!(
+                emu.user(name).failed_logins,
+                0,
+                "{how:?}: no log-in with a stale seed"
+            );
+        }
+        let after = ws.resource(ADDR);
+        assert_ne!(
+            str_of(&after, "active_password"),
+            str_of(&before, "active_password")
+        );
+        assert_eq!(str_of(&after, "active_password"), emu.user(GREEN).password);
+        assert_eq!(str_of(&after, "standby_password"), emu.user(BLUE).password);
+    }
+}
+
 /// Where a fault lands: which request to `path` of the apply (0-based), and which apply.
 #[derive(Clone, Copy, Debug)]
 enum Target {
@@ -394,6 +447,7 @@ fn fault_case(target: Target, class: Class) {
     };
     let killed = matches!(class, Class::KillDuringReset);
     assert!(!out.combined().contains("panicked"), "{ctx}: {out}");
+    assert_no_secret_shown(&emu, &out, &ctx);
     if !killed {
         assert!(!out.success(), "{ctx}: the faulted apply must fail:\n{out}");
         check_invariants(&emu, &ws, &format!("{ctx}, faulted apply"));
@@ -423,6 +477,7 @@ fn fault_case(target: Target, class: Class) {
     let mut last: Option<TfOutput> = None;
     for attempt in 0..3 {
         let out = ws.try_apply(&[]);
+        assert_no_secret_shown(&emu, &out, &ctx);
         if !killed {
             check_invariants(&emu, &ws, &format!("{ctx}, recovery apply {attempt}"));
         }
