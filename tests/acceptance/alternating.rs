@@ -178,7 +178,9 @@ fn three_rotations_alternate_and_never_reset_the_active_user() {
     };
     let (emu, ws) = setup(&body(0));
     ws.apply();
-    println!("issue 11 evidence: the emulator's reset log per apply (user: successful resets)");
+    println!(
+        "issue 11 evidence: the users of the successful resets in each apply, from the emulator's request log"
+    );
     println!(
         "  create: resets {:?}; active {GREEN}, standby {BLUE}",
         reset_users(&emu.requests())

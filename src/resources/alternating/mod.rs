@@ -476,7 +476,12 @@ impl Resource for AlternatingRotation {
         let private = Private::from_bytes(req.prior_private);
         let now = crate::clock::now();
         let p = plan::plan_in_run(req.prior, req.config, now, &private, &self.users);
-        tracing::debug!(rotation = ?p.private.rotation, blocked = p.private.block.is_some(), create = req.prior.is_none(), "planned");
+        tracing::debug!(
+            rotation = ?p.private.rotation,
+            blocked = p.private.block.is_some(),
+            create = req.prior.is_none(),
+            "planned"
+        );
         Outcome {
             state: p.planned,
             private: p.private.to_bytes(),
