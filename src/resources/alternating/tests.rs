@@ -475,3 +475,179 @@ fn the_schema_marks_secrets_and_replacement() {
         assert_eq!(a.sensitive, secret, "{}", a.name);
     }
 }
+
+fn seeded(users: &[&str]) -> Decision {
+    Decision::Steps(
+        users
+            .iter()
+            .map(|u| Step {
+                user: (*u).to_owned(),
+                login: Login::Seed,
+            })
+            .collect(),
+    )
+}
+
+/// Which users an update resets: seeds first (missing passwords and re-seeds, standby before active), else the
+/// standby alone when the schedule says so.
+#[test]
+fn decide_table() {
+    let cfg = config();
+    let base = state(&cfg, "2027-03-01T00:00:00Z");
+    let version = |n: i64| Attr::Known(Number::from(n));
+    let rows: Vec<(&str, Model, Model, Decision)> = vec![
+        ("nothing changed", base.clone(), cfg.clone(), Decision::None),
+        (
+            "imported: both users by usernames, with seeds",
+            import("blue,green").unwrap(),
+            cfg.clone(),
+            seeded(&["blue", "green"]),
+        ),
+        (
+            "the standby has no password (a create that did not finish)",
+            Model {
+                standby_password: Attr::Null,
+                ..base.clone()
+            },
+            cfg.clone(),
+            seeded(&["blue"]),
+        ),
+        (
+            "the active user's seed changed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("blue", "b0"), ("green", "g9")]),
+                ..cfg.clone()
+            },
+            seeded(&["green"]),
+        ),
+        (
+            "a new version re-seeds both, standby first",
+            base.clone(),
+            Model {
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["blue", "green"]),
+        ),
+        (
+            "the roles decide the order, not usernames",
+            Model {
+                active_username: s("blue"),
+                standby_username: s("green"),
+                ..base.clone()
+            },
+            Model {
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["green", "blue"]),
+        ),
+        (
+            "a new version re-seeds only the users with a seed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("green", "g0")]),
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["green"]),
+        ),
+        (
+            "an empty seed is no re-seed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("blue", ""), ("green", "g0")]),
+                ..cfg.clone()
+            },
+            Decision::None,
+        ),
+        (
+            "triggers changed: the standby, with its stored password",
+            base.clone(),
+            Model {
+                triggers: Attr::Known([("n".to_owned(), s("1"))].into()),
+                ..cfg.clone()
+            },
+            Decision::Steps(vec![Step {
+                user: "blue".into(),
+                login: Login::Stored,
+            }]),
+        ),
+        (
+            "a re-seed wins over the schedule",
+            base.clone(),
+            Model {
+                triggers: Attr::Known([("n".to_owned(), s("1"))].into()),
+                current_passwords: seeds(&[("blue", "b9"), ("green", "g0")]),
+                ..cfg.clone()
+            },
+            seeded(&["blue"]),
+        ),
+        (
+            "triggers unknown",
+            base.clone(),
+            Model {
+                triggers: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "a seed unknown, nothing due",
+            base.clone(),
+            Model {
+                current_passwords: Attr::Known(
+                    [
+                        ("blue".to_owned(), Attr::Unknown),
+                        ("green".to_owned(), secret("g0")),
+                    ]
+                    .into(),
+                ),
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "the version unknown",
+            base.clone(),
+            Model {
+                current_passwords_wo_version: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "usernames unknown",
+            base.clone(),
+            Model {
+                usernames: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+    ];
+    for (name, prior, config, want) in rows {
+        assert_eq!(decide(&prior, &config, NOW).unwrap(), want, "{name}");
+    }
+    // A state whose roles are missing or name the same user falls back to the order of usernames.
+    let names = ["blue".to_owned(), "green".to_owned()];
+    let odd = Model {
+        standby_username: s("green"),
+        ..base.clone()
+    };
+    assert_eq!(super::decide::order(&odd, &names), names);
+    assert_eq!(
+        super::decide::order(&base, &names),
+        ["blue".to_owned(), "green".to_owned()]
+    );
+    let swapped = Model {
+        active_username: s("blue"),
+        standby_username: s("green"),
+        ..base
+    };
+    assert_eq!(
+        super::decide::order(&swapped, &names),
+        ["green".to_owned(), "blue".to_owned()]
+    );
+}
