@@ -397,7 +397,9 @@ mod tests {
             .await
             .unwrap()
             .into_inner();
-        let names: Vec<_> = schema.resource_schemas.keys().collect();
+        // A protobuf map: no order.
+        let mut names: Vec<_> = schema.resource_schemas.keys().collect();
+        names.sort();
         assert_eq!(
             names,
             [
