@@ -411,7 +411,7 @@ pub async fn update(
         }
         let password = match login {
             Login::Stored => prior.password_of(user).cloned(),
-            Login::Seed | Login::Handoff => config.configured_password(user),
+            Login::Seed => config.configured_password(user),
         };
         match password {
             Some(p) => logins.push((user.clone(), p)),

@@ -15,7 +15,7 @@ use super::Model;
 use crate::plugin::diagnostics::Diagnostic;
 use crate::resources::schedule::{self, Verdict};
 
-/// What a reset logs in with.
+/// What a reset of an update logs in with (a create logs in with a hand-off from its plan, else the seed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Login {
@@ -23,8 +23,6 @@ pub enum Login {
     Stored,
     /// The configured seed (`current_passwords_wo`, else `current_passwords`).
     Seed,
-    /// The password the plan handed over from an object this create replaces (in the private bytes).
-    Handoff,
 }
 
 /// One reset.
