@@ -354,6 +354,31 @@ fn replace_and_taint_log_in_with_the_stored_passwords_not_the_seeds() {
     }
 }
 
+#[test]
+fn replace_with_create_before_destroy_stops_before_any_log_in() {
+    let lifecycle = "  lifecycle {\n    create_before_destroy = true\n  }\n";
+    let (emu, ws) = setup(&format!("{}{lifecycle}", seeds(SEED_BLUE, SEED_GREEN)));
+    ws.apply();
+    let before = passwords_in_state(&ws);
+    emu.clear_requests();
+    let out = ws.try_apply(&["-replace", ADDR]);
+    assert!(!out.success(), "{out}");
+    assert!(
+        flat(&out.combined()).contains("inconsistent final plan"),
+        "{out}"
+    );
+    let logins = emu
+        .requests()
+        .iter()
+        .filter(|r| r.path == LOGIN_PATH)
+        .count();
+    assert_eq!(logins, 0, "no log-in with the stale seeds");
+    for (name, password) in &before {
+        assert_eq!(&emu.user(name).password, password);
+        assert!(passwords_in_state(&ws).contains(&(name.clone(), password.clone())));
+    }
+}
+
 /// Where a fault lands: which request to `path` of the apply (0-based), and which apply.
 #[derive(Clone, Copy, Debug)]
 enum Target {
