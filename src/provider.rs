@@ -9,6 +9,7 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::provider::Provider;
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
+use crate::resources::alternating::AlternatingRotation;
 use crate::resources::password_rotation::PasswordRotation;
 use crate::resources::users::Users;
 use crate::shutdown::Shutdown;
@@ -262,7 +263,10 @@ impl Provider for ThingSpace {
     }
 
     fn resource_types(&self) -> Vec<ServedResource<Client>> {
-        vec![adapter::serve(PasswordRotation::new(self.users.clone()))]
+        vec![
+            adapter::serve(PasswordRotation::new(self.users.clone())),
+            adapter::serve(AlternatingRotation::new(self.users.clone())),
+        ]
     }
 }
 
@@ -393,8 +397,16 @@ mod tests {
             .await
             .unwrap()
             .into_inner();
-        let names: Vec<_> = schema.resource_schemas.keys().collect();
-        assert_eq!(names, [rotation::TYPE_NAME]);
+        // A protobuf map: no order.
+        let mut names: Vec<_> = schema.resource_schemas.keys().collect();
+        names.sort();
+        assert_eq!(
+            names,
+            [
+                crate::resources::alternating::TYPE_NAME,
+                rotation::TYPE_NAME
+            ]
+        );
         let plan = |prior: &str, config: &str| {
             svc.plan_resource_change(Request::new(pb::plan_resource_change::Request {
                 type_name: rotation::TYPE_NAME.into(),
@@ -428,8 +440,8 @@ mod tests {
             .into_inner();
         assert_eq!(
             other.diagnostics[0].detail,
-            "The thingspace provider has no resource named \"thingspace_other\". It serves the resource \
-\"thingspace_password_rotation\"."
+            "The thingspace provider has no resource named \"thingspace_other\". It serves the resource types \
+[\"thingspace_alternating_password_rotation\", \"thingspace_password_rotation\"]."
         );
     }
 }

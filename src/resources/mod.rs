@@ -1,6 +1,7 @@
 //! Resource types served by this provider, one module each, and what one process knows about each ThingSpace user
 //! across them ([`users`]).
 
+pub mod alternating;
 pub mod password_rotation;
 pub mod schedule;
 pub mod users;

@@ -21,9 +21,13 @@ const APPLIED_PATTERNS: &[&str] = &[
 /// Pattern directories applied with the real provider they also need, from a filesystem mirror, by their own test
 /// module (`secret_store`: hashicorp/aws against moto).
 const APPLIED_WITH_ANOTHER_PROVIDER: &[&str] = &["secret-store-aws"];
-/// Pattern directories that need another provider which cannot be installed or served here (Vault, time):
-/// fmt-checked only.
-const FMT_ONLY_PATTERNS: &[&str] = &["secret-store-vault", "time-rotating"];
+/// Pattern directories that need another provider which cannot be installed or served here (Vault, time), or whose
+/// AWS half is the same as `secret-store-aws`'s: fmt-checked only.
+const FMT_ONLY_PATTERNS: &[&str] = &[
+    "secret-store-aws-alternating",
+    "secret-store-vault",
+    "time-rotating",
+];
 
 fn examples_dir() -> PathBuf {
     repo_root().join("examples")
@@ -205,6 +209,7 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
             "guides/installation.md",
             "guides/troubleshooting.md",
             "index.md",
+            "resources/alternating_password_rotation.md",
             "resources/password_rotation.md"
         ]
     );
@@ -228,6 +233,22 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
         "OpenTofu",
     ] {
         assert!(resource.contains(words), "resource page lacks {words:?}");
+    }
+
+    let alternating = page("alternating_password_rotation.md");
+    for words in [
+        "`current_passwords_wo` (Map of String, Sensitive, Write-only)",
+        "`active_password` (String, Sensitive)",
+        "`standby_password` (String, Sensitive)",
+        "5 consecutive failed log-ins",
+        "terraform import thingspace_alternating_password_rotation.example svc-api-blue,svc-api-green",
+        "aws_secretsmanager_secret_version",
+        "active_username",
+    ] {
+        assert!(
+            alternating.contains(words),
+            "alternating resource page lacks {words:?}"
+        );
     }
 
     // The same check fails on a hand edit, and names the file.
@@ -768,4 +789,99 @@ fn readme_guarantees_name_tests_that_exist() {
             "the troubleshooting guide lacks {row:?}"
         );
     }
+}
+
+const ALT_ADDR: &str = "thingspace_alternating_password_rotation.example";
+const ALT_USERS: [&str; 2] = ["svc-api-blue", "svc-api-green"];
+
+/// A workspace with the provider and alternating resource examples, both users at [`SEED`] and the seeds in
+/// `TF_VAR_current_passwords` as the example says to pass them.
+fn alternating_workspace(emu: &Emulator) -> Workspace {
+    emu.add_user(ALT_USERS[0], SEED);
+    let mut ws = workspace_with(
+        emu,
+        ALT_USERS[1],
+        &[
+            ("provider.tf", "provider/provider.tf"),
+            (
+                "resource.tf",
+                "resources/thingspace_alternating_password_rotation/resource.tf",
+            ),
+        ],
+    );
+    ws.set_env(
+        "TF_VAR_current_passwords",
+        &format!(
+            r#"{{"{}":"{SEED}","{}":"{SEED}"}}"#,
+            ALT_USERS[0], ALT_USERS[1]
+        ),
+    );
+    ws
+}
+
+/// Asserts both users were reset once, in order, and the state holds ThingSpace's passwords in their roles.
+fn assert_alternating_created(emu: &Emulator, ws: &Workspace) {
+    let resets: Vec<Option<String>> = emu
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == RESET_PATH)
+        .map(|r| r.username)
+        .collect();
+    assert_eq!(
+        resets,
+        ALT_USERS.map(|u| Some(u.to_owned())).to_vec(),
+        "usernames[0], then usernames[1]"
+    );
+    let r = ws.resource(ALT_ADDR);
+    assert_eq!(str_of(&r, "active_username"), ALT_USERS[1]);
+    assert_eq!(str_of(&r, "standby_username"), ALT_USERS[0]);
+    assert_eq!(
+        str_of(&r, "active_password"),
+        emu.user(ALT_USERS[1]).password
+    );
+    assert_eq!(
+        str_of(&r, "standby_password"),
+        emu.user(ALT_USERS[0]).password
+    );
+    assert_eq!(
+        parse_time(str_of(&r, "rotate_after")) - parse_time(str_of(&r, "rotated_at")),
+        time::Duration::days(45),
+        "rotation_period = \"45d\""
+    );
+    assert!(
+        !ws.state_file().contains(SEED),
+        "the write-only seeds are not stored"
+    );
+}
+
+#[test]
+fn alternating_resource_example_validates_and_creates_both_users() {
+    let emu = Emulator::start();
+    let ws = alternating_workspace(&emu);
+    validate(&ws);
+    ws.apply();
+    assert_alternating_created(&emu, &ws);
+    emu.clear_requests();
+    assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0, "nothing due");
+    assert!(emu.requests().is_empty(), "plan calls no API");
+}
+
+#[test]
+fn alternating_import_sh_imports_without_an_api_call_and_the_next_apply_takes_over() {
+    let emu = Emulator::start();
+    let ws = alternating_workspace(&emu);
+    let script = example("resources/thingspace_alternating_password_rotation/import.sh");
+    let commands: Vec<Vec<&str>> = script
+        .lines()
+        .filter(|l| l.starts_with("terraform "))
+        .map(|l| l.split_whitespace().skip(1).collect())
+        .collect();
+    assert_eq!(commands.len(), 1, "one terraform command in import.sh");
+    ws.tf(&commands[0]).assert_success();
+    assert!(emu.requests().is_empty(), "import calls no API");
+    let r = ws.resource(ALT_ADDR);
+    assert_eq!(str_of(&r, "id"), "svc-api-blue,svc-api-green");
+    assert!(r["active_password"].is_null(), "import stores no password");
+    ws.apply();
+    assert_alternating_created(&emu, &ws);
 }

@@ -3,7 +3,7 @@
 //! ThingSpace emulator); the rest check the plugin transport in-process and the repository's tooling.
 //!
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
-//! - `password_rotation`: the resource's workflows; `pipeline`: what CI pipelines do with Terraform.
+//! - `password_rotation`, `alternating`: the two resources' workflows; `pipeline`: what CI pipelines do with Terraform.
 //! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
 //! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support; `identity`: resource
 //!   identity with the real CLI.
@@ -19,6 +19,7 @@
 
 mod common;
 
+mod alternating;
 mod ci_examples;
 mod ci_lint;
 mod compat;

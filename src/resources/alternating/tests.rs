@@ -1,0 +1,653 @@
+//! Tests of `thingspace_alternating_password_rotation` without an API: validation, import, the decision of which
+//! user a rotation resets, planning (unknowns, blocks, seeds), claims shared with the single resource, and the
+//! refusals an apply makes before any call. Applying against ThingSpace is covered by the acceptance tests.
+
+use super::decide::{Decision, Login, Step, decide};
+use super::plan::{Known, from_config, plan, plan_destroy, plan_in_run};
+use super::private::{Planned, UserBlock};
+use super::*;
+use crate::resources::password_rotation;
+use crate::resources::users::{Block, BlockKind};
+use time::macros::datetime;
+
+const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
+
+fn s(v: &str) -> Attr<String> {
+    Attr::Known(v.to_string())
+}
+
+fn secret(v: &str) -> Attr<Secret> {
+    Attr::Known(Secret::new(v))
+}
+
+fn names(a: &str, b: &str) -> Attr<Vec<Attr<String>>> {
+    Attr::Known(vec![s(a), s(b)])
+}
+
+fn seeds(pairs: &[(&str, &str)]) -> Attr<Passwords> {
+    Attr::Known(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), secret(v)))
+            .collect(),
+    )
+}
+
+fn config() -> Model {
+    Model {
+        usernames: names("blue", "green"),
+        current_passwords: seeds(&[("blue", "b0"), ("green", "g0")]),
+        ..Model::default()
+    }
+}
+
+/// The state after a create at `rotated_at`: green active, blue standby.
+fn state(config: &Model, rotated_at: &str) -> Model {
+    Model {
+        active_username: s("green"),
+        active_password: secret("G1"),
+        standby_username: s("blue"),
+        standby_password: secret("B1"),
+        rotated_at: s(rotated_at),
+        blocked_reason: Attr::Null,
+        rotate_after: Attr::Null,
+        ..from_config(config)
+    }
+}
+
+fn errors(d: &Diagnostics) -> Vec<String> {
+    d.0.iter()
+        .filter(|d| d.is_error())
+        .map(|d| d.summary.clone())
+        .collect()
+}
+
+#[test]
+fn validation_names_each_bad_attribute() {
+    let cases: Vec<(Model, &str)> = vec![
+        (
+            Model {
+                usernames: Attr::Known(vec![s("only")]),
+                ..config()
+            },
+            "usernames",
+        ),
+        (
+            Model {
+                usernames: Attr::Known(vec![s("a"), s("b"), s("c")]),
+                ..config()
+            },
+            "usernames",
+        ),
+        (
+            Model {
+                usernames: names("same", "same"),
+                ..config()
+            },
+            "usernames",
+        ),
+        (
+            Model {
+                usernames: names("", "b"),
+                ..config()
+            },
+            "usernames",
+        ),
+        (
+            Model {
+                usernames: names("svc blue", "b"),
+                ..config()
+            },
+            "usernames",
+        ),
+        (
+            Model {
+                current_passwords_wo: seeds(&[("blue", "x")]),
+                ..config()
+            },
+            "current_passwords_wo",
+        ),
+        (
+            Model {
+                current_passwords: seeds(&[("bleu", "x")]),
+                ..config()
+            },
+            "current_passwords",
+        ),
+        (
+            Model {
+                rotation_period: s("500ms"),
+                ..config()
+            },
+            "rotation_period",
+        ),
+    ];
+    for (model, attr) in cases {
+        let d = validate(&model, true);
+        assert!(d.has_errors(), "{attr}: {d:?}");
+        assert_eq!(
+            d.0[0].attribute,
+            vec![crate::plugin::cty::PathStep::Attr(attr.into())],
+            "{attr}"
+        );
+    }
+    assert!(validate(&config(), true).is_empty());
+    // Unknown values are not errors.
+    let unknown = Model {
+        usernames: Attr::Known(vec![Attr::Unknown, s("b")]),
+        current_passwords: Attr::Unknown,
+        ..config()
+    };
+    assert!(validate(&unknown, true).is_empty());
+    let wo = Model {
+        current_passwords: Attr::Null,
+        current_passwords_wo: seeds(&[("blue", "x")]),
+        ..config()
+    };
+    assert!(validate(&wo, true).is_empty());
+    assert!(validate(&wo, false).has_errors(), "Terraform before 1.11");
+}
+
+#[test]
+fn import_takes_two_names_joined_with_a_comma() {
+    let m = import("blue,green").unwrap();
+    assert_eq!(m.names(), Some(["blue".to_owned(), "green".to_owned()]));
+    assert_eq!(m.id, s("blue,green"));
+    for bad in [
+        "blue",
+        "blue,green,red",
+        "blue,blue",
+        ",green",
+        "bl ue,green",
+    ] {
+        let e = import(bad).unwrap_err();
+        assert!(
+            e.detail.contains("svc-blue,svc-green"),
+            "{bad}: {}",
+            e.detail
+        );
+    }
+    // The next plan resets both users with their seeds, standby order by usernames.
+    let prior = import("blue,green").unwrap();
+    assert_eq!(
+        decide(&prior, &config(), NOW).unwrap(),
+        Decision::Steps(vec![
+            Step {
+                user: "blue".into(),
+                login: Login::Seed
+            },
+            Step {
+                user: "green".into(),
+                login: Login::Seed
+            },
+        ])
+    );
+    let one_seed = Model {
+        current_passwords: seeds(&[("blue", "b0"), ("green", "")]),
+        ..config()
+    };
+    let p = plan(
+        Some(&prior),
+        &one_seed,
+        NOW,
+        &Private::default(),
+        &Known::default(),
+    );
+    assert_eq!(errors(&p.diagnostics), vec!["No password to log in with"]);
+    assert!(p.diagnostics.0[0].detail.contains("\"green\""));
+}
+
+#[test]
+fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknown() {
+    let cfg = Model {
+        rotation_period: s("7d"),
+        ..config()
+    };
+    let prior = state(&cfg, "2027-03-01T00:00:00Z");
+    assert_eq!(
+        decide(&prior, &cfg, NOW).unwrap(),
+        Decision::Steps(vec![Step {
+            user: "blue".into(),
+            login: Login::Stored
+        }])
+    );
+    let p = plan(
+        Some(&prior),
+        &cfg,
+        NOW,
+        &Private::default(),
+        &Known::default(),
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert!(p.planned.active_username.is_unknown());
+    assert!(p.planned.active_password.is_unknown());
+    assert_eq!(p.planned.standby_username, s("green"));
+    assert_eq!(p.planned.standby_password, secret("G1"));
+    // Not due yet: nothing changes.
+    let early = Model {
+        rotate_after: s("2027-03-16T00:00:00Z"),
+        ..state(&cfg, "2027-03-09T00:00:00Z")
+    };
+    let p = plan(
+        Some(&early),
+        &cfg,
+        NOW,
+        &Private::default(),
+        &Known::default(),
+    );
+    assert_eq!(p.planned, early);
+    assert_eq!(p.private.rotation, None);
+    // A seed removed after the first apply is no rotation.
+    let unseeded = Model {
+        current_passwords: Attr::Null,
+        ..cfg.clone()
+    };
+    assert_eq!(decide(&early, &unseeded, NOW).unwrap(), Decision::None);
+    // A changed seed re-seeds that user only.
+    let reseed = Model {
+        current_passwords: seeds(&[("blue", "b0"), ("green", "from-support")]),
+        ..cfg.clone()
+    };
+    assert_eq!(
+        decide(&early, &reseed, NOW).unwrap(),
+        Decision::Steps(vec![Step {
+            user: "green".into(),
+            login: Login::Seed
+        }])
+    );
+    // Unknown seeds at plan time: the apply decides.
+    let unknown = Model {
+        current_passwords: Attr::Unknown,
+        ..cfg
+    };
+    assert_eq!(decide(&early, &unknown, NOW).unwrap(), Decision::Unknown);
+}
+
+fn blocked(user: &str) -> Private {
+    Private {
+        block: Some(UserBlock {
+            user: user.into(),
+            block: Block {
+                kind: BlockKind::LoginRejected,
+                at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+            },
+        }),
+        ..Private::default()
+    }
+}
+
+#[test]
+fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
+    let cfg = Model {
+        rotation_period: s("7d"),
+        ..config()
+    };
+    let prior = state(&cfg, "2027-03-01T00:00:00Z");
+    // The standby (blue) is blocked and due: refused.
+    let p = plan(Some(&prior), &cfg, NOW, &blocked("blue"), &Known::default());
+    assert_eq!(
+        errors(&p.diagnostics),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+    // The active user (green) is blocked: the standby may still rotate, with a warning.
+    let p = plan(
+        Some(&prior),
+        &cfg,
+        NOW,
+        &blocked("green"),
+        &Known::default(),
+    );
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert_eq!(p.diagnostics.0[0].summary, "Password rotation is blocked");
+    assert!(p.diagnostics.0[0].detail.contains("\"green\""));
+    // Re-seeding blue lifts its block.
+    let reseed = Model {
+        current_passwords: seeds(&[("blue", "from-support"), ("green", "g0")]),
+        ..cfg.clone()
+    };
+    let p = plan(
+        Some(&prior),
+        &reseed,
+        NOW,
+        &blocked("blue"),
+        &Known::default(),
+    );
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.block, None);
+    // A block seen only in blocked_reason (a tainted object, refresh off) names its user.
+    let shown = Model {
+        blocked_reason: s(&blocked("blue").block.unwrap().reason()),
+        ..prior
+    };
+    let users = Users::default();
+    observe(&users, &shown, None);
+    assert!(users.blocked("blue", &shown.seed("blue")).is_some());
+    assert!(users.blocked("green", &shown.seed("green")).is_none());
+    assert_eq!(
+        users.known_password("green", &shown.seed("green")),
+        Some(Secret::new("G1"))
+    );
+}
+
+#[test]
+fn a_create_plans_everything_unknown_and_hands_over_known_passwords() {
+    let p = plan(None, &config(), NOW, &Private::default(), &Known::default());
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.planned.id, s("blue,green"));
+    assert!(p.planned.active_username.is_unknown());
+    assert!(p.planned.blocked_reason.is_unknown());
+    assert!(p.private.logins.is_empty());
+    // The replacement of a tainted object whose first reset succeeded logs in as that user with its new password.
+    let known = Known {
+        passwords: [("blue".to_owned(), Secret::new("B1"))].into(),
+        ..Known::default()
+    };
+    let no_blue_seed = Model {
+        current_passwords: seeds(&[("green", "g0")]),
+        ..config()
+    };
+    let p = plan(None, &no_blue_seed, NOW, &Private::default(), &known);
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.logins.get("blue"), Some(&Secret::new("B1")));
+    assert_eq!(p.planned.blocked_reason, Attr::Null);
+    // Without a seed or hand-off for a user: an error naming it.
+    let p = plan(
+        None,
+        &no_blue_seed,
+        NOW,
+        &Private::default(),
+        &Known::default(),
+    );
+    assert_eq!(errors(&p.diagnostics), vec!["No password to log in with"]);
+    assert!(p.diagnostics.0[0].detail.contains("\"blue\""));
+}
+
+#[test]
+fn a_user_managed_by_both_resource_types_is_a_plan_error() {
+    let users = Users::default();
+    let single = password_rotation::Model {
+        username: s("green"),
+        current_password: secret("g0"),
+        ..password_rotation::Model::default()
+    };
+    let p = password_rotation::plan_in_run(
+        None,
+        &single,
+        NOW,
+        &password_rotation::Private::default(),
+        &users,
+    );
+    assert!(!p.diagnostics.has_errors());
+    let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
+    assert_eq!(
+        errors(&p.diagnostics),
+        vec!["Duplicate ThingSpace user name"]
+    );
+    assert!(p.diagnostics.0[0].detail.contains("\"green\""));
+    // A destroy releases both users.
+    let users = Users::default();
+    let (_, d) = plan_destroy(&state(&config(), "2027-03-01T00:00:00Z"), &[], &users);
+    assert!(d.is_empty());
+    let p = password_rotation::plan_in_run(
+        None,
+        &single,
+        NOW,
+        &password_rotation::Private::default(),
+        &users,
+    );
+    assert_eq!(
+        errors(&p.diagnostics),
+        vec!["ThingSpace user moves to another resource address"]
+    );
+}
+
+#[tokio::test]
+async fn an_apply_refuses_before_any_call() {
+    let users = Users::default();
+    let ctx = apply::ApplyContext {
+        client: None,
+        users: &users,
+    };
+    let cfg = Model {
+        rotation_period: s("7d"),
+        ..config()
+    };
+    let prior = state(&cfg, "2027-03-01T00:00:00Z");
+    let mut planned = from_config(&cfg);
+    planned.standby_username = s("green");
+    let private = Private {
+        rotation: Some(Planned::Steps(vec![Step {
+            user: "blue".into(),
+            login: Login::Stored,
+        }])),
+        ..blocked("blue")
+    };
+    let out = apply::update(&ctx, &prior, &cfg, planned.clone(), private, || NOW).await;
+    assert_eq!(
+        errors(&out.diagnostics),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+    let kept = out.new_state.unwrap();
+    assert_eq!(kept.active_password, prior.active_password);
+    assert_eq!(kept.standby_password, prior.standby_password);
+    assert!(
+        kept.blocked_reason
+            .known()
+            .unwrap()
+            .starts_with("User \"blue\"")
+    );
+    // A create checks both users before the first log-in: a missing seed for the second stops it.
+    let cfg = Model {
+        current_passwords: seeds(&[("blue", "b0")]),
+        ..config()
+    };
+    let out = apply::create(&ctx, &cfg, from_config(&cfg), Private::default(), || NOW).await;
+    assert_eq!(errors(&out.diagnostics), vec!["No password to log in with"]);
+    assert!(out.new_state.is_none());
+    let out = apply::create(
+        &ctx,
+        &config(),
+        from_config(&config()),
+        Private::default(),
+        || NOW,
+    )
+    .await;
+    assert_eq!(errors(&out.diagnostics), vec!["Provider not configured"]);
+    // Delete makes no call and keeps no password in its warning.
+    let out = apply::delete(&ctx, &prior);
+    assert!(out.new_state.is_none());
+    assert!(!out.diagnostics.has_errors());
+    assert!(!out.diagnostics.0[0].detail.contains("G1"));
+}
+
+#[test]
+fn the_schema_marks_secrets_and_replacement() {
+    let s = schema();
+    let names: Vec<&str> = s.requires_replace_attributes().collect();
+    assert_eq!(names, vec!["usernames"]);
+    let wo: Vec<&str> = s.write_only_attributes().collect();
+    assert_eq!(wo, vec!["current_passwords_wo"]);
+    for a in &s.attributes {
+        let secret = matches!(
+            a.name,
+            "current_passwords" | "current_passwords_wo" | "active_password" | "standby_password"
+        );
+        assert_eq!(a.sensitive, secret, "{}", a.name);
+    }
+}
+
+fn seeded(users: &[&str]) -> Decision {
+    Decision::Steps(
+        users
+            .iter()
+            .map(|u| Step {
+                user: (*u).to_owned(),
+                login: Login::Seed,
+            })
+            .collect(),
+    )
+}
+
+/// Which users an update resets: seeds first (missing passwords and re-seeds, standby before active), else the
+/// standby alone when the schedule says so.
+#[test]
+fn decide_table() {
+    let cfg = config();
+    let base = state(&cfg, "2027-03-01T00:00:00Z");
+    let version = |n: i64| Attr::Known(Number::from(n));
+    let rows: Vec<(&str, Model, Model, Decision)> = vec![
+        ("nothing changed", base.clone(), cfg.clone(), Decision::None),
+        (
+            "imported: both users by usernames, with seeds",
+            import("blue,green").unwrap(),
+            cfg.clone(),
+            seeded(&["blue", "green"]),
+        ),
+        (
+            "the standby has no password (a create that did not finish)",
+            Model {
+                standby_password: Attr::Null,
+                ..base.clone()
+            },
+            cfg.clone(),
+            seeded(&["blue"]),
+        ),
+        (
+            "the active user's seed changed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("blue", "b0"), ("green", "g9")]),
+                ..cfg.clone()
+            },
+            seeded(&["green"]),
+        ),
+        (
+            "a new version re-seeds both, standby first",
+            base.clone(),
+            Model {
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["blue", "green"]),
+        ),
+        (
+            "the roles decide the order, not usernames",
+            Model {
+                active_username: s("blue"),
+                standby_username: s("green"),
+                ..base.clone()
+            },
+            Model {
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["green", "blue"]),
+        ),
+        (
+            "a new version re-seeds only the users with a seed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("green", "g0")]),
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            seeded(&["green"]),
+        ),
+        (
+            "an empty seed is no re-seed",
+            base.clone(),
+            Model {
+                current_passwords: seeds(&[("blue", ""), ("green", "g0")]),
+                ..cfg.clone()
+            },
+            Decision::None,
+        ),
+        (
+            "triggers changed: the standby, with its stored password",
+            base.clone(),
+            Model {
+                triggers: Attr::Known([("n".to_owned(), s("1"))].into()),
+                ..cfg.clone()
+            },
+            Decision::Steps(vec![Step {
+                user: "blue".into(),
+                login: Login::Stored,
+            }]),
+        ),
+        (
+            "a re-seed wins over the schedule",
+            base.clone(),
+            Model {
+                triggers: Attr::Known([("n".to_owned(), s("1"))].into()),
+                current_passwords: seeds(&[("blue", "b9"), ("green", "g0")]),
+                ..cfg.clone()
+            },
+            seeded(&["blue"]),
+        ),
+        (
+            "triggers unknown",
+            base.clone(),
+            Model {
+                triggers: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "a seed unknown, nothing due",
+            base.clone(),
+            Model {
+                current_passwords: Attr::Known(
+                    [
+                        ("blue".to_owned(), Attr::Unknown),
+                        ("green".to_owned(), secret("g0")),
+                    ]
+                    .into(),
+                ),
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "the version unknown",
+            base.clone(),
+            Model {
+                current_passwords_wo_version: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+        (
+            "usernames unknown",
+            base.clone(),
+            Model {
+                usernames: Attr::Unknown,
+                ..cfg.clone()
+            },
+            Decision::Unknown,
+        ),
+    ];
+    for (name, prior, config, want) in rows {
+        assert_eq!(decide(&prior, &config, NOW).unwrap(), want, "{name}");
+    }
+    // A state whose roles are missing or name the same user falls back to the order of usernames.
+    let names = ["blue".to_owned(), "green".to_owned()];
+    let odd = Model {
+        standby_username: s("green"),
+        ..base.clone()
+    };
+    assert_eq!(super::decide::order(&odd, &names), names);
+    assert_eq!(
+        super::decide::order(&base, &names),
+        ["blue".to_owned(), "green".to_owned()]
+    );
+    let swapped = Model {
+        active_username: s("blue"),
+        standby_username: s("green"),
+        ..base
+    };
+    assert_eq!(
+        super::decide::order(&swapped, &names),
+        ["green".to_owned(), "blue".to_owned()]
+    );
+}
