@@ -885,3 +885,35 @@ fn alternating_import_sh_imports_without_an_api_call_and_the_next_apply_takes_ov
     ws.apply();
     assert_alternating_created(&emu, &ws);
 }
+
+/// The alternating resource's `import-by-identity.tf`, as written: the plan imports the pair by identity without
+/// an API call, the apply rotates both users, and the state records the identity.
+#[test]
+fn alternating_import_by_identity_example_imports_and_the_next_apply_takes_over() {
+    let emu = Emulator::start();
+    let ws = alternating_workspace(&emu);
+    ws.write(
+        "import.tf",
+        &example("resources/thingspace_alternating_password_rotation/import-by-identity.tf"),
+    );
+    let plan = ws.plan_json(&[]);
+    assert!(emu.requests().is_empty(), "an import plan calls no API");
+    let change = plan["resource_changes"]
+        .as_array()
+        .and_then(|c| c.iter().find(|c| c["address"] == ALT_ADDR))
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        change["change"]["importing"]["identity"]["usernames"],
+        serde_json::json!(ALT_USERS),
+        "{change:#}"
+    );
+    ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
+    assert_alternating_created(&emu, &ws);
+    let state: serde_json::Value = serde_json::from_str(&ws.state_file()).unwrap();
+    assert_eq!(
+        state["resources"][0]["instances"][0]["identity"]["usernames"],
+        serde_json::json!(ALT_USERS),
+        "{state:#}"
+    );
+}

@@ -170,3 +170,64 @@ fn a_state_written_without_identity_gains_it_under_1_15_with_refresh_off() {
     assert_eq!(emu.user("svc-ci").resets, 2);
     assert_identity(&ws, "the first apply by 1.15 of a state without identity");
 }
+
+/// The alternating resource's identity is its pair of user names: an `import` block with
+/// `identity = { usernames = [...] }` adopts both users without an API call, and the first apply rotates both with
+/// their seeds; every later object keeps the identity.
+#[test]
+fn the_alternating_resource_imports_by_its_usernames_identity() {
+    const ALT: &str = "thingspace_alternating_password_rotation.api";
+    let emu = Emulator::start();
+    emu.add_user("svc-blue", "Seed-Blue-1");
+    emu.add_user("svc-green", "Seed-Green-1");
+    let ws = Workspace::new(&emu);
+    let config = |release: &str| {
+        format!(
+            "{REQUIRED_PROVIDERS}\nresource \"thingspace_alternating_password_rotation\" \"api\" {{\n  usernames = [\"svc-blue\", \"svc-green\"]\n  current_passwords = {{\n    \"svc-blue\"  = \"Seed-Blue-1\"\n    \"svc-green\" = \"Seed-Green-1\"\n  }}\n  triggers = {{ release = \"{release}\" }}\n}}\n"
+        )
+    };
+    ws.write(
+        "main.tf",
+        &(config("v1")
+            + &format!(
+                "\nimport {{\n  to       = {ALT}\n  identity = {{ usernames = [\"svc-blue\", \"svc-green\"] }}\n}}\n"
+            )),
+    );
+    let plan = ws.plan_json(&[]);
+    assert_no_api_calls(&emu, "a plan that imports the pair by identity");
+    assert_eq!(planned_actions(&plan, ALT), vec!["update"]);
+    ws.apply_with(&["tfplan"]);
+    let expected = json!({ "usernames": ["svc-blue", "svc-green"] });
+    assert_eq!(stored_identity(&ws, ALT), (expected.clone(), json!(0)));
+    let r = ws.resource(ALT);
+    assert_eq!(str_of(&r, "id"), "svc-blue,svc-green");
+    assert_eq!(
+        str_of(&r, "active_password"),
+        emu.user("svc-green").password
+    );
+    assert_eq!(
+        str_of(&r, "standby_password"),
+        emu.user("svc-blue").password
+    );
+
+    // A rotation with refresh off keeps the identity.
+    ws.write("main.tf", &config("v2"));
+    ws.try_apply(&["-refresh=false"]).assert_success();
+    assert_eq!(stored_identity(&ws, ALT), (expected, json!(0)));
+
+    // An identity that names one user is refused, naming the identity, before any call.
+    let before = emu.requests().len();
+    let bad = Workspace::new(&emu);
+    bad.write(
+        "main.tf",
+        &(config("v1")
+            + &format!("\nimport {{\n  to       = {ALT}\n  identity = {{ usernames = [\"svc-blue\"] }}\n}}\n")),
+    );
+    let out = bad.tf(&["plan", "-input=false"]);
+    assert!(!out.success());
+    assert!(
+        flat(&out.combined()).contains("Invalid import identity"),
+        "{out}"
+    );
+    assert_eq!(emu.requests().len(), before, "no API call");
+}

@@ -9,6 +9,7 @@
 
 pub mod apply;
 pub mod decide;
+pub mod identity;
 pub mod plan;
 pub mod private;
 
@@ -20,6 +21,7 @@ use time::OffsetDateTime;
 
 use crate::plugin::cty::{Attr, Number, Type};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
+use crate::plugin::identity::Identity;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
@@ -555,6 +557,10 @@ impl Resource for AlternatingRotation {
 
     fn import(&self, id: &str) -> Result<Model, Diagnostics> {
         import(id).map_err(Diagnostics::from)
+    }
+
+    fn identity(&self) -> Option<Identity<Model>> {
+        Some(identity::identity())
     }
 
     fn upgrade(&self, _version: i64, prior: Model) -> Result<Model, Diagnostics> {
