@@ -587,3 +587,50 @@ fn faults_on_the_rotation_reset_lose_no_password() {
         fault_case(Target::Rotation, class);
     }
 }
+
+/// A re-seed of both users whose second reset had no effect at ThingSpace (log-ins throttled until the provider
+/// gave up) is still to do for that user: the next apply logs it in with its new seed, not with the stored password
+/// the re-seed replaced (which ThingSpace would reject: one failed log-in toward the lock-out).
+#[test]
+fn a_reseed_whose_second_reset_had_no_effect_is_still_pending_for_that_user() {
+    let body = |n: u32, blue: &str, green: &str| {
+        format!("{}  triggers = {{ n = \"{n}\" }}\n", seeds(blue, green))
+    };
+    let (emu, ws) = setup(&body(0, SEED_BLUE, SEED_GREEN));
+    ws.apply();
+    // Both passwords changed outside Terraform; the user re-seeds both with what support gave them.
+    emu.add_user(BLUE, "Blue-From-Support");
+    emu.add_user(GREEN, "Green-From-Support");
+    write(&ws, &body(0, "Blue-From-Support", "Green-From-Support"), "");
+    // The first log-in (blue, the standby) passes; every log-in after it is throttled.
+    emu.fault(Fault::delay(LOGIN_PATH, 1));
+    emu.fault(
+        Fault::status(LOGIN_PATH, 429, "{\"error\":\"throttled\"}")
+            .header("Retry-After", "0")
+            .count(10),
+    );
+    let out = ws.try_apply(&[]);
+    out.assert_failure();
+    assert!(
+        flat(&out.combined()).contains("Rotation incomplete"),
+        "{out}"
+    );
+    emu.clear_faults();
+    assert_eq!(emu.user(GREEN).failed_logins, 0);
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "active_username"), BLUE);
+    assert_eq!(str_of(&r, "active_password"), emu.user(BLUE).password);
+
+    // The next rotation re-seeds green with its new seed.
+    write(&ws, &body(1, "Blue-From-Support", "Green-From-Support"), "");
+    ws.apply();
+    let green = emu.user(GREEN);
+    assert_eq!(
+        green.failed_logins, 0,
+        "never the stored, replaced password"
+    );
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "active_username"), GREEN);
+    assert_eq!(str_of(&r, "active_password"), green.password);
+    assert_eq!(str_of(&r, "standby_password"), emu.user(BLUE).password);
+}

@@ -14,10 +14,10 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::Model;
 use super::decide::{Decision, Login, Step, decide};
 use super::plan::{carried_block, no_seed_error, prior_blocks};
 use super::private::{Planned, Private, UserBlock};
+use super::{Model, Passwords};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::resource::Outcome;
@@ -471,12 +471,29 @@ pub async fn update(
                 .record_failure(&failed, &config.seed(&failed), &b.reason());
             Some(b)
         }
-        None => carried,
+        // The failed user's reset had no effect. If it was a re-seed, that re-seed is still to do: the user's old
+        // block stands (its stored password may be the one ThingSpace rejected), and its seed entry stays as it
+        // was, so the next apply re-seeds it again instead of logging in with the stored password.
+        None => {
+            let failed_by_seed = steps
+                .iter()
+                .any(|s| s.user == failed && s.login == Login::Seed);
+            let old_block = private.block.clone().filter(|b| b.user == failed);
+            match (failed_by_seed, old_block) {
+                (true, Some(b)) => Some(b),
+                _ => carried,
+            }
+        }
     };
     let mut state = prior.without_write_only();
     // The object records the seeds that were just used, so only different ones count as a re-seed, and a user
-    // reset with its seed is not logged in with that (now stale) seed again.
+    // reset with its seed is not logged in with that (now stale) seed again; but not the seed of a user whose
+    // reset had no effect (above).
     state.current_passwords = config.current_passwords.clone();
+    if kind.is_none() {
+        state.current_passwords =
+            with_entry_of(&state.current_passwords, &prior.current_passwords, &failed);
+    }
     state.current_passwords_wo_version = config.current_passwords_wo_version.clone();
     state.blocked_reason = block
         .as_ref()
@@ -491,6 +508,19 @@ pub async fn update(
         private: Private::settled(block, None).to_bytes(),
         diagnostics,
     }
+}
+
+/// `map` with `user`'s entry as `from` has it (removed when `from` has none).
+fn with_entry_of(map: &Attr<Passwords>, from: &Attr<Passwords>, user: &str) -> Attr<Passwords> {
+    let Attr::Known(m) = map else {
+        return map.clone();
+    };
+    let mut m = m.clone();
+    match from.known().and_then(|f| f.get(user)) {
+        Some(v) => m.insert(user.to_owned(), v.clone()),
+        None => m.remove(user),
+    };
+    Attr::Known(m)
 }
 
 /// Deletes: no API call. ThingSpace keeps both users' last passwords, which Terraform no longer holds.
