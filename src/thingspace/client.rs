@@ -18,6 +18,7 @@ use super::config::{
     validate_base_url,
 };
 use super::error::Error;
+use super::network::{Route, shown_proxy};
 use super::retry::{Call, Outcome, Policy, Verdict};
 use super::retrying::Failed;
 use super::rotate_error::{RotateError, Step};
@@ -63,6 +64,8 @@ pub(super) struct Inner {
     /// Log-ins and resets, each over a fresh connection.
     pub critical_http: reqwest::Client,
     pub base_url: Url,
+    /// The base URL, its source and the proxy, as network failures name them.
+    pub route: Arc<Route>,
     pub token_url: Url,
     pub login_url: Url,
     pub reset_url: Url,
@@ -102,6 +105,20 @@ impl Client {
             ));
         }
         let loopback = base_url.host().is_some_and(|h| is_loopback(&h));
+        // An emulator on this machine is never reached through a proxy; anything else is, unless NO_PROXY says not.
+        let proxy = cfg
+            .proxy
+            .as_ref()
+            .filter(|p| !loopback && p.applies_to(&base_url));
+        let roots = match &cfg.ca {
+            Some(ca) => ca.reqwest_certificates().map_err(Error::Build)?,
+            None => Vec::new(),
+        };
+        let route = Arc::new(Route {
+            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            source: cfg.base_url_source,
+            proxy: proxy.map(|p| (shown_proxy(&p.url), p.variable)),
+        });
         let build = |pooled: bool| {
             let mut builder = reqwest::Client::builder()
                 .use_rustls_tls()
@@ -117,9 +134,17 @@ impl Client {
                 // failure before the request leaves is a connect error, which proves nothing was sent.
                 builder = builder.pool_max_idle_per_host(0);
             }
-            if loopback {
-                // An emulator on this machine is never reached through a proxy.
-                builder = builder.no_proxy();
+            // The proxy comes from the provider's reading of the environment (ProxyConfig::from_env), so that what
+            // a message names is what was used; reqwest's own reading of the same variables is off.
+            builder = builder.no_proxy();
+            if let Some(p) = proxy {
+                let proxy = reqwest::Proxy::all(p.url.as_str()).map_err(|_| {
+                    Error::Build(format!("the {} proxy URL is not usable", p.variable))
+                })?;
+                builder = builder.proxy(proxy);
+            }
+            for root in &roots {
+                builder = builder.add_root_certificate(root.clone());
             }
             builder
                 .build()
@@ -145,6 +170,7 @@ impl Client {
                 reset_url: endpoint(&base_url, RESET_PATH),
                 logout_url: endpoint(&base_url, LOGOUT_PATH),
                 base_url,
+                route,
                 client_id: cfg.client_id,
                 client_secret: cfg.client_secret,
                 basic_auth,
@@ -156,6 +182,11 @@ impl Client {
                 fetches: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Where this client's requests go: the base URL, where it came from, and the proxy, if one applies.
+    pub fn route(&self) -> &Route {
+        &self.inner.route
     }
 
     /// Rotates `username`'s password: log in with `current`, reset, log out.
@@ -181,7 +212,7 @@ impl Client {
         let session = self
             .login(user, current)
             .await
-            .map_err(|e| login_error(user, e))?;
+            .map_err(|e| login_error(user, e, &self.inner.route))?;
         let mut reset = ResetCall {
             user,
             old: current,
@@ -190,7 +221,7 @@ impl Client {
         let new_password = self
             .with_retries(&mut reset)
             .await
-            .map_err(|e| reset_error(user, e))?;
+            .map_err(|e| reset_error(user, e, &self.inner.route))?;
 
         // The password is in hand: from here on nothing may turn into an error.
         let mut warnings = Vec::new();
@@ -230,13 +261,13 @@ impl Client {
 }
 
 /// A failed log-in, told apart by what its last outcome proves (see [`Outcome::verdict`]).
-fn login_error(user: &str, failed: Failed) -> RotateError {
+fn login_error(user: &str, failed: Failed, route: &Route) -> RotateError {
     let error = match failed {
-        Failed::Token(error) => return token_error(user, Step::Login, error),
+        Failed::Token(error) => return token_error(user, Step::Login, error, route),
         Failed::Call(Error::Cancelled) => return cancelled(user, Step::Login),
         Failed::Call(error) => error,
         // A log-in makes no log-in of its own; were it ever to, it would be judged the same way.
-        Failed::Relogin(failed) => return login_error(user, *failed),
+        Failed::Relogin(failed) => return login_error(user, *failed, route),
     };
     let username = user.to_owned();
     match (Outcome::of(&error, None).verdict(Call::Login), error) {
@@ -249,15 +280,15 @@ fn login_error(user: &str, failed: Failed) -> RotateError {
 /// A failed reset: unknown when it may have taken effect, otherwise a clean failure. A failure of the new log-in
 /// after an expired session is judged as a log-in, except that a token failure or a stop then means a reset that was
 /// not applied.
-fn reset_error(user: &str, failed: Failed) -> RotateError {
+fn reset_error(user: &str, failed: Failed, route: &Route) -> RotateError {
     let error = match failed {
-        Failed::Token(error) => return token_error(user, Step::Reset, error),
+        Failed::Token(error) => return token_error(user, Step::Reset, error, route),
         Failed::Call(Error::Cancelled) => return cancelled(user, Step::Reset),
         Failed::Relogin(failed) => {
             return match *failed {
-                Failed::Token(error) => token_error(user, Step::Reset, error),
+                Failed::Token(error) => token_error(user, Step::Reset, error, route),
                 Failed::Call(Error::Cancelled) => cancelled(user, Step::Reset),
-                failed => login_error(user, failed),
+                failed => login_error(user, failed, route),
             };
         }
         Failed::Call(error) => error,
@@ -270,10 +301,14 @@ fn reset_error(user: &str, failed: Failed) -> RotateError {
 }
 
 /// The token needed before `step` could not be had, so `step` never reached the session service.
-fn token_error(user: &str, step: Step, error: Error) -> RotateError {
+fn token_error(user: &str, step: Step, error: Error, route: &Route) -> RotateError {
     match error {
         Error::Cancelled => cancelled(user, step),
-        error => RotateError::Token { step, error },
+        error => RotateError::Token {
+            step,
+            error,
+            route: Route::clone(route),
+        },
     }
 }
 
@@ -297,6 +332,9 @@ mod tests {
             client_secret: SecretString::from("app-secret-value"),
             request_timeout: Duration::from_secs(1),
             user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: None,
+            ca: None,
         };
         let text = format!("{cfg:?}");
         assert!(
@@ -321,6 +359,9 @@ mod tests {
             client_secret: SecretString::from("s"),
             request_timeout: timeout,
             user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: None,
+            ca: None,
         };
         assert!(
             Client::new(
