@@ -76,6 +76,8 @@ pub(super) struct Inner {
     pub basic_auth: HeaderValue,
     /// `base64(id:secret)` alone: a secret a server may echo.
     pub basic_credentials: SecretString,
+    /// The password in the proxy URL (`HTTPS_PROXY=http://user:password@host`), decoded.
+    pub proxy_password: Option<SecretString>,
     pub request_timeout: Duration,
     pub policy: Policy,
     pub cancel: Shutdown,
@@ -175,6 +177,13 @@ impl Client {
                 client_secret: cfg.client_secret,
                 basic_auth,
                 basic_credentials,
+                proxy_password: proxy.and_then(|p| p.url.password()).map(|pw| {
+                    SecretString::from(
+                        percent_encoding::percent_decode_str(pw)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    )
+                }),
                 request_timeout: cfg.request_timeout,
                 policy,
                 cancel,
@@ -371,5 +380,31 @@ mod tests {
             .is_err()
         );
         assert!(Client::new(cfg("https://example.com", Duration::ZERO), Shutdown::new()).is_err());
+    }
+
+    #[test]
+    fn a_proxy_password_is_a_secret_in_play() {
+        let cfg = ClientConfig {
+            base_url: validate_base_url("https://h.example").unwrap(),
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+            request_timeout: Duration::from_secs(1),
+            user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: Some(crate::thingspace::ProxyConfig {
+                url: Url::parse("http://corp%5Cme:p%40ss-w0rd@proxy.corp:3128").unwrap(),
+                variable: "HTTPS_PROXY",
+                no_proxy: None,
+            }),
+            ca: None,
+        };
+        let client = Client::new(cfg, Shutdown::new()).unwrap();
+        assert!(client.secrets(&[]).contains(&"p@ss-w0rd"));
+        assert_eq!(
+            client.route().to_string(),
+            "https://h.example (from the default, as neither base_url nor THINGSPACE_BASE_URL is set), through \
+             the proxy http://proxy.corp:3128 (from HTTPS_PROXY)"
+        );
+        assert!(!format!("{client:?}").contains("p%40ss"));
     }
 }

@@ -51,12 +51,15 @@ impl Answer {
 }
 
 impl Client {
-    /// The secrets in play for a call: `extra` (passwords, the bearer and session tokens), the client secret and the
-    /// base64 `Basic` form of the client credentials. Every string taken from an answer is scrubbed of all of them.
+    /// The secrets in play for a call: `extra` (passwords, the bearer and session tokens), the client secret, the
+    /// base64 `Basic` form of the client credentials, and the proxy's password, if its URL has one. Every string taken from an answer is scrubbed of all of them.
     pub(super) fn secrets<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
         let mut all = extra.to_vec();
         all.push(self.inner.client_secret.expose_secret());
         all.push(self.inner.basic_credentials.expose_secret());
+        if let Some(proxy_password) = &self.inner.proxy_password {
+            all.push(proxy_password.expose_secret());
+        }
         all
     }
 

@@ -27,7 +27,8 @@ pub enum Call {
 /// What a failed call looked like, reduced to what the policy needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The request never left: a connect, DNS or TLS failure.
+    /// The request never left, and another try may connect: a refused or unreachable connection, a temporary DNS
+    /// failure, a proxy that refused the tunnel.
     NotSent,
     /// The request may have reached the server but no complete answer came back: a timeout after connecting, a
     /// dropped connection, a body that broke off.

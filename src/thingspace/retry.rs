@@ -8,6 +8,11 @@
 //! applied either: log in again (a log-in under its own rules), then reset once more. Token and log-out requests
 //! change no password and count toward no lock-out, so they also ride out 502-504 within the budget.
 //!
+//! A connect error is retried at most [`Policy::max_connect_attempts`] sends, far fewer than the budget allows: a
+//! refused connection seldom heals within seconds, and the user should hear about a wrong `base_url` at once. A name
+//! that does not resolve, a failed TLS handshake or an untrusted certificate is not retried at all
+//! ([`Outcome::Fatal`]): it fails the same way every time.
+//!
 //! Nothing here sleeps or draws random numbers: the jitter is an input, so the table tests are deterministic.
 
 use std::time::Duration;
