@@ -204,3 +204,26 @@ fn https_proxy_carries_every_call_to_a_name_only_the_proxy_resolves() {
     assert_eq!(proxy.targets().len(), targets.len());
     assert!(emu.requests().is_empty());
 }
+
+#[test]
+fn a_stray_api_in_base_url_says_to_check_base_url() {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let base = format!("{}/api", emu.base_url);
+    let ws = workspace(&format!(
+        "provider \"thingspace\" {{\n  base_url = \"{base}\"\n}}\n"
+    ));
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "{out}");
+    let text = flat(&out.combined());
+    for want in [
+        "HTTP 404, code 900906",
+        &format!("check base_url, {base} (from the base_url attribute)"),
+        "without /api",
+    ] {
+        assert!(text.contains(want), "{want:?} not in:\n{out}");
+    }
+    let paths: Vec<String> = emu.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/api/api/ts/v1/oauth2/token"]);
+    assert_eq!(emu.user(USER).failed_logins, 0);
+}
