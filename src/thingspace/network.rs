@@ -124,10 +124,13 @@ impl ProxyConfig {
 
 /// A proxy URL fit for a message: scheme, host and port, never its user name or password.
 pub fn shown_proxy(url: &Url) -> String {
-    match (url.host_str(), url.port_or_known_default()) {
-        (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
-        (Some(host), None) => format!("{}://{host}", url.scheme()),
-        _ => url.scheme().to_owned(),
+    let port = url
+        .port_or_known_default()
+        .map(|p| format!(":{p}"))
+        .unwrap_or_default();
+    match url.host_str() {
+        Some(host) => format!("{}://{host}{port}", url.scheme()),
+        None => url.scheme().to_owned(),
     }
 }
 
@@ -271,7 +274,23 @@ mod tests {
         assert_eq!(p.variable, "HTTPS_PROXY");
         assert_eq!(p.no_proxy.as_deref(), Some("internal.corp"));
         assert_eq!(shown_proxy(&p.url), "http://proxy.corp:3128");
-        assert!(!format!("{p:?}").contains("s3cret"), "{p:?}");
+        let debug = format!("{p:?}");
+        assert!(
+            !debug.contains("s3cret") && debug.contains("http://proxy.corp:3128"),
+            "{debug}"
+        );
+        assert_eq!(
+            shown_proxy(&Url::parse("https://u:p@secure.corp").unwrap()),
+            "https://secure.corp:443"
+        );
+        assert_eq!(
+            shown_proxy(&Url::parse("x-proxy://u:p@h").unwrap()),
+            "x-proxy://h"
+        );
+        assert_eq!(
+            shown_proxy(&Url::parse("x-proxy:opaque").unwrap()),
+            "x-proxy"
+        );
         let bare = ProxyConfig::from_env(env(&[("all_proxy", "proxy:8080")]))
             .unwrap()
             .unwrap();
@@ -368,12 +387,23 @@ mod tests {
             ),
             NetCause::NameNotFound
         );
+        for temporary in [
+            "failed to lookup address information: Temporary failure in name resolution",
+            "Try again",
+            "request timed out",
+        ] {
+            assert_eq!(
+                classify(&dns(temporary), true),
+                NetCause::Connect,
+                "{temporary}"
+            );
+        }
         assert_eq!(
             classify(
-                &dns("failed to lookup address information: Temporary failure in name resolution"),
+                &dns("no record found for Query { name: Name(\"x.invalid.\") }"),
                 true
             ),
-            NetCause::Connect
+            NetCause::NameNotFound
         );
         let other = wrap(Box::new(io::Error::from(io::ErrorKind::NetworkUnreachable)));
         assert_eq!(classify(&other, true), NetCause::Connect);
