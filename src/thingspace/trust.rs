@@ -43,14 +43,9 @@ impl CaBundle {
         Ok(CaBundle { certificates })
     }
 
-    /// How many certificates the bundle has.
-    pub fn len(&self) -> usize {
+    /// How many certificates the bundle has (for the configuration's `Debug`).
+    pub(super) fn len(&self) -> usize {
         self.certificates.len()
-    }
-
-    /// Whether the bundle is empty (only the default value is).
-    pub fn is_empty(&self) -> bool {
-        self.certificates.is_empty()
     }
 
     /// The certificates, for the HTTP client.
