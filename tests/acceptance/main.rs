@@ -5,7 +5,8 @@
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
 //! - `password_rotation`: the resource's workflows; `pipeline`: what CI pipelines do with Terraform.
 //! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
-//! - `network`: network failure diagnostics, `ca_file`, `HTTPS_PROXY`/`NO_PROXY`; `secrets`: nothing secret in any output; `compat`: the Terraform versions we support.
+//! - `network`: what a network failure says, `ca_file`, `HTTPS_PROXY`/`NO_PROXY` through a CONNECT proxy.
+//! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support.
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
 //! - `examples`: `examples/` and `docs/`; `release`, `static_binary`: the release artifacts.
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
