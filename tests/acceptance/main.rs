@@ -5,12 +5,12 @@
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
 //! - `password_rotation`: the resource's workflows; `pipeline`: what CI pipelines do with Terraform.
 //! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
-//! - `network`: what a network failure says, `ca_file`, `HTTPS_PROXY`/`NO_PROXY` through a CONNECT proxy.
 //! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support.
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
 //! - `examples`: `examples/` and `docs/`; `release`, `static_binary`: the release artifacts.
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail.
 //! - `harness`: the harness itself (`common`).
+//! - `network`: what a network failure says, `ca_file`, `HTTPS_PROXY`/`NO_PROXY` through a CONNECT proxy.
 //!
 //! Tests fail by panicking, so clippy's panic lints are relaxed for the whole crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
