@@ -13,7 +13,9 @@ use crate::resources::alternating::AlternatingRotation;
 use crate::resources::password_rotation::PasswordRotation;
 use crate::resources::users::Users;
 use crate::shutdown::Shutdown;
-use crate::thingspace::{Client, ClientConfig, validate_base_url};
+use crate::thingspace::{
+    BaseUrlSource, CaBundle, Client, ClientConfig, ProxyConfig, validate_base_url,
+};
 use crate::timefmt::parse_duration;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -44,6 +46,7 @@ pub struct ProviderModel {
     pub client_id: Attr<String>,
     pub client_secret: Attr<Secret>,
     pub request_timeout: Attr<String>,
+    pub ca_file: Attr<String>,
 }
 
 /// The provider block's schema.
@@ -80,6 +83,14 @@ environment variable.",
                 Type::String,
                 Optional,
                 "Time limit for each HTTP request to ThingSpace, as a Go duration (`\"30s\"`, `\"1m\"`). Default `30s`.",
+            ),
+            Attribute::new(
+                "ca_file",
+                Type::String,
+                Optional,
+                "Path to a PEM file of certificate authorities to trust beside the built-in (Mozilla) roots, for a \
+network whose proxy or gateway presents its own certificate. Defaults to the `THINGSPACE_CA_FILE` environment \
+variable. The operating system's trust store is not used.",
             ),
         ],
     }
@@ -142,7 +153,37 @@ pub fn configure(
     shutdown: Shutdown,
 ) -> Result<Option<Client>, Diagnostics> {
     let mut diags = validate(m);
+    let base_url_source = match (&m.base_url, env("THINGSPACE_BASE_URL")) {
+        (Attr::Known(v), _) if !v.is_empty() => BaseUrlSource::Attribute,
+        (_, Some(v)) if !v.is_empty() => BaseUrlSource::Environment,
+        _ => BaseUrlSource::Default,
+    };
     let base_url = resolve(&m.base_url, env("THINGSPACE_BASE_URL"));
+    let ca_file = resolve(&m.ca_file, env(CA_FILE_VAR));
+    let ca = match &ca_file {
+        Attr::Known(path) => {
+            match read_ca_file(path, matches!(&m.ca_file, Attr::Known(v) if !v.is_empty())) {
+                Ok(ca) => Some(ca),
+                Err(d) => {
+                    diags.push(d);
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
+    let proxy = match ProxyConfig::from_env(&env) {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            diags.push(Diagnostic::error(
+                "Invalid proxy setting",
+                format!(
+                    "{e}. Fix or unset it; NO_PROXY lists the hosts reached without the proxy."
+                ),
+            ));
+            None
+        }
+    };
     let client_id = resolve(&m.client_id, env("THINGSPACE_CLIENT_ID"));
     let client_secret = match &m.client_secret {
         Attr::Known(s) if !s.is_empty() => Attr::Known(s.clone()),
@@ -193,6 +234,9 @@ the ThingSpace project's app secret.",
     else {
         return Ok(None);
     };
+    if ca_file.is_unknown() {
+        return Ok(None);
+    }
     let request_timeout = match &m.request_timeout {
         Attr::Known(t) => timeout_attr(t)?,
         Attr::Unknown => return Ok(None),
@@ -212,6 +256,9 @@ the ThingSpace project's app secret.",
         client_secret: client_secret.secret().clone(),
         request_timeout,
         user_agent: USER_AGENT.to_string(),
+        base_url_source,
+        proxy,
+        ca,
     };
     // The server's shutdown waits for a log-in or reset on the wire; it must know how long one may take.
     shutdown.record_request_timeout(request_timeout);
@@ -221,6 +268,31 @@ the ThingSpace project's app secret.",
             format!("{e}"),
         ))
     })
+}
+
+/// The environment variable `ca_file` defaults to.
+pub const CA_FILE_VAR: &str = "THINGSPACE_CA_FILE";
+
+/// Reads and checks the `ca_file` bundle; a diagnostic on the attribute says which file, from where, and why.
+fn read_ca_file(path: &str, from_attribute: bool) -> Result<CaBundle, Diagnostic> {
+    let source = if from_attribute {
+        "the ca_file attribute".to_owned()
+    } else {
+        format!("the {CA_FILE_VAR} environment variable")
+    };
+    let fail = |why: String| {
+        Diagnostic::error(
+            "Invalid ca_file",
+            format!(
+                "The CA bundle {path:?} (from {source}) is not usable: {why}. Set ca_file (or {CA_FILE_VAR}) to a PEM \
+                 file holding the certificate authorities to trust, such as the one of your network's TLS-inspecting \
+                 proxy, or unset it to trust only the built-in roots."
+            ),
+        )
+        .at("ca_file")
+    };
+    let pem = std::fs::read(path).map_err(|e| fail(format!("it could not be read ({e})")))?;
+    CaBundle::from_pem(&pem).map_err(fail)
 }
 
 /// The ThingSpace provider: what one plugin process holds beside its configured API client.
@@ -443,5 +515,111 @@ mod tests {
             "The thingspace provider has no resource named \"thingspace_other\". It serves the resource types \
 [\"thingspace_alternating_password_rotation\", \"thingspace_password_rotation\"]."
         );
+    }
+
+    fn with_credentials() -> ProviderModel {
+        ProviderModel {
+            client_id: known("id"),
+            client_secret: Attr::Known(Secret::new("s")),
+            ..ProviderModel::default()
+        }
+    }
+
+    #[test]
+    fn base_url_source_is_the_attribute_then_the_environment_then_the_default() {
+        use crate::thingspace::BaseUrlSource;
+        let env = |k: &str| (k == "THINGSPACE_BASE_URL").then(|| "https://env.example".to_string());
+        let source = |m: &ProviderModel, env: &dyn Fn(&str) -> Option<String>| {
+            let c = configure(m, env, Shutdown::new()).unwrap().unwrap();
+            (c.route().base_url.clone(), c.route().source)
+        };
+        let attr = ProviderModel {
+            base_url: known("https://attr.example"),
+            ..with_credentials()
+        };
+        assert_eq!(
+            source(&attr, &env),
+            ("https://attr.example".into(), BaseUrlSource::Attribute)
+        );
+        assert_eq!(
+            source(&with_credentials(), &env),
+            ("https://env.example".into(), BaseUrlSource::Environment)
+        );
+        assert_eq!(
+            source(&with_credentials(), &|_| None),
+            (DEFAULT_BASE_URL.into(), BaseUrlSource::Default)
+        );
+    }
+
+    #[test]
+    fn ca_file_problems_name_the_attribute_the_file_and_the_source() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("missing.pem").display().to_string();
+        let m = ProviderModel {
+            ca_file: known(&missing),
+            ..with_credentials()
+        };
+        let err = configure(&m, |_| None, Shutdown::new()).unwrap_err();
+        assert_eq!(err.0.len(), 1, "{err:?}");
+        assert!(attrs(&err)[0].contains("ca_file"), "{err:?}");
+        assert_eq!(err.0[0].summary, "Invalid ca_file");
+        let detail = &err.0[0].detail;
+        assert!(
+            detail.contains(&missing)
+                && detail.contains("the ca_file attribute")
+                && detail.contains("could not be read"),
+            "{detail}"
+        );
+
+        let not_pem = dir.path().join("not.pem");
+        std::fs::write(&not_pem, "hello").unwrap();
+        let not_pem = not_pem.display().to_string();
+        let env = |k: &str| (k == CA_FILE_VAR).then(|| not_pem.clone());
+        let err = configure(&with_credentials(), env, Shutdown::new()).unwrap_err();
+        assert!(attrs(&err)[0].contains("ca_file"), "{err:?}");
+        let detail = &err.0[0].detail;
+        assert!(
+            detail.contains("THINGSPACE_CA_FILE environment variable")
+                && detail.contains("no PEM certificate"),
+            "{detail}"
+        );
+
+        let ca = dir.path().join("ca.pem");
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        std::fs::write(&ca, params.self_signed(&key).unwrap().pem()).unwrap();
+        let m = ProviderModel {
+            ca_file: known(&ca.display().to_string()),
+            ..with_credentials()
+        };
+        assert!(configure(&m, |_| None, Shutdown::new()).unwrap().is_some());
+    }
+
+    #[test]
+    fn proxy_comes_from_the_environment_and_a_bad_one_is_named_not_shown() {
+        let env =
+            |k: &str| (k == "HTTPS_PROXY").then(|| "http://u:hunter2@proxy.corp:3128".to_string());
+        let c = configure(&with_credentials(), env, Shutdown::new())
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            c.route().proxy,
+            Some(("http://proxy.corp:3128".to_owned(), "HTTPS_PROXY"))
+        );
+        let bypass = |k: &str| match k {
+            "HTTPS_PROXY" => Some("http://proxy.corp:3128".to_string()),
+            "NO_PROXY" => Some("verizon.com".to_string()),
+            _ => None,
+        };
+        let c = configure(&with_credentials(), bypass, Shutdown::new())
+            .unwrap()
+            .unwrap();
+        assert_eq!(c.route().proxy, None);
+        let bad = |k: &str| (k == "https_proxy").then(|| "http://u:hunter2@".to_string());
+        let err = configure(&with_credentials(), bad, Shutdown::new()).unwrap_err();
+        assert_eq!(err.0[0].summary, "Invalid proxy setting");
+        assert!(err.0[0].detail.contains("https_proxy"), "{err:?}");
+        assert!(!format!("{err:?}").contains("hunter2"), "{err:?}");
     }
 }

@@ -1,10 +1,10 @@
 //! Command-line parsing for the emulator binary (hand-rolled: four flags don't need a parser crate).
 
-use crate::handle::Config;
+use crate::handle::{Config, Tls};
 use crate::model::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
 
 pub const USAGE: &str = "usage: thingspace-emulator [--listen ADDR] [--client ID:SECRET]... \
-[--user NAME:PASSWORD]... [--exit-on-stdin-eof]";
+[--user NAME:PASSWORD]... [--tls-cert PEM_FILE --tls-key PEM_FILE] [--exit-on-stdin-eof]";
 
 #[derive(Debug, PartialEq, Eq)]
 pub struct Args {
@@ -12,6 +12,8 @@ pub struct Args {
     pub clients: Vec<(String, String)>,
     pub users: Vec<(String, String)>,
     pub exit_on_stdin_eof: bool,
+    /// Serve HTTPS with this identity (`--tls-cert` and `--tls-key`, read at parse time).
+    pub tls: Option<Tls>,
 }
 
 impl Args {
@@ -21,6 +23,7 @@ impl Args {
             listen: self.listen.clone(),
             clients: self.clients.clone(),
             users: self.users.clone(),
+            tls: self.tls.clone(),
             ..Config::default()
         }
     }
@@ -34,6 +37,14 @@ pub enum CliError {
     BadPair { flag: &'static str },
     #[error("unknown argument {0:?}")]
     Unknown(String),
+    #[error("--tls-cert and --tls-key go together")]
+    TlsPair,
+    #[error("cannot read {flag} file {path:?}: {error}")]
+    TlsFile {
+        flag: &'static str,
+        path: String,
+        error: String,
+    },
     /// Not an error: the user asked for the usage text.
     #[error("help requested")]
     Help,
@@ -47,6 +58,14 @@ fn pair(flag: &'static str, value: &str) -> Result<(String, String), CliError> {
     }
 }
 
+fn read_file(flag: &'static str, path: String) -> Result<String, CliError> {
+    std::fs::read_to_string(&path).map_err(|e| CliError::TlsFile {
+        flag,
+        path,
+        error: e.to_string(),
+    })
+}
+
 /// Parses the arguments after the program name. Accepts `--flag VALUE` and `--flag=VALUE`.
 pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
     let mut out = Args {
@@ -54,7 +73,9 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
         clients: Vec::new(),
         users: Vec::new(),
         exit_on_stdin_eof: false,
+        tls: None,
     };
+    let (mut cert, mut key) = (None, None);
     let mut it = args.into_iter();
     while let Some(arg) = it.next() {
         let (flag, inline) = match arg.split_once('=') {
@@ -71,11 +92,21 @@ pub fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, CliError> {
             "--listen" => out.listen = value("--listen")?,
             "--client" => out.clients.push(pair("--client", &value("--client")?)?),
             "--user" => out.users.push(pair("--user", &value("--user")?)?),
+            "--tls-cert" => cert = Some(read_file("--tls-cert", value("--tls-cert")?)?),
+            "--tls-key" => key = Some(read_file("--tls-key", value("--tls-key")?)?),
             "--exit-on-stdin-eof" if inline.is_none() => out.exit_on_stdin_eof = true,
             "-h" | "--help" => return Err(CliError::Help),
             _ => return Err(CliError::Unknown(arg)),
         }
     }
+    out.tls = match (cert, key) {
+        (Some(cert_chain_pem), Some(key_pem)) => Some(Tls {
+            cert_chain_pem,
+            key_pem,
+        }),
+        (None, None) => None,
+        _ => return Err(CliError::TlsPair),
+    };
     if out.clients.is_empty() {
         out.clients.push((
             DEFAULT_CLIENT_ID.to_owned(),
@@ -143,5 +174,21 @@ mod tests {
         );
         assert_eq!(args(&["--bogus"]), Err(CliError::Unknown("--bogus".into())));
         assert_eq!(args(&["--help"]), Err(CliError::Help));
+        assert!(matches!(
+            args(&["--tls-cert", "/nonexistent/cert.pem"]),
+            Err(CliError::TlsFile {
+                flag: "--tls-cert",
+                ..
+            })
+        ));
+        let dir = std::env::temp_dir().join(format!("emu-cli-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let cert = dir.join("cert.pem");
+        std::fs::write(&cert, "CERT").unwrap();
+        let cert = cert.to_str().unwrap();
+        assert_eq!(args(&["--tls-cert", cert]), Err(CliError::TlsPair));
+        let both = args(&["--tls-cert", cert, "--tls-key", cert]).unwrap();
+        assert_eq!(both.tls.map(|t| t.cert_chain_pem), Some("CERT".to_owned()));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -28,6 +28,23 @@ pub struct Config {
     pub users: Vec<(String, String)>,
     /// How long an OAuth token lives (ThingSpace: one hour). Tests of token renewal use seconds.
     pub token_lifetime: Duration,
+    /// Serve HTTPS with this certificate instead of plain HTTP (tests of trust, proxies and TLS failures).
+    pub tls: Option<Tls>,
+}
+
+/// A server certificate chain and its private key, both PEM. The emulator's own test identity, never a real one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The certificate chain, leaf first.
+    pub cert_chain_pem: String,
+    /// The leaf's private key.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
 }
 
 impl Default for Config {
@@ -37,6 +54,7 @@ impl Default for Config {
             clients: Vec::new(),
             users: Vec::new(),
             token_lifetime: Duration::from_millis(TOKEN_LIFETIME_MS),
+            tls: None,
         }
     }
 }
@@ -55,6 +73,12 @@ impl Config {
 
     pub fn user(mut self, username: &str, password: &str) -> Self {
         self.users.push((username.to_owned(), password.to_owned()));
+        self
+    }
+
+    /// Serves HTTPS with `tls`; the base URL then starts with `https://`.
+    pub fn tls(mut self, tls: Tls) -> Self {
+        self.tls = Some(tls);
         self
     }
 
@@ -112,6 +136,8 @@ pub fn spawn_with(config: Config) -> std::io::Result<Emulator> {
         TcpListener::from_std(std_listener)?
     };
     let addr = listener.local_addr()?;
+    let acceptor = server::tls_acceptor(config.tls.as_ref())?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let shared = Arc::new(Shared::new(config.state()));
     let stop = CancellationToken::new();
     let thread = std::thread::Builder::new()
@@ -119,33 +145,41 @@ pub fn spawn_with(config: Config) -> std::io::Result<Emulator> {
         .spawn({
             let (shared, stop) = (Arc::clone(&shared), stop.clone());
             move || {
-                runtime.block_on(server::serve(listener, shared, stop));
+                runtime.block_on(server::serve(listener, acceptor, shared, stop));
                 // Connections may sit in a long fault delay; don't wait for them.
                 runtime.shutdown_background();
             }
         })?;
-    Ok(Emulator::new(addr, shared, stop, Some(thread)))
+    Ok(Emulator::new(scheme, addr, shared, stop, Some(thread)))
 }
 
 /// Starts an emulator on the caller's Tokio runtime (any flavour). For async tests and the binary.
 pub async fn start(config: Config) -> std::io::Result<Emulator> {
     let listener = TcpListener::bind(&config.listen).await?;
     let addr = listener.local_addr()?;
+    let acceptor = server::tls_acceptor(config.tls.as_ref())?;
+    let scheme = if acceptor.is_some() { "https" } else { "http" };
     let shared = Arc::new(Shared::new(config.state()));
     let stop = CancellationToken::new();
-    tokio::spawn(server::serve(listener, Arc::clone(&shared), stop.clone()));
-    Ok(Emulator::new(addr, shared, stop, None))
+    tokio::spawn(server::serve(
+        listener,
+        acceptor,
+        Arc::clone(&shared),
+        stop.clone(),
+    ));
+    Ok(Emulator::new(scheme, addr, shared, stop, None))
 }
 
 impl Emulator {
     fn new(
+        scheme: &str,
         addr: SocketAddr,
         shared: Arc<Shared>,
         stop: CancellationToken,
         thread: Option<JoinHandle<()>>,
     ) -> Self {
         Self {
-            base_url: format!("http://{addr}"),
+            base_url: format!("{scheme}://{addr}"),
             addr,
             shared,
             stop,
@@ -153,7 +187,7 @@ impl Emulator {
         }
     }
 
-    /// e.g. `http://127.0.0.1:40123`, without a trailing slash.
+    /// e.g. `http://127.0.0.1:40123` (`https://` with [`Config::tls`]), without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base_url
     }

@@ -20,7 +20,8 @@
 //!
 //! # CLI
 //! ```text
-//! thingspace-emulator [--listen ADDR] [--client ID:SECRET]... [--user NAME:PASSWORD]... [--exit-on-stdin-eof]
+//! thingspace-emulator [--listen ADDR] [--client ID:SECRET]... [--user NAME:PASSWORD]...
+//!                     [--tls-cert PEM_FILE --tls-key PEM_FILE] [--exit-on-stdin-eof]
 //! ```
 //! - `--listen` defaults to `127.0.0.1:0` (the OS picks the port). Once bound, the emulator prints exactly one
 //!   line to stdout, its base URL (`http://127.0.0.1:40123`), and nothing else ever goes to stdout. Logs go to
@@ -29,6 +30,9 @@
 //! - `--client` registers an OAuth app key and secret (repeatable); with none, the app is
 //!   `emulator-client:emulator-secret`. `--user` creates a user (repeatable). Both split at the first `:`, so
 //!   secrets and passwords may contain colons.
+//! - `--tls-cert` (a certificate chain, leaf first) with `--tls-key` serves HTTPS instead of plain HTTP, and the
+//!   base URL starts with `https://` ([`Config::tls`] in Rust). For tests of trust (`ca_file`), proxies and TLS
+//!   failures, with a test-made certificate authority.
 //! - It runs until SIGINT or SIGTERM, or with `--exit-on-stdin-eof` until stdin reaches EOF, so a test that dies
 //!   never leaves an orphan behind.
 //!
@@ -125,7 +129,7 @@ pub mod paths;
 mod server;
 mod state;
 
-pub use handle::{Config, Emulator, spawn, spawn_with, start};
+pub use handle::{Config, Emulator, Tls, spawn, spawn_with, start};
 pub use model::{
     AdvanceClock, Cleared, Clock, ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire,
     Expired, FailedLogin, Fault, Held, Issued, NewUser, Outcome, Pending, Release, Released,

@@ -48,6 +48,12 @@ fn main() -> ExitCode {
 async fn run(args: cli::Args) -> ExitCode {
     let emulator = match thingspace_emulator::start(args.config()).await {
         Ok(e) => e,
+        Err(error) if error.kind() == std::io::ErrorKind::InvalidInput && args.tls.is_some() => {
+            eprintln!(
+                "thingspace-emulator: cannot serve HTTPS with --tls-cert and --tls-key: {error}"
+            );
+            return ExitCode::FAILURE;
+        }
         Err(error) => {
             eprintln!(
                 "thingspace-emulator: cannot listen on {}: {error}",

@@ -15,14 +15,18 @@ use hyper::body::{Bytes, Incoming};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls::{self, pki_types};
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, ApiRequest, Reply};
 use crate::control;
 use crate::echo::Echoed;
 use crate::faults::{Armed, Dropped};
+use crate::handle::Tls;
 use crate::model::{Outcome, When};
 use crate::paths::CONTROL_PREFIX;
 use crate::state::State;
@@ -79,8 +83,37 @@ impl Shared {
     }
 }
 
-/// Serves connections from `listener` until `stop` is cancelled.
-pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: CancellationToken) {
+/// The TLS acceptor for `tls`, or none for plain HTTP. A bad certificate or key is an `InvalidInput` error.
+pub fn tls_acceptor(tls: Option<&Tls>) -> std::io::Result<Option<TlsAcceptor>> {
+    use pki_types::pem::PemObject;
+    let Some(tls) = tls else {
+        return Ok(None);
+    };
+    let invalid = |what: &str, e: &dyn std::fmt::Display| {
+        std::io::Error::new(std::io::ErrorKind::InvalidInput, format!("{what}: {e}"))
+    };
+    let chain = pki_types::CertificateDer::pem_slice_iter(tls.cert_chain_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| invalid("TLS certificate", &e))?;
+    let key = pki_types::PrivateKeyDer::from_pem_slice(tls.key_pem.as_bytes())
+        .map_err(|e| invalid("TLS key", &e))?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| invalid("TLS versions", &e))?
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .map_err(|e| invalid("TLS certificate and key", &e))?;
+    Ok(Some(TlsAcceptor::from(Arc::new(config))))
+}
+
+/// Serves connections from `listener` (over TLS with `tls`) until `stop` is cancelled.
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) {
     let mut connections = 0u64;
     loop {
         let (stream, peer) = tokio::select! {
@@ -101,20 +134,39 @@ pub async fn serve(listener: TcpListener, shared: Arc<Shared>, stop: Cancellatio
         let connection = connections;
         let shared = Arc::clone(&shared);
         let stop = stop.clone();
+        let tls = tls.clone();
         tokio::spawn(async move {
             let conn_stop = stop.clone();
-            let service =
-                service_fn(move |req| handle(Arc::clone(&shared), stop.clone(), connection, req));
-            let conn = http1::Builder::new()
-                .timer(TokioTimer::new())
-                .serve_connection(TokioIo::new(stream), service);
+            let served = async move {
+                match tls {
+                    None => serve_connection(stream, shared, stop, connection).await,
+                    Some(tls) => match tls.accept(stream).await {
+                        Ok(stream) => serve_connection(stream, shared, stop, connection).await,
+                        Err(error) => tracing::debug!(%error, "TLS handshake failed"),
+                    },
+                }
+            };
             tokio::select! {
                 () = conn_stop.cancelled() => {}
-                result = conn => if let Err(error) = result {
-                    tracing::debug!(%peer, %error, "connection ended with an error");
-                },
+                () = served => {}
             }
+            tracing::trace!(%peer, "connection closed");
         });
+    }
+}
+
+/// Serves the HTTP/1 requests of one connection, plain or TLS.
+async fn serve_connection<IO>(io: IO, shared: Arc<Shared>, stop: CancellationToken, connection: u64)
+where
+    IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let service = service_fn(move |req| handle(Arc::clone(&shared), stop.clone(), connection, req));
+    if let Err(error) = http1::Builder::new()
+        .timer(TokioTimer::new())
+        .serve_connection(TokioIo::new(io), service)
+        .await
+    {
+        tracing::debug!(%error, "connection ended with an error");
     }
 }
 
@@ -388,4 +440,22 @@ async fn run_api(
         }
     };
     fault.answer_after(real, &call.echoed())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tls_identity_that_is_not_pem_is_refused_with_what_was_wrong() {
+        assert!(tls_acceptor(None).unwrap().is_none());
+        let bad = Tls {
+            cert_chain_pem: "not a certificate".into(),
+            key_pem: "not a key".into(),
+        };
+        let error = tls_acceptor(Some(&bad)).err().unwrap();
+        assert_eq!(error.kind(), std::io::ErrorKind::InvalidInput);
+        assert!(error.to_string().contains("TLS"), "{error}");
+    }
 }

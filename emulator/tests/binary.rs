@@ -63,3 +63,21 @@ fn binary_refuses_bad_arguments_with_the_usage() {
     assert!(stderr.contains("--user takes NAME:VALUE"), "{stderr}");
     assert!(stderr.contains("usage: thingspace-emulator"), "{stderr}");
 }
+
+#[test]
+fn binary_refuses_a_tls_identity_that_is_not_pem() {
+    let dir = std::env::temp_dir().join(format!("emu-bin-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let junk = dir.join("junk.pem");
+    std::fs::write(&junk, "not pem").unwrap();
+    let junk = junk.to_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_thingspace-emulator"))
+        .args(["--tls-cert", junk, "--tls-key", junk])
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(out.stdout.is_empty(), "no URL when it cannot serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot serve HTTPS"), "{stderr}");
+}

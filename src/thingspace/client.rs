@@ -18,6 +18,7 @@ use super::config::{
     validate_base_url,
 };
 use super::error::Error;
+use super::network::{Route, shown_proxy};
 use super::retry::{Call, Outcome, Policy, Verdict};
 use super::retrying::Failed;
 use super::rotate_error::{RotateError, Step};
@@ -63,6 +64,8 @@ pub(super) struct Inner {
     /// Log-ins and resets, each over a fresh connection.
     pub critical_http: reqwest::Client,
     pub base_url: Url,
+    /// The base URL, its source and the proxy, as network failures name them.
+    pub route: Arc<Route>,
     pub token_url: Url,
     pub login_url: Url,
     pub reset_url: Url,
@@ -73,6 +76,8 @@ pub(super) struct Inner {
     pub basic_auth: HeaderValue,
     /// `base64(id:secret)` alone: a secret a server may echo.
     pub basic_credentials: SecretString,
+    /// The password in the proxy URL (`HTTPS_PROXY=http://user:password@host`), decoded.
+    pub proxy_password: Option<SecretString>,
     pub request_timeout: Duration,
     pub policy: Policy,
     pub cancel: Shutdown,
@@ -102,6 +107,20 @@ impl Client {
             ));
         }
         let loopback = base_url.host().is_some_and(|h| is_loopback(&h));
+        // An emulator on this machine is never reached through a proxy; anything else is, unless NO_PROXY says not.
+        let proxy = cfg
+            .proxy
+            .as_ref()
+            .filter(|p| !loopback && p.applies_to(&base_url));
+        let roots = match &cfg.ca {
+            Some(ca) => ca.reqwest_certificates().map_err(Error::Build)?,
+            None => Vec::new(),
+        };
+        let route = Arc::new(Route {
+            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            source: cfg.base_url_source,
+            proxy: proxy.map(|p| (shown_proxy(&p.url), p.variable)),
+        });
         let build = |pooled: bool| {
             let mut builder = reqwest::Client::builder()
                 .use_rustls_tls()
@@ -117,9 +136,17 @@ impl Client {
                 // failure before the request leaves is a connect error, which proves nothing was sent.
                 builder = builder.pool_max_idle_per_host(0);
             }
-            if loopback {
-                // An emulator on this machine is never reached through a proxy.
-                builder = builder.no_proxy();
+            // The proxy comes from the provider's reading of the environment (ProxyConfig::from_env), so that what
+            // a message names is what was used; reqwest's own reading of the same variables is off.
+            builder = builder.no_proxy();
+            if let Some(p) = proxy {
+                let proxy = reqwest::Proxy::all(p.url.as_str()).map_err(|_| {
+                    Error::Build(format!("the {} proxy URL is not usable", p.variable))
+                })?;
+                builder = builder.proxy(proxy);
+            }
+            for root in &roots {
+                builder = builder.add_root_certificate(root.clone());
             }
             builder
                 .build()
@@ -145,10 +172,18 @@ impl Client {
                 reset_url: endpoint(&base_url, RESET_PATH),
                 logout_url: endpoint(&base_url, LOGOUT_PATH),
                 base_url,
+                route,
                 client_id: cfg.client_id,
                 client_secret: cfg.client_secret,
                 basic_auth,
                 basic_credentials,
+                proxy_password: proxy.and_then(|p| p.url.password()).map(|pw| {
+                    SecretString::from(
+                        percent_encoding::percent_decode_str(pw)
+                            .decode_utf8_lossy()
+                            .into_owned(),
+                    )
+                }),
                 request_timeout: cfg.request_timeout,
                 policy,
                 cancel,
@@ -156,6 +191,11 @@ impl Client {
                 fetches: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Where this client's requests go: the base URL, where it came from, and the proxy, if one applies.
+    pub fn route(&self) -> &Route {
+        &self.inner.route
     }
 
     /// Rotates `username`'s password: log in with `current`, reset, log out.
@@ -181,7 +221,7 @@ impl Client {
         let session = self
             .login(user, current)
             .await
-            .map_err(|e| login_error(user, e))?;
+            .map_err(|e| login_error(user, e, &self.inner.route))?;
         let mut reset = ResetCall {
             user,
             old: current,
@@ -190,7 +230,7 @@ impl Client {
         let new_password = self
             .with_retries(&mut reset)
             .await
-            .map_err(|e| reset_error(user, e))?;
+            .map_err(|e| reset_error(user, e, &self.inner.route))?;
 
         // The password is in hand: from here on nothing may turn into an error.
         let mut warnings = Vec::new();
@@ -230,13 +270,13 @@ impl Client {
 }
 
 /// A failed log-in, told apart by what its last outcome proves (see [`Outcome::verdict`]).
-fn login_error(user: &str, failed: Failed) -> RotateError {
+fn login_error(user: &str, failed: Failed, route: &Route) -> RotateError {
     let error = match failed {
-        Failed::Token(error) => return token_error(user, Step::Login, error),
+        Failed::Token(error) => return token_error(user, Step::Login, error, route),
         Failed::Call(Error::Cancelled) => return cancelled(user, Step::Login),
         Failed::Call(error) => error,
         // A log-in makes no log-in of its own; were it ever to, it would be judged the same way.
-        Failed::Relogin(failed) => return login_error(user, *failed),
+        Failed::Relogin(failed) => return login_error(user, *failed, route),
     };
     let username = user.to_owned();
     match (Outcome::of(&error, None).verdict(Call::Login), error) {
@@ -249,15 +289,15 @@ fn login_error(user: &str, failed: Failed) -> RotateError {
 /// A failed reset: unknown when it may have taken effect, otherwise a clean failure. A failure of the new log-in
 /// after an expired session is judged as a log-in, except that a token failure or a stop then means a reset that was
 /// not applied.
-fn reset_error(user: &str, failed: Failed) -> RotateError {
+fn reset_error(user: &str, failed: Failed, route: &Route) -> RotateError {
     let error = match failed {
-        Failed::Token(error) => return token_error(user, Step::Reset, error),
+        Failed::Token(error) => return token_error(user, Step::Reset, error, route),
         Failed::Call(Error::Cancelled) => return cancelled(user, Step::Reset),
         Failed::Relogin(failed) => {
             return match *failed {
-                Failed::Token(error) => token_error(user, Step::Reset, error),
+                Failed::Token(error) => token_error(user, Step::Reset, error, route),
                 Failed::Call(Error::Cancelled) => cancelled(user, Step::Reset),
-                failed => login_error(user, failed),
+                failed => login_error(user, failed, route),
             };
         }
         Failed::Call(error) => error,
@@ -270,10 +310,14 @@ fn reset_error(user: &str, failed: Failed) -> RotateError {
 }
 
 /// The token needed before `step` could not be had, so `step` never reached the session service.
-fn token_error(user: &str, step: Step, error: Error) -> RotateError {
+fn token_error(user: &str, step: Step, error: Error, route: &Route) -> RotateError {
     match error {
         Error::Cancelled => cancelled(user, step),
-        error => RotateError::Token { step, error },
+        error => RotateError::Token {
+            step,
+            error,
+            route: Route::clone(route),
+        },
     }
 }
 
@@ -297,6 +341,9 @@ mod tests {
             client_secret: SecretString::from("app-secret-value"),
             request_timeout: Duration::from_secs(1),
             user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: None,
+            ca: None,
         };
         let text = format!("{cfg:?}");
         assert!(
@@ -321,6 +368,9 @@ mod tests {
             client_secret: SecretString::from("s"),
             request_timeout: timeout,
             user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: None,
+            ca: None,
         };
         assert!(
             Client::new(
@@ -330,5 +380,31 @@ mod tests {
             .is_err()
         );
         assert!(Client::new(cfg("https://example.com", Duration::ZERO), Shutdown::new()).is_err());
+    }
+
+    #[test]
+    fn a_proxy_password_is_a_secret_in_play() {
+        let cfg = ClientConfig {
+            base_url: validate_base_url("https://h.example").unwrap(),
+            client_id: "id".into(),
+            client_secret: SecretString::from("s"),
+            request_timeout: Duration::from_secs(1),
+            user_agent: "ua".into(),
+            base_url_source: Default::default(),
+            proxy: Some(crate::thingspace::ProxyConfig {
+                url: Url::parse("http://corp%5Cme:p%40ss-w0rd@proxy.corp:3128").unwrap(),
+                variable: "HTTPS_PROXY",
+                no_proxy: None,
+            }),
+            ca: None,
+        };
+        let client = Client::new(cfg, Shutdown::new()).unwrap();
+        assert!(client.secrets(&[]).contains(&"p@ss-w0rd"));
+        assert_eq!(
+            client.route().to_string(),
+            "https://h.example (from the default, as neither base_url nor THINGSPACE_BASE_URL is set), through \
+             the proxy http://proxy.corp:3128 (from HTTPS_PROXY)"
+        );
+        assert!(!format!("{client:?}").contains("p%40ss"));
     }
 }

@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use url::{Host, Url};
 
 use super::error::BaseUrlError;
+use super::network::{BaseUrlSource, ProxyConfig};
+use super::trust::CaBundle;
 
 /// Paths appended to `base_url`.
 pub(super) const TOKEN_PATH: &str = "/api/ts/v1/oauth2/token";
@@ -31,6 +33,13 @@ pub struct ClientConfig {
     pub request_timeout: Duration,
     /// The `User-Agent` header, e.g. `terraform-provider-thingspace/0.1.0`.
     pub user_agent: String,
+    /// Where `base_url` came from, for messages about the network.
+    pub base_url_source: BaseUrlSource,
+    /// The HTTPS proxy, if the environment names one (see [`ProxyConfig::from_env`]). A loopback `base_url` never
+    /// goes through it.
+    pub proxy: Option<ProxyConfig>,
+    /// Certificate authorities trusted beside the built-in roots (`ca_file`).
+    pub ca: Option<CaBundle>,
 }
 
 impl fmt::Debug for ClientConfig {
@@ -41,6 +50,9 @@ impl fmt::Debug for ClientConfig {
             .field("client_secret", &"[redacted]")
             .field("request_timeout", &self.request_timeout)
             .field("user_agent", &self.user_agent)
+            .field("base_url_source", &self.base_url_source)
+            .field("proxy", &self.proxy)
+            .field("ca", &self.ca.as_ref().map(CaBundle::len))
             .finish()
     }
 }

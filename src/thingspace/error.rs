@@ -6,7 +6,10 @@
 //! response excerpts are short, sanitised, never taken from a 2xx answer, and scrubbed of the secrets in play.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
+use super::network::{NetCause, Route};
 use super::redact::{ECHOED, replace_encodings, reveals};
 
 /// The prefix Verizon puts in front of M2M error codes. Codes are shown and matched without it.
@@ -69,8 +72,8 @@ pub fn code_matches(code: &str, wanted: &str) -> bool {
             .is_some_and(|prefix| prefix.ends_with('.'))
 }
 
-/// How a request failed on the wire.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a request failed on the wire, where it was going, and how often and how long the client tried.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TransportError {
     /// Whether any of the request may have reached the server. A connect (or TLS handshake) failure sent nothing;
     /// a timeout or a dropped connection after the connection was up may have delivered the whole request.
@@ -79,6 +82,14 @@ pub struct TransportError {
     pub timed_out: bool,
     /// What the HTTP stack said, without the URL.
     pub detail: String,
+    /// What the failure was, read from the error chain; it decides whether a retry can help.
+    pub cause: NetCause,
+    /// Where the request went (shared: every failure of a client names the same route).
+    pub route: Arc<Route>,
+    /// How many times the call was sent (filled in when the retry loop gives up; 0 before).
+    pub attempts: u32,
+    /// Time from the call's first send to giving up.
+    pub elapsed: Duration,
 }
 
 /// The failure of one HTTP call to ThingSpace.
@@ -119,14 +130,42 @@ fn excerpt_suffix(excerpt: &Option<String>) -> String {
 }
 
 fn describe_transport(t: &TransportError) -> String {
-    match (t.timed_out, t.maybe_sent) {
-        (true, _) => format!("no answer within request_timeout ({})", t.detail),
-        (false, false) => format!("could not connect ({})", t.detail),
-        (false, true) => format!(
-            "the connection failed before a complete answer ({})",
-            t.detail
-        ),
+    let what = match (t.timed_out, t.cause) {
+        (true, _) if !t.maybe_sent => {
+            "could not connect within request_timeout (no answer to the connection attempt: a firewall that drops \
+             packets, or a wrong host or port)"
+                .to_owned()
+        }
+        (true, _) => "no answer within request_timeout".to_owned(),
+        (false, NetCause::NameNotFound) => "could not connect: the host name does not resolve".to_owned(),
+        (false, NetCause::Refused) if t.route.proxy.is_some() => {
+            "could not connect: the connection was refused (by the proxy, or by what it connects to)".to_owned()
+        }
+        (false, NetCause::Refused) => {
+            "could not connect: the connection was refused (nothing listens at that address and port)".to_owned()
+        }
+        (false, NetCause::Tls) => "could not connect: the TLS handshake failed (an https base_url pointing at a port that speaks plain \
+                                   http fails this way)"
+            .to_owned(),
+        (false, NetCause::Certificate) => "could not connect: the server's TLS certificate is not trusted (behind a TLS-inspecting \
+                                           proxy or gateway, set ca_file or THINGSPACE_CA_FILE to its CA bundle)"
+            .to_owned(),
+        (false, NetCause::Connect) => "could not connect".to_owned(),
+        (false, NetCause::AfterConnect) => "the connection failed before a complete answer".to_owned(),
+    };
+    let mut text = format!("{what} ({}); base URL {}", t.detail, t.route);
+    if t.attempts > 0 {
+        let plural = if t.attempts == 1 { "" } else { "s" };
+        text.push_str(&format!(
+            "; {} attempt{plural} over {:.1} s",
+            t.attempts,
+            t.elapsed.as_secs_f64()
+        ));
+        if !t.timed_out && t.cause.is_permanent() {
+            text.push_str(", not retried because a retry fails the same way");
+        }
     }
+    text
 }
 
 impl Error {
@@ -616,5 +655,73 @@ mod tests {
             "REQUEST_FAILED.SessionToken.Expired"
         ));
         assert!(!code_matches("900902", "900901"));
+    }
+
+    #[test]
+    fn transport_messages_say_what_failed_where_and_how_often() {
+        use crate::thingspace::network::BaseUrlSource;
+        use std::sync::Arc;
+        let route = Arc::new(Route {
+            base_url: "https://h.example".into(),
+            source: BaseUrlSource::Attribute,
+            proxy: None,
+        });
+        let t = |cause, maybe_sent, timed_out, attempts| {
+            Error::Transport(TransportError {
+                maybe_sent,
+                timed_out,
+                detail: "stack says".into(),
+                cause,
+                route: route.clone(),
+                attempts,
+                elapsed: Duration::from_millis(1250),
+            })
+            .to_string()
+        };
+        let refused = t(NetCause::Refused, false, false, 3);
+        assert_eq!(
+            refused,
+            "could not connect: the connection was refused (nothing listens at that address and port) (stack says); \
+             base URL https://h.example (from the base_url attribute); 3 attempts over 1.2 s"
+        );
+        let cert = t(NetCause::Certificate, false, false, 1);
+        assert!(
+            cert.contains("not trusted")
+                && cert.ends_with(
+                    "1 attempt over 1.2 s, not retried because a retry fails the same way"
+                ),
+            "{cert}"
+        );
+        let connect_timeout = t(NetCause::Connect, false, true, 1);
+        assert!(
+            connect_timeout.starts_with("could not connect within request_timeout"),
+            "{connect_timeout}"
+        );
+        let read_timeout = t(NetCause::AfterConnect, true, true, 1);
+        assert!(
+            read_timeout.starts_with("no answer within request_timeout"),
+            "{read_timeout}"
+        );
+        assert!(!read_timeout.contains("not retried"), "{read_timeout}");
+        let dropped = t(NetCause::AfterConnect, true, false, 0);
+        assert!(
+            dropped.starts_with("the connection failed before a complete answer")
+                && !dropped.contains("attempt"),
+            "{dropped}"
+        );
+        let via_proxy = Error::Transport(TransportError {
+            cause: NetCause::Refused,
+            route: Arc::new(Route {
+                proxy: Some(("http://proxy:3128".into(), "HTTPS_PROXY")),
+                ..Route::clone(&route)
+            }),
+            ..TransportError::default()
+        })
+        .to_string();
+        assert!(
+            via_proxy.contains("refused (by the proxy, or by what it connects to)")
+                && via_proxy.contains("through the proxy http://proxy:3128 (from HTTPS_PROXY)"),
+            "{via_proxy}"
+        );
     }
 }

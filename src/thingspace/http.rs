@@ -11,6 +11,7 @@ use serde::de::DeserializeOwned;
 use super::answer::success_body;
 use super::client::Client;
 use super::error::{Error, TransportError, clean, parse_error_body};
+use super::network::classify;
 use super::retry::parse_retry_after;
 
 /// The largest answer body read; anything bigger is not a ThingSpace answer.
@@ -50,12 +51,15 @@ impl Answer {
 }
 
 impl Client {
-    /// The secrets in play for a call: `extra` (passwords, the bearer and session tokens), the client secret and the
-    /// base64 `Basic` form of the client credentials. Every string taken from an answer is scrubbed of all of them.
+    /// The secrets in play for a call: `extra` (passwords, the bearer and session tokens), the client secret, the
+    /// base64 `Basic` form of the client credentials, and the proxy's password, if its URL has one. Every string taken from an answer is scrubbed of all of them.
     pub(super) fn secrets<'a>(&'a self, extra: &[&'a str]) -> Vec<&'a str> {
         let mut all = extra.to_vec();
         all.push(self.inner.client_secret.expose_secret());
         all.push(self.inner.basic_credentials.expose_secret());
+        if let Some(proxy_password) = &self.inner.proxy_password {
+            all.push(proxy_password.expose_secret());
+        }
         all
     }
 
@@ -85,7 +89,7 @@ impl Client {
             .timeout(self.inner.request_timeout)
             .send()
             .await
-            .map_err(|e| Failure::from(transport(e, secrets)))?;
+            .map_err(|e| Failure::from(self.transport(e, secrets)))?;
         let status = response.status().as_u16();
         let header = |name| {
             response
@@ -97,7 +101,7 @@ impl Client {
         let retry_after = parse_retry_after(header(RETRY_AFTER));
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| Failure {
-            error: transport(e, secrets),
+            error: self.transport(e, secrets),
             retry_after,
         })? {
             if body.len() + chunk.len() > MAX_BODY {
@@ -172,31 +176,37 @@ impl Client {
             () = tokio::time::sleep(delay) => Ok(()),
         }
     }
-}
 
-/// Classifies a reqwest error. A connect failure (including TLS) sent nothing; anything later may have delivered the
-/// request. The text drops the URL and keeps only the error chain, which never includes a body; it is scrubbed of
-/// `secrets` all the same, since the chain may quote what the server sent.
-fn transport(error: reqwest::Error, secrets: &[&str]) -> Error {
-    if error.is_builder() {
-        return Error::Build(clean(&error.without_url().to_string(), secrets, 300));
-    }
-    let maybe_sent = !error.is_connect();
-    let timed_out = error.is_timeout();
-    let error = error.without_url();
-    let mut detail = error.to_string();
-    let mut source = std::error::Error::source(&error);
-    while let Some(cause) = source {
-        let text = cause.to_string();
-        if !detail.contains(&text) {
-            detail.push_str(": ");
-            detail.push_str(&text);
+    /// Classifies a reqwest error. A connect failure (including DNS and TLS) sent nothing; anything later may have
+    /// delivered the request. The text drops the URL (the message names the base URL and its source instead) and
+    /// keeps only the error chain, which never includes a body; it is scrubbed of `secrets` all the same, since the
+    /// chain may quote what the server sent.
+    fn transport(&self, error: reqwest::Error, secrets: &[&str]) -> Error {
+        if error.is_builder() {
+            return Error::Build(clean(&error.without_url().to_string(), secrets, 300));
         }
-        source = cause.source();
+        let connect = error.is_connect();
+        let timed_out = error.is_timeout();
+        let error = error.without_url();
+        let cause = classify(&error, connect);
+        let mut detail = error.to_string();
+        let mut source = std::error::Error::source(&error);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !detail.contains(&text) {
+                detail.push_str(": ");
+                detail.push_str(&text);
+            }
+            source = cause.source();
+        }
+        Error::Transport(TransportError {
+            maybe_sent: !connect,
+            timed_out,
+            detail: clean(&detail, secrets, 300),
+            cause,
+            route: self.inner.route.clone(),
+            attempts: 0,
+            elapsed: Duration::ZERO,
+        })
     }
-    Error::Transport(TransportError {
-        maybe_sent,
-        timed_out,
-        detail: clean(&detail, secrets, 300),
-    })
 }

@@ -10,6 +10,9 @@
 //! - [`retry`]: the retry policy, a pure function of (call, outcome, attempt, jitter); [`outcome`]: what a failure
 //!   proves about a call's effect (not processed, refused, unknown).
 //! - `http`: sending a request and reading its whole answer, critical sends, waits a stop cancels.
+//! - [`network`]: where requests go (the base URL and its source, the proxy from the environment) and what a
+//!   transport failure was (a name that does not resolve, a refused connection, a TLS or certificate failure);
+//!   [`trust`]: the extra certificate authorities of `ca_file`.
 //! - `answer`: reading success answers; [`parse_answer`] reads a whole answer the way the client does (fuzzed by
 //!   `fuzz/fuzz_targets/thingspace_response.rs`, property-tested in `proptests`). `models`: the JSON bodies.
 //! - [`error`]: the typed API error (all three error shapes) and call failures; `rotate_error`: a rotation's failure
@@ -31,12 +34,14 @@ mod config;
 pub mod error;
 mod http;
 mod models;
+pub mod network;
 pub mod outcome;
 mod redact;
 pub mod retry;
 mod retrying;
 mod rotate_error;
 mod token;
+pub mod trust;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -52,6 +57,8 @@ pub use answer::{AnswerKind, parse_answer};
 pub use client::{Client, Rotation};
 pub use config::{ClientConfig, validate_base_url};
 pub use error::{ApiError, BaseUrlError, Error, ErrorShape};
+pub use network::{BaseUrlSource, ProxyConfig};
 pub use redact::{ECHOED, redact};
 pub use retry::{Policy, Verdict};
 pub use rotate_error::{Effect, RotateError, Step};
+pub use trust::CaBundle;

@@ -27,7 +27,8 @@ pub enum Call {
 /// What a failed call looked like, reduced to what the policy needs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    /// The request never left: a connect, DNS or TLS failure.
+    /// The request never left, and another try may connect: a refused or unreachable connection, a temporary DNS
+    /// failure, a proxy that refused the tunnel.
     NotSent,
     /// The request may have reached the server but no complete answer came back: a timeout after connecting, a
     /// dropped connection, a body that broke off.
@@ -45,7 +46,8 @@ pub enum Outcome {
     },
     /// A success status whose body could not be read or lacked the field it must carry.
     Garbled,
-    /// Nothing was sent and no retry can help: the client could not build the request, or it was asked to stop.
+    /// Nothing was sent and no retry can help: the client could not build the request, it was asked to stop, or the
+    /// connection failed in a way that repeats (a name that does not resolve, a TLS handshake or certificate failure).
     Fatal,
 }
 
@@ -53,6 +55,8 @@ impl Outcome {
     /// Classifies a call's failure. `retry_after` comes from the answer's header.
     pub fn of(error: &Error, retry_after: Option<Duration>) -> Outcome {
         match error {
+            // A name that does not resolve, a failed handshake or an untrusted certificate fails the same way again.
+            Error::Transport(t) if !t.maybe_sent && t.cause.is_permanent() => Outcome::Fatal,
             Error::Transport(t) if !t.maybe_sent => Outcome::NotSent,
             Error::Transport(_) => Outcome::NoAnswer,
             Error::Api(api) if (200..300).contains(&api.status) => Outcome::Garbled,
@@ -289,8 +293,7 @@ mod tests {
         let t = |maybe_sent| {
             Error::Transport(TransportError {
                 maybe_sent,
-                timed_out: false,
-                detail: String::new(),
+                ..TransportError::default()
             })
         };
         assert_eq!(Outcome::of(&t(false), None), Outcome::NotSent);
@@ -335,5 +338,26 @@ mod tests {
         assert_eq!(Outcome::of(&api(299), None), Outcome::Garbled);
         assert_eq!(Outcome::of(&Error::Cancelled, None), Outcome::Fatal);
         assert_eq!(Outcome::of(&Error::Build("x".into()), None), Outcome::Fatal);
+        use crate::thingspace::network::NetCause;
+        let connect = |cause| {
+            Error::Transport(TransportError {
+                cause,
+                ..TransportError::default()
+            })
+        };
+        for permanent in [NetCause::NameNotFound, NetCause::Tls, NetCause::Certificate] {
+            assert_eq!(
+                Outcome::of(&connect(permanent), None),
+                Outcome::Fatal,
+                "{permanent:?}"
+            );
+        }
+        for transient in [NetCause::Refused, NetCause::Connect] {
+            assert_eq!(
+                Outcome::of(&connect(transient), None),
+                Outcome::NotSent,
+                "{transient:?}"
+            );
+        }
     }
 }

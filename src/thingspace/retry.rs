@@ -8,6 +8,11 @@
 //! applied either: log in again (a log-in under its own rules), then reset once more. Token and log-out requests
 //! change no password and count toward no lock-out, so they also ride out 502-504 within the budget.
 //!
+//! A connect error is retried at most [`Policy::max_connect_attempts`] sends, far fewer than the budget allows: a
+//! refused connection seldom heals within seconds, and the user should hear about a wrong `base_url` at once. A name
+//! that does not resolve, a failed TLS handshake or an untrusted certificate is not retried at all
+//! ([`Outcome::Fatal`]): it fails the same way every time.
+//!
 //! Nothing here sleeps or draws random numbers: the jitter is an input, so the table tests are deterministic.
 
 use std::time::Duration;
@@ -57,6 +62,10 @@ pub struct Policy {
     pub budget: Duration,
     /// The most sends of one token, log-in or log-out call (a reset is capped at [`MAX_RESETS`]).
     pub max_attempts: u32,
+    /// The most sends of one call while each fails to connect. A connect error proves nothing was sent, so a
+    /// repeat is safe; but a refused connection rarely heals within seconds, and a user waiting on a wrong
+    /// `base_url` should hear about it at once rather than after the whole budget.
+    pub max_connect_attempts: u32,
 }
 
 impl Default for Policy {
@@ -67,6 +76,7 @@ impl Default for Policy {
             max_retry_after: Duration::from_secs(20),
             budget: Duration::from_secs(30),
             max_attempts: 6,
+            max_connect_attempts: 3,
         }
     }
 }
@@ -134,7 +144,9 @@ impl Policy {
     /// A log-in or reset that provably was not processed: a connect error before sending, or a 429.
     fn repeat_unprocessed(&self, outcome: &Outcome, attempt: &Attempt, jitter: f64) -> Decision {
         let delay = match outcome {
-            Outcome::NotSent => self.backoff(attempt.number, jitter),
+            Outcome::NotSent if attempt.number < self.max_connect_attempts => {
+                self.backoff(attempt.number, jitter)
+            }
             Outcome::Status {
                 status: 429,
                 retry_after,
@@ -167,7 +179,9 @@ impl Policy {
             };
         }
         let delay = match outcome {
-            Outcome::NotSent => self.backoff(attempt.number, jitter),
+            Outcome::NotSent if attempt.number < self.max_connect_attempts => {
+                self.backoff(attempt.number, jitter)
+            }
             Outcome::Status {
                 status: 429 | 502..=504,
                 retry_after,
@@ -259,10 +273,14 @@ mod tests {
             // --- token and log-out: change no password, count toward no lock-out ---
             ("token connect error: base backoff, no jitter", Token, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
             ("token connect error, full jitter", Token, Outcome::NotSent, at(1, 0), 0.999_999, RetryAfter(ms(500) - Duration::from_nanos(250))),
-            ("backoff doubles", Logout, Outcome::NotSent, at(3, 0), 0.0, RetryAfter(ms(1000))),
-            ("backoff is capped", Logout, Outcome::NotSent, at(5, 0), 0.0, RetryAfter(ms(4000))),
-            ("backoff cap holds with jitter", Token, Outcome::NotSent, at(5, 0), 0.5, RetryAfter(ms(6000))),
-            ("max attempts stop", Token, Outcome::NotSent, at(6, 0), 0.0, Stop),
+            ("backoff doubles", Logout, page(503), at(3, 0), 0.0, RetryAfter(ms(1000))),
+            ("backoff is capped", Logout, page(503), at(5, 0), 0.0, RetryAfter(ms(4000))),
+            ("backoff cap holds with jitter", Token, page(503), at(5, 0), 0.5, RetryAfter(ms(6000))),
+            ("max attempts stop", Token, page(503), at(6, 0), 0.0, Stop),
+            ("connect errors: a second try", Token, Outcome::NotSent, at(2, 0), 0.0, RetryAfter(ms(500))),
+            ("connect errors stop at their own cap", Token, Outcome::NotSent, at(3, 0), 0.0, Stop),
+            ("log-out connect errors stop at their cap too", Logout, Outcome::NotSent, at(3, 0), 0.0, Stop),
+            ("a name that does not resolve, a TLS failure: fatal", Token, Outcome::Fatal, at(1, 0), 0.0, Stop),
             ("budget exhausted", Token, Outcome::NotSent, at(2, 29_600), 0.0, Stop),
             ("budget just enough", Token, Outcome::NotSent, at(2, 29_500), 0.0, RetryAfter(ms(500))),
             ("token timeout after sending: not asked to repeat", Token, Outcome::NoAnswer, at(1, 0), 0.0, Stop),
@@ -289,8 +307,8 @@ mod tests {
 
             // --- log-in: repeated only when the earlier send provably never reached the password check ---
             ("log-in connect error: nothing sent", Login, Outcome::NotSent, at(1, 0), 0.0, RetryAfter(ms(250))),
-            ("log-in connect error backoff doubles", Login, Outcome::NotSent, at(3, 0), 0.0, RetryAfter(ms(1000))),
-            ("log-in connect errors stop at the send cap", Login, Outcome::NotSent, at(6, 0), 0.0, Stop),
+            ("log-in connect error backoff doubles", Login, Outcome::NotSent, at(2, 0), 0.0, RetryAfter(ms(500))),
+            ("log-in connect errors stop at their cap", Login, Outcome::NotSent, at(3, 0), 0.0, Stop),
             ("log-in connect error past the budget stops", Login, Outcome::NotSent, at(2, 29_600), 0.0, Stop),
             ("log-in 429 honours Retry-After", Login, too_many(Some(3)), at(1, 0), 0.9, RetryAfter(ms(3000))),
             ("log-in 429 Retry-After is capped", Login, too_many(Some(3600)), at(1, 0), 0.0, RetryAfter(ms(20_000))),
@@ -445,6 +463,7 @@ mod tests {
     fn backoff_doublings_saturate_for_huge_attempt_numbers() {
         let p = Policy {
             max_attempts: u32::MAX,
+            max_connect_attempts: u32::MAX,
             max_delay: Duration::from_secs(1 << 20),
             budget: Duration::from_secs(1 << 30),
             ..Policy::default()

@@ -112,10 +112,19 @@ impl Client {
                     hook.login_again(self, failure.error).await?;
                     bearer
                 }
-                Decision::Stop => return Err(Failed::Call(failure.error)),
+                Decision::Stop => return Err(Failed::Call(tried(failure.error, &attempt))),
             });
         }
     }
+}
+
+/// A network failure with how often and how long its call was tried, for the message.
+fn tried(mut error: Error, attempt: &Attempt) -> Error {
+    if let Error::Transport(t) = &mut error {
+        t.attempts = attempt.number;
+        t.elapsed = attempt.elapsed;
+    }
+    error
 }
 
 /// The call's name in the log, the same as its [`super::Step`]'s.

@@ -4,7 +4,8 @@
 
 use std::fmt;
 
-use super::error::{ApiError, Error};
+use super::error::{ApiError, Error, ErrorShape};
+use super::network::Route;
 
 /// A step of a rotation, for messages and logs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -71,6 +72,8 @@ pub enum RotateError {
         step: Step,
         /// The token call's failure.
         error: Error,
+        /// Where the token call went, for the hint about a wrong `base_url`.
+        route: Route,
     },
     /// The log-in was not processed (never sent, throttled, refused by the gateway before the service), or
     /// ThingSpace accepted the password and its answer could not be read. No failed log-in was counted; the password
@@ -164,12 +167,13 @@ impl RotateError {
     /// The detail for a diagnostic: what ThingSpace answered, what state the password is in, what to do.
     pub fn detail(&self) -> String {
         match self {
-            RotateError::Token { step, error } => {
+            RotateError::Token { step, error, route } => {
                 let hint = match error {
                     Error::Api(api) if matches!(api.status, 400 | 401) => {
-                        " Check client_id and client_secret (the ThingSpace project's app key and secret)."
+                        " Check client_id and client_secret (the ThingSpace project's app key and secret).".to_owned()
                     }
-                    _ => "",
+                    error if not_found(error) => format!(" {}", wrong_path(Some(route))),
+                    _ => String::new(),
                 };
                 let what = match step {
                     Step::Reset => "The log-in succeeded, but no reset was applied",
@@ -181,7 +185,13 @@ impl RotateError {
                 )
             }
             RotateError::Login { error, .. } => {
-                if error.status().is_some_and(|s| (200..300).contains(&s)) {
+                if not_found(error) {
+                    format!(
+                        "The log-in was not processed: {error}. {} ThingSpace did not check the password, so no \
+                         failed log-in was counted, and the password is unchanged; the next apply tries again.",
+                        wrong_path(None)
+                    )
+                } else if error.status().is_some_and(|s| (200..300).contains(&s)) {
                     format!(
                         "ThingSpace accepted the log-in, but its answer could not be read: {error}. No failed log-in \
                          was counted, nothing was reset, and the password is unchanged; the next apply tries again."
@@ -242,6 +252,21 @@ impl RotateError {
     }
 }
 
+/// A 404 from ThingSpace's API gateway (fault `900906`, or any 404 in its shape): the path does not exist, which
+/// the provider's own paths always do, so `base_url` carries a stray path.
+fn not_found(error: &Error) -> bool {
+    matches!(error, Error::Api(api) if api.status == 404 && (api.shape == ErrorShape::Gateway || api.has_code("900906")))
+}
+
+fn wrong_path(route: Option<&Route>) -> String {
+    let base_url = route.map(|r| format!(", {r}")).unwrap_or_default();
+    format!(
+        "ThingSpace's API gateway knows no such path, so check base_url{base_url}: it should be the host alone, \
+         such as https://thingspace.verizon.com, without /api or any other path, because the provider appends the \
+         API paths (/api/ts/v1/oauth2/token, /api/m2m/v1/...) itself."
+    )
+}
+
 impl fmt::Display for RotateError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}: {}", self.summary(), self.detail())
@@ -290,8 +315,8 @@ mod tests {
 
         let dropped = Error::Transport(TransportError {
             maybe_sent: true,
-            timed_out: false,
             detail: "connection reset".into(),
+            ..TransportError::default()
         });
         let reset = RotateError::ResetUnknown {
             username: "svc".into(),
@@ -344,10 +369,12 @@ mod tests {
             RotateError::Token {
                 step: Step::Login,
                 error: throttled.clone(),
+                route: Route::default(),
             },
             RotateError::Token {
                 step: Step::Reset,
                 error: throttled.clone(),
+                route: Route::default(),
             },
             RotateError::Login {
                 username: "svc".into(),
@@ -390,10 +417,54 @@ mod tests {
         let after_login = RotateError::Token {
             step: Step::Reset,
             error: Error::Cancelled,
+            route: Route::default(),
         };
         assert!(
             after_login.detail().contains("The log-in succeeded"),
             "{after_login}"
         );
+    }
+
+    #[test]
+    fn a_gateway_404_says_to_check_base_url() {
+        use crate::thingspace::network::BaseUrlSource;
+        let not_found = Error::Api(ApiError {
+            status: 404,
+            code: "900906".into(),
+            message: "No matching resource found for given API Request".into(),
+            shape: ErrorShape::Gateway,
+        });
+        let token = RotateError::Token {
+            step: Step::Login,
+            error: not_found.clone(),
+            route: Route {
+                base_url: "https://thingspace.verizon.com/api".into(),
+                source: BaseUrlSource::Attribute,
+                proxy: None,
+            },
+        };
+        let text = token.detail();
+        assert!(
+            text.contains("HTTP 404, code 900906")
+                && text.contains("check base_url, https://thingspace.verizon.com/api (from the base_url attribute)")
+                && text.contains("without /api"),
+            "{text}"
+        );
+        let login = RotateError::Login {
+            username: "svc".into(),
+            error: not_found,
+        };
+        assert!(login.detail().contains("check base_url"), "{login}");
+        assert_eq!(login.effect(), Effect::None);
+        let other = RotateError::Login {
+            username: "svc".into(),
+            error: Error::Api(ApiError {
+                status: 404,
+                code: "X".into(),
+                message: String::new(),
+                shape: ErrorShape::M2m,
+            }),
+        };
+        assert!(!other.detail().contains("base_url"), "{other}");
     }
 }

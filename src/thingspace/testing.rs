@@ -1,13 +1,14 @@
 //! The harness the client's tests share: the ThingSpace emulator (`thingspace_emulator`), started in-process on the
 //! test's own runtime, a client pointed at it with short retry delays, and readers of what the emulator recorded
 //! (its request log, its users, the secrets it handed out). The same emulator, with the same fault model, serves the
-//! acceptance tests and the benchmarks.
+//! acceptance tests and the benchmarks. For the network tests: a certificate authority made per test ([`TestCa`]),
+//! the emulator serving HTTPS with it, and a CONNECT proxy ([`ConnectProxy`]) that records where it was asked to go.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use secrecy::SecretString;
-use thingspace_emulator::{Config, Emulator, Request, User};
+use thingspace_emulator::{Config, Emulator, Request, Tls, User};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -34,6 +35,7 @@ pub fn fast_policy() -> Policy {
         max_retry_after: Duration::from_secs(60),
         budget: Duration::from_secs(10),
         max_attempts: 6,
+        max_connect_attempts: 3,
     }
 }
 
@@ -57,6 +59,11 @@ impl std::ops::Deref for Emu {
 impl Emu {
     pub async fn start() -> Emu {
         Self::start_with(Config::default()).await
+    }
+
+    /// An emulator serving HTTPS with a certificate from `ca` for `names`.
+    pub async fn start_tls(ca: &TestCa, names: &[&str]) -> Emu {
+        Self::start_with(Config::default().tls(ca.server(names))).await
     }
 
     pub async fn start_with(config: Config) -> Emu {
@@ -162,7 +169,126 @@ impl Emu {
             client_secret: SecretString::from(secret),
             request_timeout: timeout,
             user_agent: "terraform-provider-thingspace/test".into(),
+            base_url_source: Default::default(),
+            proxy: None,
+            ca: None,
         };
         Client::with_retry_policy(cfg, cancel, fast_policy()).unwrap()
+    }
+}
+
+/// A certificate authority made for one test, which issues the emulator's server certificates.
+pub struct TestCa {
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+    /// The CA certificate, PEM: what `ca_file` holds.
+    pub pem: String,
+}
+
+impl TestCa {
+    pub fn new() -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "thingspace provider test CA");
+        let pem = params.self_signed(&key).unwrap().pem();
+        TestCa {
+            issuer: rcgen::Issuer::new(params, key),
+            pem,
+        }
+    }
+
+    /// A server certificate for `names` (host names or IP addresses) and its key.
+    pub fn server(&self, names: &[&str]) -> Tls {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| (*n).to_owned()).collect();
+        let params = rcgen::CertificateParams::new(names).unwrap();
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        Tls {
+            cert_chain_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+
+    pub fn bundle(&self) -> super::CaBundle {
+        super::CaBundle::from_pem(self.pem.as_bytes()).unwrap()
+    }
+}
+
+/// A minimal HTTP CONNECT proxy on 127.0.0.1: it records every CONNECT target, resolves host names only through its
+/// own table (so a name that works proves the request went through it), and tunnels bytes both ways.
+pub struct ConnectProxy {
+    pub url: String,
+    targets: Arc<std::sync::Mutex<Vec<String>>>,
+    task: JoinHandle<()>,
+}
+
+impl ConnectProxy {
+    /// Starts the proxy; `hosts` maps the names it knows to addresses.
+    pub async fn start(hosts: &[(&str, std::net::SocketAddr)]) -> ConnectProxy {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let hosts: Vec<(String, std::net::SocketAddr)> =
+            hosts.iter().map(|(h, a)| ((*h).to_owned(), *a)).collect();
+        let targets = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&targets);
+        let task = tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                let (hosts, recorded) = (hosts.clone(), Arc::clone(&recorded));
+                tokio::spawn(async move {
+                    // The request head: "CONNECT host:port HTTP/1.1" and headers, up to the empty line.
+                    let mut head = Vec::new();
+                    while !head.ends_with(b"\r\n\r\n") {
+                        let mut byte = [0u8; 1];
+                        if client.read_exact(&mut byte).await.is_err() || head.len() > 8192 {
+                            return;
+                        }
+                        head.push(byte[0]);
+                    }
+                    let head = String::from_utf8_lossy(&head).into_owned();
+                    let mut words = head.split_whitespace();
+                    let (Some("CONNECT"), Some(target)) = (words.next(), words.next()) else {
+                        let _ = client
+                            .write_all(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                            .await;
+                        return;
+                    };
+                    recorded.lock().unwrap().push(target.to_owned());
+                    let (host, port) = target.rsplit_once(':').unwrap_or((target, "443"));
+                    let known = hosts
+                        .iter()
+                        .find(|(h, a)| h == host && a.port().to_string() == port);
+                    let upstream = match known {
+                        Some((_, addr)) => tokio::net::TcpStream::connect(addr).await.ok(),
+                        None => None,
+                    };
+                    let Some(mut upstream) = upstream else {
+                        let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
+                        return;
+                    };
+                    if client
+                        .write_all(b"HTTP/1.1 200 Connection Established\r\n\r\n")
+                        .await
+                        .is_ok()
+                    {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+                    }
+                });
+            }
+        });
+        ConnectProxy { url, targets, task }
+    }
+
+    /// The CONNECT targets asked for, in order.
+    pub fn targets(&self) -> Vec<String> {
+        self.targets.lock().unwrap().clone()
+    }
+}
+
+impl Drop for ConnectProxy {
+    fn drop(&mut self) {
+        self.task.abort();
     }
 }

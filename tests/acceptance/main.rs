@@ -13,6 +13,7 @@
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail; `ci_examples`: the CI
 //!   examples' own scripts run against the emulator.
 //! - `harness`: the harness itself (`common`).
+//! - `network`: what a network failure says, `ca_file`, `HTTPS_PROXY`/`NO_PROXY` through a CONNECT proxy.
 //!
 //! Tests fail by panicking, so clippy's panic lints are relaxed for the whole crate.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -29,6 +30,7 @@ mod harness;
 mod identity;
 mod lockout;
 mod matrix;
+mod network;
 mod password_rotation;
 mod pipeline;
 mod plugin;

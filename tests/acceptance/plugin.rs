@@ -35,7 +35,13 @@ fn providers_schema_json_shows_every_attribute_with_its_flags() {
     names.sort_unstable();
     assert_eq!(
         names,
-        ["base_url", "client_id", "client_secret", "request_timeout"]
+        [
+            "base_url",
+            "ca_file",
+            "client_id",
+            "client_secret",
+            "request_timeout"
+        ]
     );
     assert_eq!(provider["client_secret"]["sensitive"], true);
     for (name, a) in provider {

@@ -92,6 +92,9 @@ async fn base_url_with_a_path_prefix_is_joined() {
         client_secret: secret(CLIENT_SECRET),
         request_timeout: SECOND,
         user_agent: "ua".into(),
+        base_url_source: Default::default(),
+        proxy: None,
+        ca: None,
     };
     let client = Client::with_retry_policy(cfg, Shutdown::new(), fast_policy()).unwrap();
     let err = client.rotate("svc", &secret("p")).await.unwrap_err();
@@ -205,6 +208,9 @@ async fn connect_errors_are_retried_within_the_budget_then_reported() {
         client_secret: secret(CLIENT_SECRET),
         request_timeout: SECOND,
         user_agent: "ua".into(),
+        base_url_source: Default::default(),
+        proxy: None,
+        ca: None,
     };
     let policy = crate::thingspace::Policy {
         max_attempts: 3,
@@ -215,6 +221,7 @@ async fn connect_errors_are_retried_within_the_budget_then_reported() {
     let RotateError::Token {
         step: Step::Login,
         error: Error::Transport(t),
+        ..
     } = &err
     else {
         panic!("{err}")

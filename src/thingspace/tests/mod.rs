@@ -4,10 +4,12 @@
 //! - `flow`: the whole rotation, connections, the shared token;
 //! - `login`: every outcome of the log-in; `reset`: every outcome of the reset;
 //! - `stop`: the stop signal before, during and after each call;
-//! - `secrets`: echoed secrets in messages, and the trace log.
+//! - `secrets`: echoed secrets in messages, and the trace log;
+//! - `network`: failures to connect, trust of a test-made CA, a CONNECT proxy.
 
 mod flow;
 mod login;
+mod network;
 mod reset;
 mod secrets;
 mod stop;
