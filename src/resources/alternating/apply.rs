@@ -270,6 +270,7 @@ pub async fn create(
     let block = kind.map(|k| UserBlock {
         user: failed.clone(),
         block: Block::new(k, now()),
+        seed: Some(config.seed(&failed)),
     });
     if let Some(b) = &block {
         ctx.users
@@ -339,6 +340,7 @@ pub async fn update(
                 kind: BlockKind::Unknown,
                 at: 0,
             },
+            seed: Some(prior.seed(user)),
         })
     });
     let keep_prior = |diagnostics: Diagnostics| {
@@ -466,6 +468,7 @@ pub async fn update(
             let b = UserBlock {
                 user: failed.clone(),
                 block: Block::new(k, now()),
+                seed: Some(config.seed(&failed)),
             };
             ctx.users
                 .record_failure(&failed, &config.seed(&failed), &b.reason());

@@ -100,25 +100,31 @@ pub(super) fn prior_blocks(
     };
     match (&private.block, prior.blocked_reason.known()) {
         (Some(b), _) => {
-            out.insert(b.user.clone(), b.reason());
+            if !lifted(prior, config, b) {
+                out.insert(b.user.clone(), b.reason());
+            }
         }
         (None, Some(r)) => {
             for u in blocked_users(r, &names) {
-                out.insert(u, r.clone());
+                if !reseeded(prior, config, &u) {
+                    out.insert(u, r.clone());
+                }
             }
         }
         (None, None) => {}
     }
-    out.retain(|u, _| !reseeded(prior, config, u));
     out
+}
+
+/// Whether the configuration lifts block `b`: its user is re-seeded, with a seed other than the one the block was
+/// recorded with.
+fn lifted(prior: &Model, config: &Model, b: &UserBlock) -> bool {
+    reseeded(prior, config, &b.user) && b.seed.as_ref() != Some(&config.seed(&b.user))
 }
 
 /// The private block to carry: the prior one, unless its user is re-seeded.
 pub(super) fn carried_block(prior: &Model, config: &Model, private: &Private) -> Option<UserBlock> {
-    private
-        .block
-        .clone()
-        .filter(|b| !reseeded(prior, config, &b.user))
+    private.block.clone().filter(|b| !lifted(prior, config, b))
 }
 
 /// Plans as Terraform needs it within a run: plans like [`plan`], deciding time-based rotations as of the last read

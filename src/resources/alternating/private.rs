@@ -13,16 +13,20 @@ use serde::{Deserialize, Serialize};
 use super::decide::Step;
 use crate::plugin::diagnostics::quote;
 use crate::plugin::secret::Secret;
-use crate::resources::users::Block;
+use crate::resources::users::{Block, Seed};
 
 /// The format version written today.
 const VERSION: u8 = 1;
 
 /// A block, and the user it is for.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct UserBlock {
     pub user: String,
     pub block: Block,
+    /// The user's seed when the block was recorded. The seeds in the object's attributes follow the configuration,
+    /// so without this a seed removed and later set again to the same value would count as a re-seed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<Seed>,
 }
 
 impl UserBlock {
@@ -159,6 +163,7 @@ mod tests {
                     kind: BlockKind::LoginRejected,
                     at: 9,
                 },
+                seed: None,
             }),
             prior_passwords: [("a".to_owned(), Secret::new("P"))].into(),
             logins: [("b".to_owned(), Secret::new("Q"))].into(),
@@ -180,6 +185,7 @@ mod tests {
                 kind: BlockKind::ResetUnknown,
                 at: 0,
             },
+            seed: None,
         };
         assert_eq!(blocked_users(&b.reason(), &names), vec!["green".to_owned()]);
         assert_eq!(blocked_users("edited by hand", &names), names.to_vec());

@@ -271,6 +271,7 @@ fn blocked(user: &str) -> Private {
                 kind: BlockKind::LoginRejected,
                 at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
             },
+            seed: None,
         }),
         ..Private::default()
     }
@@ -650,4 +651,37 @@ fn decide_table() {
         super::decide::order(&swapped, &names),
         ["green".to_owned(), "blue".to_owned()]
     );
+}
+
+/// A block outlives its user's seed being removed and set again to the same value: only a different seed lifts it.
+#[test]
+fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
+    let cfg = Model {
+        rotation_period: s("7d"),
+        ..config()
+    };
+    let prior = state(&cfg, "2027-03-01T00:00:00Z");
+    let mut private = blocked("blue");
+    if let Some(b) = private.block.as_mut() {
+        b.seed = Some(prior.seed("blue"));
+    }
+    // The state after an apply that removed blue's seed (the block carried, its seed with it).
+    let seedless = Model {
+        current_passwords: seeds(&[("green", "g0")]),
+        ..prior.clone()
+    };
+    // The same seed set again: still blocked, and blue (the standby) is due, so the plan refuses.
+    let p = plan(Some(&seedless), &cfg, NOW, &private, &Known::default());
+    assert_eq!(
+        errors(&p.diagnostics),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+    // A different seed lifts it.
+    let reseed = Model {
+        current_passwords: seeds(&[("blue", "from-support"), ("green", "g0")]),
+        ..cfg
+    };
+    let p = plan(Some(&seedless), &reseed, NOW, &private, &Known::default());
+    assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
+    assert_eq!(p.private.block, None);
 }
