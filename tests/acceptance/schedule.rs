@@ -94,10 +94,12 @@ fn a_due_rotation_is_held_outside_the_window_and_runs_inside_it() {
     assert_eq!(emu.user("svc-ci").resets, 1);
     assert_eq!(ws.resource(ADDR), first, "state unchanged while held");
 
-    // Half an hour into the window: the held rotation runs, planned and applied from a saved plan.
+    // Half an hour into the window: the held rotation is planned. The saved plan is applied after the window has
+    // closed, and does what it said: Terraform's re-plan at apply agrees with it.
     ws.set_clock_offset(offset_to(opens + Duration::minutes(30)));
     let plan = ws.plan_json(&[]);
     assert_eq!(planned_actions(&plan, ADDR), vec!["update"]);
+    ws.set_clock_offset(offset_to(opens + Duration::minutes(90)));
     ws.tf(&["apply", "-input=false", "tfplan"]).assert_success();
     let user = emu.user("svc-ci");
     assert_eq!(user.resets, 2);
