@@ -85,6 +85,7 @@ impl Window {
         let (h, m, s) = t.to_hms();
         let tod = u32::from(h) * 3600 + u32::from(m) * 60 + u32::from(s);
         let today = self.opens_on(t.weekday());
+        // start == end is refused by window_attr, so `<` and `<=` here mean the same.
         if self.start < self.end {
             today && self.start <= tod && tod < self.end
         } else {
@@ -110,6 +111,7 @@ impl Window {
         let mut day = t.date();
         for _ in 0..=7 {
             let opening = day.with_time(start).assume_utc();
+            // `t` itself, were it an opening, was inside and returned above: `>` and `>=` mean the same here.
             if opening > t && self.opens_on(day.weekday()) {
                 return Some(opening);
             }
@@ -1544,6 +1546,27 @@ mod tests {
                 assert_eq!(w.earliest_from(t), want, "{w:?} at {t}");
             }
         }
+    }
+
+    #[test]
+    fn a_window_runs_from_its_start_second_to_just_before_its_end() {
+        let w = parsed(None, "02:00", "05:00");
+        let day = datetime!(2027-03-10 00:00:00 UTC);
+        for (hms, inside) in [
+            ((1, 59, 59), false),
+            ((2, 0, 0), true),
+            ((2, 0, 30), true),
+            ((4, 59, 59), true),
+            ((5, 0, 0), false),
+        ] {
+            let t = day.replace_time(Time::from_hms(hms.0, hms.1, hms.2).unwrap());
+            assert_eq!(w.contains(t), inside, "{t}");
+        }
+        let late = day.replace_time(Time::from_hms(5, 0, 30).unwrap());
+        assert_eq!(
+            w.earliest_from(late),
+            Some(datetime!(2027-03-11 02:00:00 UTC))
+        );
     }
 
     #[test]
