@@ -1304,6 +1304,16 @@ mod tests {
                 vec![".rotation_window.start"],
             ),
             (
+                "a colon for a minute digit",
+                window(None, "02:0:", "05:00"),
+                vec![".rotation_window.start"],
+            ),
+            (
+                "a slash for an hour digit",
+                window(None, "02:00", "0/:00"),
+                vec![".rotation_window.end"],
+            ),
+            (
                 "start == end",
                 window(None, "03:00", "03:00"),
                 vec![".rotation_window.end"],
@@ -1561,6 +1571,17 @@ mod tests {
         ] {
             let t = day.replace_time(Time::from_hms(hms.0, hms.1, hms.2).unwrap());
             assert_eq!(w.contains(t), inside, "{t}");
+        }
+        // Past midnight: a Friday window to 01:30 runs until 01:29:59 on Saturday, minutes included.
+        let fri = parsed(Some(&["fri"]), "22:15", "01:30");
+        for (t, inside) in [
+            (datetime!(2027-03-12 22:14:59 UTC), false),
+            (datetime!(2027-03-12 22:15:00 UTC), true),
+            (datetime!(2027-03-13 01:29:59 UTC), true),
+            (datetime!(2027-03-13 01:30:00 UTC), false),
+            (datetime!(2027-03-13 22:15:00 UTC), false),
+        ] {
+            assert_eq!(fri.contains(t), inside, "{t}");
         }
         let late = day.replace_time(Time::from_hms(5, 0, 30).unwrap());
         assert_eq!(
