@@ -1365,6 +1365,16 @@ mod tests {
                 "{name}"
             );
         }
+        let bad_day = Values {
+            rotation_window: window(Some(&["mon", "Tue"]), "02:00", "05:00"),
+            ..Values::default()
+        };
+        let d = validate(&bad_day.schedule());
+        assert!(
+            d.0[0].detail.starts_with("\"Tue\" is not a day name"),
+            "{}",
+            d.0[0].detail
+        );
     }
 
     #[test]
@@ -1393,6 +1403,18 @@ mod tests {
                 vec![".rotation_jitter"],
             ),
             ("period unknown", s("1000d"), Attr::Unknown, vec![]),
+            (
+                "period unknown, the longest",
+                s("36500d"),
+                Attr::Unknown,
+                vec![],
+            ),
+            (
+                "period unknown, beyond 100 years",
+                s("36501d"),
+                Attr::Unknown,
+                vec![".rotation_jitter"],
+            ),
             ("unknown", Attr::Unknown, s("90d"), vec![]),
         ];
         for (name, jitter, period, want) in rows {
