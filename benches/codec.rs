@@ -14,6 +14,7 @@ use thingspace_provider::plugin::cty::{Attr, from_value, to_value};
 use thingspace_provider::plugin::cty::{Number, Type, Value, decode_msgpack, encode_msgpack};
 use thingspace_provider::plugin::secret::Secret;
 use thingspace_provider::resources::password_rotation::{Model, schema};
+use thingspace_provider::resources::schedule::RotationWindow;
 
 /// A state as the resource stores it after a rotation, with every kind of attribute populated (a trigger map, a
 /// number, sensitive strings) so no codec path is skipped because its attribute is null.
@@ -30,6 +31,16 @@ fn state_model() -> Model {
         rotate_after: Attr::Known("2026-02-24T10:00:00Z".to_owned()),
         rotation_period: Attr::Known("90d".to_owned()),
         triggers: Attr::Known(triggers),
+        rotation_window: Attr::Known(RotationWindow {
+            days: Attr::Known(vec![
+                Attr::Known("mon".to_owned()),
+                Attr::Known("thu".to_owned()),
+            ]),
+            start: Attr::Known("02:00".to_owned()),
+            end: Attr::Known("05:00".to_owned()),
+        }),
+        rotation_jitter: Attr::Known("14d".to_owned()),
+        next_window_start: Attr::Known("2026-02-26T02:00:00Z".to_owned()),
         password: Attr::Known(Secret::new("Xq7!mP2#vL9z")),
         rotated_at: Attr::Known("2025-11-26T10:00:00Z".to_owned()),
         blocked_reason: Attr::Null,

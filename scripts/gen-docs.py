@@ -156,16 +156,20 @@ def one_line(text):
     return " ".join(text.split())
 
 
-def render_schema(block, heading="## Schema"):
-    """The argument reference: Required, Optional and Read-Only lists, each attribute with type and flags."""
-    if block.get("block_types"):
-        # Silently leaving nested blocks out would make the docs wrong; make the gap loud instead.
-        raise GenError("gen-docs does not render nested blocks yet: " + ", ".join(sorted(block["block_types"])))
+def attribute_groups(attributes, flags_seen, nested, prefix=""):
+    """Required, Optional and Read-Only lines for `attributes`; nested attributes are collected in `nested`."""
     groups = {"Required": [], "Optional": [], "Read-Only": []}
-    flags_seen = set()
-    for name in sorted(block.get("attributes", {})):
-        a = block["attributes"][name]
-        flags = [type_name(a["type"])]
+    for name in sorted(attributes):
+        a = attributes[name]
+        full = prefix + name
+        if "nested_type" in a:
+            mode = a["nested_type"].get("nesting_mode")
+            if mode != "single":
+                raise GenError(f"gen-docs renders only single nested attributes, not {mode} ({full})")
+            flags = ["Attributes"]
+            nested.append((full, a["nested_type"]["attributes"]))
+        else:
+            flags = [type_name(a["type"])]
         if a.get("sensitive"):
             flags.append("Sensitive")
             flags_seen.add("sensitive")
@@ -183,15 +187,35 @@ def render_schema(block, heading="## Schema"):
         elif a.get("computed"):
             group = "Read-Only"
         else:
-            raise GenError(f"attribute {name} is neither required, optional nor computed")
+            raise GenError(f"attribute {full} is neither required, optional nor computed")
         description = one_line(a.get("description", ""))
         if not description:
-            raise GenError(f"attribute {name} has no description: add one to the provider's schema")
+            raise GenError(f"attribute {full} has no description: add one to the provider's schema")
+        if "nested_type" in a:
+            description += f" (see [below for nested schema](#nestedatt--{full.replace('.', '--')}))"
         groups[group].append(f"- `{name}` ({', '.join(flags)}) {description}")
+    return groups
+
+
+def render_schema(block, heading="## Schema"):
+    """The argument reference: Required, Optional and Read-Only lists, each attribute with type and flags, then one
+    section per nested attribute."""
+    if block.get("block_types"):
+        # Silently leaving nested blocks out would make the docs wrong; make the gap loud instead.
+        raise GenError("gen-docs does not render nested blocks yet: " + ", ".join(sorted(block["block_types"])))
+    flags_seen = set()
+    nested = []
+    groups = attribute_groups(block.get("attributes", {}), flags_seen, nested)
     out = [heading]
     for group, lines in groups.items():
         if lines:
             out += ["", f"### {group}", "", *lines]
+    while nested:
+        name, attributes = nested.pop(0)
+        out += ["", f'<a id="nestedatt--{name.replace(".", "--")}"></a>', f"### Nested Schema for `{name}`"]
+        for group, lines in attribute_groups(attributes, flags_seen, nested, prefix=name + ".").items():
+            if lines:
+                out += ["", f"{group}:", "", *lines]
     notes = []
     if "sensitive" in flags_seen:
         notes.append(SENSITIVE_NOTE)

@@ -34,6 +34,9 @@ pub struct Attribute {
     pub write_only: bool,
     /// A change of its configured value replaces the object instead of updating it in place.
     pub requires_replace: bool,
+    /// For a nested attribute (one object whose attributes have their own presence, so some may be left out):
+    /// those attributes. `ty` is then the object type they make up.
+    pub nested: Option<Vec<Attribute>>,
 }
 
 impl Attribute {
@@ -52,6 +55,27 @@ impl Attribute {
             sensitive: false,
             write_only: false,
             requires_replace: false,
+            nested: None,
+        }
+    }
+
+    /// A nested attribute: a single object with `attributes`, each with its own presence. A plain object type
+    /// would make every attribute of the object required in configuration.
+    pub fn nested(
+        name: &'static str,
+        presence: Presence,
+        description: &'static str,
+        attributes: Vec<Attribute>,
+    ) -> Self {
+        let ty = Type::Object(
+            attributes
+                .iter()
+                .map(|a| (a.name.to_string(), a.ty.clone()))
+                .collect::<BTreeMap<_, _>>(),
+        );
+        Self {
+            nested: Some(attributes),
+            ..Self::new(name, ty, presence, description)
         }
     }
 
@@ -142,10 +166,22 @@ fn attribute_to_proto(a: &Attribute) -> pb::schema::Attribute {
         Presence::OptionalComputed => (false, true, true),
         Presence::Computed => (false, false, true),
     };
+    // A nested attribute declares its attributes instead of a type; Terraform derives the object type from them.
+    let (r#type, nested_type) = match &a.nested {
+        Some(attributes) => (
+            Vec::new(),
+            Some(pb::schema::Object {
+                attributes: attributes.iter().map(attribute_to_proto).collect(),
+                nesting: pb::schema::object::NestingMode::Single as i32,
+                ..Default::default()
+            }),
+        ),
+        None => (a.ty.to_json(), None),
+    };
     pb::schema::Attribute {
         name: a.name.to_string(),
-        r#type: a.ty.to_json(),
-        nested_type: None,
+        r#type,
+        nested_type,
         description: a.description.to_string(),
         required,
         optional,

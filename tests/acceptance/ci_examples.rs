@@ -517,7 +517,8 @@ fn run_gitlab_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
         vars.insert(name.into(), value.into());
     }
     for (k, v) in doc.at(&["variables"]).entries() {
-        let mut value = v.str().to_owned();
+        // A variable is `NAME: value`, or `NAME: { value, description }` for one prefilled in the Run pipeline form.
+        let mut value = v.get("value").unwrap_or(v).str().to_owned();
         for (name, known) in &vars {
             value = value.replace(&format!("${name}"), known);
         }

@@ -3,7 +3,8 @@
 //! ThingSpace emulator); the rest check the plugin transport in-process and the repository's tooling.
 //!
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
-//! - `password_rotation`, `alternating`: the two resources' workflows; `pipeline`: what CI pipelines do with Terraform.
+//! - `password_rotation`, `alternating`: the two resources' workflows; `pipeline`: what CI pipelines do with Terraform;
+//!   `schedule`: rotation windows, jitter and "rotate now" from the CI examples.
 //! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
 //! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support; `identity`: resource
 //!   identity with the real CLI.
@@ -36,6 +37,7 @@ mod pipeline;
 mod plugin;
 mod plugin_transport;
 mod release;
+mod schedule;
 mod secret_store;
 mod secrets;
 mod static_binary;

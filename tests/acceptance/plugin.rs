@@ -93,10 +93,26 @@ fn providers_schema_json_shows_every_attribute_with_its_flags() {
         ("password", "string".into(), &["computed", "sensitive"]),
         ("rotated_at", "string".into(), &["computed"]),
         ("blocked_reason", "string".into(), &["computed"]),
+        ("rotation_jitter", "string".into(), &["optional"]),
+        ("next_window_start", "string".into(), &["computed"]),
     ];
+    // rotation_window is a nested attribute: its own attributes say which are required.
+    assert_eq!(flags("rotation_window"), ["optional"]);
+    let window = &a["rotation_window"]["nested_type"];
+    assert_eq!(window["nesting_mode"], "single", "{window}");
+    for (name, ty, required) in [
+        ("days", serde_json::json!(["list", "string"]), false),
+        ("start", "string".into(), true),
+        ("end", "string".into(), true),
+    ] {
+        let w = &window["attributes"][name];
+        assert_eq!(w["type"], ty, "rotation_window.{name}");
+        assert_eq!(w["required"] == true, required, "rotation_window.{name}");
+        assert_eq!(w["optional"] == true, !required, "rotation_window.{name}");
+    }
     assert_eq!(
         a.len(),
-        expected.len(),
+        expected.len() + 1,
         "{:?}",
         a.keys().collect::<Vec<_>>()
     );

@@ -22,7 +22,7 @@ use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::resource::Outcome;
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{rotated_rotate_after, settled_rotate_after};
+use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
 use crate::resources::users::{Block, BlockKind, Users, blocked_error};
 use crate::thingspace::{Client, Effect, RotateError};
 use crate::timefmt::format_rfc3339;
@@ -289,6 +289,7 @@ pub async fn create(
             Attr::Known(format_rfc3339(now()))
         },
         rotate_after: known_or_null(planned.rotate_after.clone()),
+        next_window_start: known_or_null(planned.next_window_start.clone()),
         blocked_reason: block
             .as_ref()
             .map_or(Attr::Null, |b| Attr::Known(b.reason())),
@@ -311,6 +312,13 @@ fn finish_rotated(state: &mut Model, config: &Model, now: OffsetDateTime, diags:
         Err(d) => {
             // Validation refused a bad period before the rotation; losing the passwords over it would be worse.
             diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_period"));
+            Attr::Null
+        }
+    };
+    state.next_window_start = match next_window_start(&config.schedule(), &state.rotate_after) {
+        Ok(v) => known_or_null(v),
+        Err(d) => {
+            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_window"));
             Attr::Null
         }
     };
@@ -386,6 +394,13 @@ pub async fn update(
                 Ok(v) => known_or_null(v),
                 Err(d) => return keep_prior(d.into()),
             };
+        }
+        if state.next_window_start.is_unknown() {
+            state.next_window_start =
+                match next_window_start(&config.schedule(), &state.rotate_after) {
+                    Ok(v) => known_or_null(v),
+                    Err(d) => return keep_prior(d.into()),
+                };
         }
         if state.id.is_unknown() {
             state.id = prior.id.clone();

@@ -25,7 +25,7 @@ use crate::plugin::identity::Identity;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{self, Last, Schedule, Triggers};
+use crate::resources::schedule::{self, Last, RotationWindow, Schedule, Triggers};
 use crate::resources::users::{Seed, Users, username_error, username_problem};
 use crate::thingspace::Client;
 use private::Private;
@@ -51,6 +51,9 @@ pub struct Model {
     pub rotate_after: Attr<String>,
     pub rotation_period: Attr<String>,
     pub triggers: Attr<Triggers>,
+    pub rotation_window: Attr<RotationWindow>,
+    pub rotation_jitter: Attr<String>,
+    pub next_window_start: Attr<String>,
     pub active_username: Attr<String>,
     pub active_password: Attr<Secret>,
     pub standby_username: Attr<String>,
@@ -146,6 +149,21 @@ impl Model {
             rotate_after: &self.rotate_after,
             rotation_period: &self.rotation_period,
             triggers: &self.triggers,
+            rotation_window: &self.rotation_window,
+            rotation_jitter: &self.rotation_jitter,
+            username: self.jitter_key(),
+        }
+    }
+
+    /// The name the jitter offset is derived from: `usernames[0]`. A user belongs to one resource, so it is as
+    /// stable and as distinct as the single resource's `username`.
+    fn jitter_key(&self) -> &Attr<String> {
+        static UNKNOWN: Attr<String> = Attr::Unknown;
+        static NULL: Attr<String> = Attr::Null;
+        match &self.usernames {
+            Attr::Known(names) => names.first().unwrap_or(&NULL),
+            Attr::Unknown => &UNKNOWN,
+            Attr::Null => &NULL,
         }
     }
 
@@ -286,7 +304,10 @@ seed again (ThingSpace locks a user after 5 failed log-ins), every plan warns, a
 that user is an error until a re-seed of it (a new entry in `current_passwords`, or `current_passwords_wo` with a \
 new `current_passwords_wo_version`).",
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(schedule::schema_attributes())
+        .collect(),
     }
 }
 

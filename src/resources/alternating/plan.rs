@@ -15,7 +15,9 @@ use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{pending_rotate_after, settled_rotate_after};
+use crate::resources::schedule::{
+    self, next_window_start, pending_rotate_after, settled_rotate_after,
+};
 use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
 
 /// The planned state and the private bytes that go with it.
@@ -63,6 +65,9 @@ pub(super) fn from_config(config: &Model) -> Model {
         rotate_after: config.rotate_after.clone(),
         rotation_period: config.rotation_period.clone(),
         triggers: config.triggers.clone(),
+        rotation_window: config.rotation_window.clone(),
+        rotation_jitter: config.rotation_jitter.clone(),
+        next_window_start: Attr::Unknown,
         active_username: Attr::Unknown,
         active_password: Attr::Unknown,
         standby_username: Attr::Unknown,
@@ -155,8 +160,23 @@ pub fn plan_in_run(
         }
         _ => plan(prior, config, now, prior_private, &known),
     };
+    p.diagnostics
+        .extend(schedule::warnings(&config.schedule(), now));
     claim(users, prior, config, prior_private, &mut p);
     p
+}
+
+/// The `next_window_start` that goes with a planned `rotate_after`; a problem (which validate reports first) leaves
+/// it unknown for the apply.
+fn planned_window_start(
+    config: &Model,
+    planned: &Model,
+    diagnostics: &mut Diagnostics,
+) -> Attr<String> {
+    next_window_start(&config.schedule(), &planned.rotate_after).unwrap_or_else(|d| {
+        diagnostics.push(d);
+        Attr::Unknown
+    })
 }
 
 /// Claims both configured users for this instance; users the prior object had and the configuration no longer has
@@ -225,6 +245,7 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     planned.rotate_after = pending_rotate_after(&config.schedule());
+    planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
     let mut logins = BTreeMap::new();
     for user in config.names().into_iter().flatten() {
         // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
@@ -331,10 +352,12 @@ fn plan_update(
                     Attr::Unknown
                 }
             };
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             None
         }
         Decision::Steps(steps) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             if let [
                 Step {
                     login: Login::Stored,
@@ -358,6 +381,7 @@ fn plan_update(
         }
         Decision::Unknown => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             Some(Planned::Decide)
         }
     };

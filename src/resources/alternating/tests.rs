@@ -51,6 +51,7 @@ fn state(config: &Model, rotated_at: &str) -> Model {
         rotated_at: s(rotated_at),
         blocked_reason: Attr::Null,
         rotate_after: Attr::Null,
+        next_window_start: Attr::Null,
         ..from_config(config)
     }
 }

@@ -16,7 +16,7 @@ use super::private::{PlannedRotation, Private};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{rotated_rotate_after, settled_rotate_after};
+use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
 use crate::resources::users::{Block, BlockKind, Users, blocked_error};
 use crate::thingspace::{Client, Effect, RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
@@ -139,11 +139,19 @@ fn rotated_state(
             Attr::Null
         }
     };
+    let window_start = match next_window_start(&config.schedule(), &rotate_after) {
+        Ok(v) => known_or_null(v),
+        Err(d) => {
+            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_window"));
+            Attr::Null
+        }
+    };
     let state = Model {
         id: Attr::Known(username.to_owned()),
         password: Attr::Known(Secret::from(rotation.new_password)),
         rotated_at: Attr::Known(format_rfc3339(now)),
         rotate_after,
+        next_window_start: window_start,
         blocked_reason: Attr::Null,
         current_password_wo: Attr::Null,
         ..planned
@@ -223,6 +231,7 @@ pub async fn create(
                     password,
                     rotated_at: Attr::Null,
                     rotate_after: known_or_null(planned.rotate_after.clone()),
+                    next_window_start: known_or_null(planned.next_window_start.clone()),
                     blocked_reason: block.map_or(Attr::Null, |b| Attr::Known(b.reason())),
                     current_password_wo: Attr::Null,
                     ..planned
@@ -301,6 +310,13 @@ pub async fn update(
                 Ok(v) => known_or_null(v),
                 Err(d) => return keep_prior(d.into()),
             };
+        }
+        if state.next_window_start.is_unknown() {
+            state.next_window_start =
+                match next_window_start(&config.schedule(), &state.rotate_after) {
+                    Ok(v) => known_or_null(v),
+                    Err(d) => return keep_prior(d.into()),
+                };
         }
         return Applied {
             new_state: Some(state),

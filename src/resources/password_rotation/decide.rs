@@ -119,7 +119,7 @@ mod tests {
     use crate::plugin::secret::Secret;
     use crate::resources::password_rotation::import;
     use crate::resources::password_rotation::plan::from_config;
-    use crate::resources::schedule::Triggers;
+    use crate::resources::schedule::{RotationWindow, Triggers};
     use time::macros::datetime;
 
     const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
@@ -134,6 +134,14 @@ mod tests {
 
     fn triggers(pairs: &[(&str, &str)]) -> Attr<Triggers> {
         Attr::Known(pairs.iter().map(|(k, v)| (k.to_string(), s(v))).collect())
+    }
+
+    fn window(start: &str, end: &str) -> Attr<RotationWindow> {
+        Attr::Known(RotationWindow {
+            days: Attr::Null,
+            start: s(start),
+            end: s(end),
+        })
     }
 
     fn config() -> Model {
@@ -209,6 +217,56 @@ mod tests {
                     ..c
                 }),
                 want: Due::Unknown,
+            },
+            Row {
+                name: "the schedule: a rotation due by time is held outside rotation_window",
+                prior: Box::new(base_prior),
+                config: Box::new(|c| Model {
+                    rotation_period: s("7d"),
+                    rotation_window: window("02:00", "05:00"),
+                    ..c
+                }),
+                want: Due::No,
+            },
+            Row {
+                name: "the schedule: inside rotation_window it rotates",
+                prior: Box::new(base_prior),
+                config: Box::new(|c| Model {
+                    rotation_period: s("7d"),
+                    rotation_window: window("11:00", "13:00"),
+                    ..c
+                }),
+                want: Due::Yes(Reason::RotateAfterPassed),
+            },
+            Row {
+                name: "the schedule: rotation_window unknown at plan time while due by time",
+                prior: Box::new(base_prior),
+                config: Box::new(|c| Model {
+                    rotation_period: s("7d"),
+                    rotation_window: Attr::Unknown,
+                    ..c
+                }),
+                want: Due::Unknown,
+            },
+            Row {
+                name: "a re-seed is never held by rotation_window",
+                prior: Box::new(base_prior),
+                config: Box::new(|c| Model {
+                    current_password: secret("changed-out-of-band"),
+                    rotation_period: s("7d"),
+                    rotation_window: window("02:00", "05:00"),
+                    ..c
+                }),
+                want: Due::Yes(Reason::CurrentPasswordChanged),
+            },
+            Row {
+                name: "no password in state is never held by rotation_window",
+                prior: Box::new(|_| import("alice").unwrap()),
+                config: Box::new(|c| Model {
+                    rotation_window: window("02:00", "05:00"),
+                    ..c
+                }),
+                want: Due::Yes(Reason::NoPasswordInState),
             },
             Row {
                 name: "current_password changed is a re-seed",

@@ -24,7 +24,7 @@ use crate::plugin::identity::Identity;
 use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanRequest, Resource};
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{self, Last, Schedule, Triggers};
+use crate::resources::schedule::{self, Last, RotationWindow, Schedule, Triggers};
 use crate::resources::users::{Seed, Users, username_error, username_problem};
 use crate::thingspace::Client;
 use serde::{Deserialize, Serialize};
@@ -51,6 +51,9 @@ pub struct Model {
     pub rotate_after: Attr<String>,
     pub rotation_period: Attr<String>,
     pub triggers: Attr<Triggers>,
+    pub rotation_window: Attr<RotationWindow>,
+    pub rotation_jitter: Attr<String>,
+    pub next_window_start: Attr<String>,
     pub password: Attr<Secret>,
     pub rotated_at: Attr<String>,
     pub blocked_reason: Attr<String>,
@@ -86,6 +89,9 @@ impl Model {
             rotate_after: &self.rotate_after,
             rotation_period: &self.rotation_period,
             triggers: &self.triggers,
+            rotation_window: &self.rotation_window,
+            rotation_jitter: &self.rotation_jitter,
+            username: &self.username,
         }
     }
 
@@ -162,7 +168,9 @@ after a block (see `blocked_reason`).",
                 OptionalComputed,
                 "RFC 3339 time after which the next plan rotates the password. A fixed time in the past rotates \
 once, not on every apply. When unset and `rotation_period` is set, it is computed as `rotated_at` + \
-`rotation_period`; when both are unset it is null.",
+`rotation_period` (+ the user's `rotation_jitter` offset); when both are unset it is null. When both are set, this \
+fixed time wins and `rotation_period` is ignored: once it has passed, every plan warns that no further rotation is \
+scheduled.",
             ),
             Attribute::new(
                 "rotation_period",
@@ -175,7 +183,9 @@ once, not on every apply. When unset and `rotation_period` is set, it is compute
                 "triggers",
                 Type::Map(Box::new(Type::String)),
                 Optional,
-                "Arbitrary map of strings; any change to it rotates the password in place.",
+                "Arbitrary map of strings; any change to it rotates the password in place, also outside \
+`rotation_window`. To rotate from CI without a code change, set a value from a variable: `triggers = { generation = \
+var.rotation_generation }` with `TF_VAR_rotation_generation`.",
             ),
             Attribute::new(
                 "password",
@@ -200,7 +210,10 @@ reset may have taken effect unseen: then no plan or apply logs in with the same 
 after 5 failed log-ins), every plan warns, and a rotation that falls due is an error until a re-seed \
 (`current_password_wo` with a new `current_password_wo_version`, or a new `current_password`).",
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(schedule::schema_attributes())
+        .collect(),
     }
 }
 

@@ -14,7 +14,9 @@ use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::secret::Secret;
-use crate::resources::schedule::{pending_rotate_after, settled_rotate_after};
+use crate::resources::schedule::{
+    self, next_window_start, pending_rotate_after, settled_rotate_after,
+};
 use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
 
 /// The planned state and the private bytes that go with it.
@@ -61,6 +63,9 @@ pub(super) fn from_config(config: &Model) -> Model {
         rotate_after: config.rotate_after.clone(),
         rotation_period: config.rotation_period.clone(),
         triggers: config.triggers.clone(),
+        rotation_window: config.rotation_window.clone(),
+        rotation_jitter: config.rotation_jitter.clone(),
+        next_window_start: Attr::Unknown,
         password: Attr::Unknown,
         rotated_at: Attr::Unknown,
         blocked_reason: Attr::Null,
@@ -128,8 +133,23 @@ pub fn plan_in_run(
         }
         _ => plan(prior, config, now, prior_private, &known),
     };
+    p.diagnostics
+        .extend(schedule::warnings(&config.schedule(), now));
     claim(users, prior, config, prior_private, &mut p);
     p
+}
+
+/// The `next_window_start` that goes with a planned `rotate_after`; a problem (which validate reports first) leaves
+/// it unknown for the apply.
+fn planned_window_start(
+    config: &Model,
+    planned: &Model,
+    diagnostics: &mut Diagnostics,
+) -> Attr<String> {
+    next_window_start(&config.schedule(), &planned.rotate_after).unwrap_or_else(|d| {
+        diagnostics.push(d);
+        Attr::Unknown
+    })
 }
 
 /// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
@@ -199,6 +219,7 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     planned.rotate_after = pending_rotate_after(&config.schedule());
+    planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
     // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
     // nothing, and what the process saw of that object stands in.
     let block = prior_private
@@ -294,10 +315,12 @@ fn plan_update(
                     Attr::Unknown
                 }
             };
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             None
         }
         Due::Yes(reason) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             let no_seed = reason.uses_seed() && config.configured_password().is_none();
             if no_seed
                 && reason == Reason::WriteOnlyVersionChanged
@@ -318,6 +341,7 @@ but current_password_wo is not set. Set it to the user's password now.",
         }
         Due::Unknown => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
+            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
             // Whether it rotates is decided at apply, which keeps the block state it had.
             planned.blocked_reason = Attr::Unknown;
             Some(PlannedRotation::Decide)

@@ -393,6 +393,39 @@ impl Workspace {
         run(cmd, format!("{shell} -e -c '{first} ...'"))
     }
 
+    /// Runs `script` with `shell -e -c` in the workspace, as a CI job runs its script: the workspace's environment
+    /// (plus `env`), and `terraform` on `PATH` as this workspace's Terraform. Never panics on a non-zero exit.
+    pub fn shell(&self, shell: &str, script: &str, env: &[(&str, &str)]) -> TfOutput {
+        let tf = self.command(&[], env);
+        let bin = self.root().join("bin");
+        let link = bin.join("terraform");
+        if !link.exists() {
+            std::fs::create_dir_all(&bin).expect("create bin dir");
+            let program = std::path::absolute(tf.get_program()).expect("absolute terraform path");
+            std::os::unix::fs::symlink(program, &link).expect("link terraform");
+        }
+        let mut cmd = Command::new(shell);
+        cmd.args(["-e", "-c", script])
+            .current_dir(&self.work)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        for (k, v) in tf.get_envs() {
+            match v {
+                Some(v) => cmd.env(k, v),
+                None => cmd.env_remove(k),
+            };
+        }
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        let mut paths = vec![bin];
+        paths.extend(std::env::split_paths(&path));
+        cmd.env(
+            "PATH",
+            std::env::join_paths(paths).expect("PATH with the terraform link"),
+        );
+        run(cmd, format!("{shell} -e -c <script>"))
+    }
+
     /// `terraform apply -auto-approve -input=false`, which must succeed.
     pub fn apply(&self) -> TfOutput {
         self.apply_with(&[])

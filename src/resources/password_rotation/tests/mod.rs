@@ -46,6 +46,8 @@ pub(super) fn state(config: &Model, rotated_at: &str) -> Model {
         id: s("alice"),
         password: secret("Wh0a1545a84d"),
         rotated_at: s(rotated_at),
+        // A state holds no unknowns; without a rotation_window this is null.
+        next_window_start: Attr::Null,
         ..from_config(config)
     }
 }

@@ -219,3 +219,39 @@ fn a_no_op_as_of_the_last_read_is_decided_by_the_clock() {
     assert_eq!(before.private.rotation, None);
     assert_eq!(before.planned, prior);
 }
+
+/// A rotation due by time but outside `rotation_window` plans exactly the prior state (no diff, so
+/// `-detailed-exitcode` exits 0), and the state keeps showing when the window opens.
+#[test]
+fn a_rotation_held_by_the_window_plans_no_change() {
+    let c = Model {
+        rotation_period: s("7d"),
+        rotation_window: Attr::Known(RotationWindow {
+            days: Attr::Null,
+            start: s("02:00"),
+            end: s("05:00"),
+        }),
+        ..config()
+    };
+    let mut prior = state(&c, "2027-03-01T00:00:00Z");
+    prior.rotate_after = s("2027-03-08T00:00:00Z");
+    prior.next_window_start = s("2027-03-08T02:00:00Z");
+    let p = plain(Some(&prior), &c);
+    assert_eq!(p.private.rotation, None);
+    assert_eq!(p.planned, prior, "held: no diff");
+    assert!(p.diagnostics.is_empty());
+    // Inside the window (03:00) the same state rotates.
+    let inside = plan(
+        Some(&prior),
+        &c,
+        datetime!(2027-03-11 03:00:00 UTC),
+        &Private::default(),
+        &Known::default(),
+    );
+    assert_eq!(
+        inside.private.rotation,
+        Some(PlannedRotation::Due(decide::Reason::RotateAfterPassed))
+    );
+    assert_eq!(inside.planned.rotate_after, Attr::Unknown);
+    assert_eq!(inside.planned.next_window_start, Attr::Unknown);
+}
