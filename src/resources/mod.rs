@@ -2,6 +2,7 @@
 //! across them ([`users`]).
 
 pub mod alternating;
+pub mod common;
 pub mod password_rotation;
 pub mod schedule;
 pub mod users;

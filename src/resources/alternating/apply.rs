@@ -20,68 +20,17 @@ use super::private::{Planned, Private, UserBlock};
 use super::{Model, Passwords};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
-use crate::plugin::resource::Outcome;
 use crate::plugin::secret::Secret;
+use crate::resources::common::{self, block_kind, known_or_null};
 use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
-use crate::resources::users::{Block, BlockKind, Users, blocked_error};
-use crate::thingspace::{Client, Effect, RotateError};
+use crate::resources::users::{Block, BlockKind, blocked_error};
+use crate::thingspace::{Client, RotateError};
 use crate::timefmt::format_rfc3339;
 
-/// The shared, process-wide inputs to an apply.
-pub struct ApplyContext<'a> {
-    /// The configured API client, or `None` when the provider configuration was still unknown.
-    pub client: Option<&'a Client>,
-    /// What this process knows about each user.
-    pub users: &'a Users,
-}
+pub use crate::resources::common::ApplyContext;
 
-/// What an apply returns: the new state (null to remove it), the private bytes to store with it, and diagnostics.
-#[derive(Debug)]
-pub struct Applied {
-    pub new_state: Option<Model>,
-    pub private: Vec<u8>,
-    pub diagnostics: Diagnostics,
-}
-
-impl Applied {
-    fn failed(diagnostics: Diagnostics) -> Self {
-        Self {
-            new_state: None,
-            private: Vec::new(),
-            diagnostics,
-        }
-    }
-}
-
-impl From<Applied> for Outcome<Option<Model>> {
-    fn from(a: Applied) -> Self {
-        Outcome {
-            state: a.new_state,
-            private: a.private,
-            diagnostics: a.diagnostics,
-        }
-    }
-}
-
-/// What a failed reset leaves as evidence: `None` when nothing that counts happened at ThingSpace.
-fn block_kind(e: &RotateError) -> Option<BlockKind> {
-    match e.effect() {
-        Effect::None => None,
-        Effect::LoginRejected => Some(BlockKind::LoginRejected),
-        Effect::LoginUnknown => Some(BlockKind::LoginUnknown),
-        Effect::ResetUnknown => Some(BlockKind::ResetUnknown),
-    }
-}
-
-fn client_or_error<'a>(ctx: &ApplyContext<'a>) -> Result<&'a Client, Diagnostics> {
-    ctx.client.ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider not configured",
-            "The thingspace provider configuration was not known when this resource was applied. Make base_url, \
-client_id and client_secret known values.",
-        ))
-    })
-}
+/// What an apply returns (see [`common::Applied`]).
+pub type Applied = common::Applied<Model>;
 
 fn unknown_usernames() -> Diagnostics {
     Diagnostic::error(
@@ -90,14 +39,6 @@ fn unknown_usernames() -> Diagnostics {
     )
     .at("usernames")
     .into()
-}
-
-/// A value for a state Terraform must store: unknowns become null.
-fn known_or_null<T>(a: Attr<T>) -> Attr<T> {
-    match a {
-        Attr::Unknown => Attr::Null,
-        other => other,
-    }
 }
 
 /// The result of running the resets of one apply.
@@ -235,7 +176,7 @@ pub async fn create(
     if diags.has_errors() {
         return Applied::failed(diags);
     }
-    let client = match client_or_error(ctx) {
+    let client = match ctx.client() {
         Ok(c) => c,
         Err(d) => return Applied::failed(d),
     };
@@ -438,7 +379,7 @@ pub async fn update(
     if diags.has_errors() {
         return keep_prior(diags);
     }
-    let client = match client_or_error(ctx) {
+    let client = match ctx.client() {
         Ok(c) => c,
         Err(d) => return keep_prior(d),
     };

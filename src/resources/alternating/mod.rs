@@ -411,16 +411,23 @@ pub fn observe(users: &Users, m: &Model, private_block: Option<&private::UserBlo
         return;
     };
     for user in &names {
-        let block = match private_block {
-            Some(b) if &b.user == user => Some(b.reason()),
-            Some(_) => None,
-            None => m
-                .blocked_reason
-                .known()
-                .filter(|r| private::blocked_users(r, &names).contains(user))
-                .cloned(),
+        let seed = m.seed(user);
+        // A block applies to the seed it was recorded with (the object's seed attributes follow the configuration).
+        let (block, block_seed) = match private_block {
+            Some(b) if &b.user == user => {
+                (Some(b.reason()), b.seed.clone().unwrap_or(seed.clone()))
+            }
+            Some(_) => (None, seed.clone()),
+            None => (
+                m.blocked_reason
+                    .known()
+                    .filter(|r| private::blocked_users(r, &names).contains(user))
+                    .cloned(),
+                seed.clone(),
+            ),
         };
-        users.observe(user, &m.seed(user), block.as_deref(), m.password_of(user));
+        users.observe(user, &block_seed, block.as_deref(), None);
+        users.observe(user, &seed, None, m.password_of(user));
     }
 }
 

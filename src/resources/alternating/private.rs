@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::decide::Step;
 use crate::plugin::diagnostics::quote;
 use crate::plugin::secret::Secret;
+use crate::resources::common::{private_from_bytes, private_to_bytes};
 use crate::resources::users::{Block, Seed};
 
 /// The format version written today.
@@ -89,31 +90,10 @@ pub struct Private {
     pub claims: BTreeMap<String, u64>,
 }
 
-#[derive(Serialize)]
-struct Versioned<'a> {
-    v: u8,
-    #[serde(flatten)]
-    private: &'a Private,
-}
-
-#[derive(Deserialize)]
-struct VersionedOwned {
-    v: u8,
-    #[serde(flatten)]
-    private: Private,
-}
-
 impl Private {
     /// The bytes Terraform stores; empty when there is nothing to carry.
     pub fn to_bytes(&self) -> Vec<u8> {
-        if *self == Private::default() {
-            return Vec::new();
-        }
-        serde_json::to_vec(&Versioned {
-            v: VERSION,
-            private: self,
-        })
-        .unwrap_or_default()
+        private_to_bytes(self, VERSION)
     }
 
     /// Reads the bytes back. Empty means nothing was carried; unreadable bytes mean "decide at apply", which
@@ -122,13 +102,10 @@ impl Private {
         if bytes.is_empty() {
             return Private::default();
         }
-        match serde_json::from_slice::<VersionedOwned>(bytes) {
-            Ok(p) if p.v == VERSION => p.private,
-            _ => Private {
-                rotation: Some(Planned::Decide),
-                ..Private::default()
-            },
-        }
+        private_from_bytes(bytes, VERSION).unwrap_or_else(|| Private {
+            rotation: Some(Planned::Decide),
+            ..Private::default()
+        })
     }
 
     /// The private bytes an apply or read leaves in state: only the block (and the refresh time for a read).

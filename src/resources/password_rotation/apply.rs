@@ -16,46 +16,16 @@ use super::private::{PlannedRotation, Private};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
+use crate::resources::common::{self, block_kind, known_or_null};
 use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
-use crate::resources::users::{Block, BlockKind, Users, blocked_error};
-use crate::thingspace::{Client, Effect, RotateError, Rotation};
+use crate::resources::users::{Block, BlockKind, blocked_error};
+use crate::thingspace::{RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
 
-/// The shared, process-wide inputs to an apply.
-pub struct ApplyContext<'a> {
-    /// The configured API client, or `None` when the provider configuration was still unknown.
-    pub client: Option<&'a Client>,
-    /// What this process knows about each user.
-    pub users: &'a Users,
-}
+pub use crate::resources::common::ApplyContext;
 
-/// What an apply returns: the new state (null to remove it), the private bytes to store with it, and diagnostics.
-#[derive(Debug)]
-pub struct Applied {
-    pub new_state: Option<Model>,
-    pub private: Vec<u8>,
-    pub diagnostics: Diagnostics,
-}
-
-impl Applied {
-    fn failed(diagnostics: Diagnostics) -> Self {
-        Self {
-            new_state: None,
-            private: Vec::new(),
-            diagnostics,
-        }
-    }
-}
-
-/// What a failed rotation leaves as evidence: `None` when nothing that counts happened at ThingSpace.
-fn block_kind(e: &RotateError) -> Option<BlockKind> {
-    match e.effect() {
-        Effect::None => None,
-        Effect::LoginRejected => Some(BlockKind::LoginRejected),
-        Effect::LoginUnknown => Some(BlockKind::LoginUnknown),
-        Effect::ResetUnknown => Some(BlockKind::ResetUnknown),
-    }
-}
+/// What an apply returns (see [`common::Applied`]).
+pub type Applied = common::Applied<Model>;
 
 /// A failed rotation's diagnostic, with what Terraform's state now holds: the client's message cannot know whether
 /// a create's object is stored tainted (and with which password) or an update's object keeps its password.
@@ -95,16 +65,6 @@ the reset took effect."
         }
         _ => "Terraform's state keeps the previous password.",
     }
-}
-
-fn client_or_error<'a>(ctx: &ApplyContext<'a>) -> Result<&'a Client, Diagnostics> {
-    ctx.client.ok_or_else(|| {
-        Diagnostics::from(Diagnostic::error(
-            "Provider not configured",
-            "The thingspace provider configuration was not known when this resource was applied. Make base_url, \
-client_id and client_secret known values.",
-        ))
-    })
 }
 
 fn unknown_username() -> Diagnostics {
@@ -159,14 +119,6 @@ fn rotated_state(
     (state, diags)
 }
 
-/// A value for a state Terraform must store: unknowns become null.
-fn known_or_null<T>(a: Attr<T>) -> Attr<T> {
-    match a {
-        Attr::Unknown => Attr::Null,
-        other => other,
-    }
-}
-
 /// Creates: logs in with the hand-off the plan chose (the password of the object this create replaces) or the
 /// configured seed, resets, logs out, and stores the new password.
 pub async fn create(
@@ -193,7 +145,7 @@ pub async fn create(
     let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
         return Applied::failed(no_password_error(config).into());
     };
-    let client = match client_or_error(ctx) {
+    let client = match ctx.client() {
         Ok(c) => c,
         Err(d) => return Applied::failed(d),
     };
@@ -350,7 +302,7 @@ pub async fn update(
     let Some(login) = login else {
         return keep_prior(no_password_error(config).into());
     };
-    let client = match client_or_error(ctx) {
+    let client = match ctx.client() {
         Ok(c) => c,
         Err(d) => return keep_prior(d),
     };

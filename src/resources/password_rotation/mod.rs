@@ -330,15 +330,6 @@ impl PasswordRotation {
     }
 }
 
-/// An apply's result as the plugin takes it.
-fn outcome(a: Applied) -> Outcome<Option<Model>> {
-    Outcome {
-        state: a.new_state,
-        private: a.private,
-        diagnostics: a.diagnostics,
-    }
-}
-
 impl Resource for PasswordRotation {
     type Model = Model;
     type Data = Client;
@@ -383,7 +374,9 @@ impl Resource for PasswordRotation {
     ) -> Outcome<Option<Model>> {
         let private = Private::from_bytes(req.planned_private);
         let ctx = self.apply_context(client);
-        outcome(create(&ctx, req.config, req.planned, private, crate::clock::now).await)
+        create(&ctx, req.config, req.planned, private, crate::clock::now)
+            .await
+            .into()
     }
 
     async fn update(
@@ -394,17 +387,16 @@ impl Resource for PasswordRotation {
     ) -> Outcome<Option<Model>> {
         let private = Private::from_bytes(req.planned_private);
         let ctx = self.apply_context(client);
-        outcome(
-            update(
-                &ctx,
-                prior,
-                req.config,
-                req.planned,
-                private,
-                crate::clock::now,
-            )
-            .await,
+        update(
+            &ctx,
+            prior,
+            req.config,
+            req.planned,
+            private,
+            crate::clock::now,
         )
+        .await
+        .into()
     }
 
     async fn delete(
@@ -413,7 +405,7 @@ impl Resource for PasswordRotation {
         prior: &Model,
         _private: &[u8],
     ) -> Outcome<Option<Model>> {
-        outcome(delete(&self.apply_context(client), prior))
+        delete(&self.apply_context(client), prior).into()
     }
 
     async fn read(

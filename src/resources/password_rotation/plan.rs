@@ -14,8 +14,9 @@ use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::secret::Secret;
+use crate::resources::common::plan_as_of_read;
 use crate::resources::schedule::{
-    self, next_window_start, pending_rotate_after, settled_rotate_after,
+    self, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
 use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
 
@@ -119,37 +120,17 @@ pub fn plan_in_run(
         None => Known::of(users, config),
         Some(_) => Known::default(),
     };
-    let read_at = prior_private
-        .observed_at
-        .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok());
-    let mut p = match (prior, read_at) {
-        (Some(prior), Some(read_at)) => {
-            let as_of_read = plan(Some(prior), config, read_at, prior_private, &known);
-            if as_of_read.planned != prior.without_write_only() {
-                as_of_read
-            } else {
-                plan(Some(prior), config, now, prior_private, &known)
-            }
-        }
-        _ => plan(prior, config, now, prior_private, &known),
-    };
+    let mut p = plan_as_of_read(
+        prior.is_some(),
+        prior_private.observed_at,
+        now,
+        |at| plan(prior, config, at, prior_private, &known),
+        |p: &Plan| prior.is_some_and(|prior| p.planned != prior.without_write_only()),
+    );
     p.diagnostics
         .extend(schedule::warnings(&config.schedule(), now));
     claim(users, prior, config, prior_private, &mut p);
     p
-}
-
-/// The `next_window_start` that goes with a planned `rotate_after`; a problem (which validate reports first) leaves
-/// it unknown for the apply.
-fn planned_window_start(
-    config: &Model,
-    planned: &Model,
-    diagnostics: &mut Diagnostics,
-) -> Attr<String> {
-    next_window_start(&config.schedule(), &planned.rotate_after).unwrap_or_else(|d| {
-        diagnostics.push(d);
-        Attr::Unknown
-    })
 }
 
 /// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
@@ -219,7 +200,8 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     planned.rotate_after = pending_rotate_after(&config.schedule());
-    planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
+    planned.next_window_start =
+        planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
     // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
     // nothing, and what the process saw of that object stands in.
     let block = prior_private
@@ -315,12 +297,14 @@ fn plan_update(
                     Attr::Unknown
                 }
             };
-            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
+            planned.next_window_start =
+                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
             None
         }
         Due::Yes(reason) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
+            planned.next_window_start =
+                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
             let no_seed = reason.uses_seed() && config.configured_password().is_none();
             if no_seed
                 && reason == Reason::WriteOnlyVersionChanged
@@ -341,7 +325,8 @@ but current_password_wo is not set. Set it to the user's password now.",
         }
         Due::Unknown => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start = planned_window_start(config, &planned, &mut diagnostics);
+            planned.next_window_start =
+                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
             // Whether it rotates is decided at apply, which keeps the block state it had.
             planned.blocked_reason = Attr::Unknown;
             Some(PlannedRotation::Decide)

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Model;
 use super::decide::Reason;
 use crate::plugin::secret::Secret;
+use crate::resources::common::{private_from_bytes, private_to_bytes};
 use crate::resources::users::{Block, BlockKind, Seed};
 
 /// The format version written today. Bytes without it were written by provider 0.1 (see [`Legacy`]).
@@ -56,20 +57,6 @@ pub enum PlannedRotation {
     Decide,
 }
 
-#[derive(Serialize)]
-struct Versioned<'a> {
-    v: u8,
-    #[serde(flatten)]
-    private: &'a Private,
-}
-
-#[derive(Deserialize)]
-struct VersionedOwned {
-    v: u8,
-    #[serde(flatten)]
-    private: Private,
-}
-
 /// Provider 0.1's private bytes: `{"rotation":"none"|"due"|"decide","reason":...,"blocked":bool,"observed_at":...}`.
 #[derive(Deserialize)]
 struct Legacy {
@@ -84,14 +71,7 @@ struct Legacy {
 impl Private {
     /// The bytes Terraform stores; empty when there is nothing to carry.
     pub fn to_bytes(&self) -> Vec<u8> {
-        if *self == Private::default() {
-            return Vec::new();
-        }
-        serde_json::to_vec(&Versioned {
-            v: VERSION,
-            private: self,
-        })
-        .unwrap_or_default()
+        private_to_bytes(self, VERSION)
     }
 
     /// Reads the bytes back. Empty means nothing was carried. Bytes that can't be read at all mean "decide at apply",
@@ -100,10 +80,8 @@ impl Private {
         if bytes.is_empty() {
             return Private::default();
         }
-        if let Ok(p) = serde_json::from_slice::<VersionedOwned>(bytes)
-            && p.v == VERSION
-        {
-            return p.private;
+        if let Some(p) = private_from_bytes(bytes, VERSION) {
+            return p;
         }
         if let Ok(l) = serde_json::from_slice::<Legacy>(bytes) {
             let reason = l.reason.as_deref().and_then(Reason::from_legacy);

@@ -435,6 +435,19 @@ pub fn next_window_start(
         })
 }
 
+/// The `next_window_start` a plan shows with its planned `rotate_after`; a problem (which validate reports first)
+/// leaves it unknown for the apply.
+pub fn planned_window_start(
+    config: &Schedule<'_>,
+    rotate_after: &Attr<String>,
+    diagnostics: &mut Diagnostics,
+) -> Attr<String> {
+    next_window_start(config, rotate_after).unwrap_or_else(|d| {
+        diagnostics.push(d);
+        Attr::Unknown
+    })
+}
+
 /// Warnings about a schedule that does not do what it seems to: a fixed `rotate_after` that has passed while
 /// `rotation_period` is set. The fixed time wins (it is what state and plan show), it rotates once, and then no
 /// time-based rotation follows, however long the period.
