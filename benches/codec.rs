@@ -44,6 +44,9 @@ fn state_model() -> Model {
         password: Attr::Known(Secret::new("Xq7!mP2#vL9z")),
         rotated_at: Attr::Known("2025-11-26T10:00:00Z".to_owned()),
         blocked_reason: Attr::Null,
+        max_password_age: Attr::Known("90d".to_owned()),
+        password_age_deadline: Attr::Known("2026-02-24T10:00:00Z".to_owned()),
+        retry_stored_password_version: Attr::Known(Number::from(1_i64)),
     }
 }
 

@@ -31,6 +31,23 @@ pub fn format_rfc3339(t: OffsetDateTime) -> String {
         .unwrap_or_else(|_| format!("{}", t.unix_timestamp()))
 }
 
+/// Formats a duration the way durations are written in arguments, to the minute: `"96d21h"`, `"3h5m"`, `"0m"`;
+/// below a minute in seconds (`"45s"`). For messages, where exact seconds would only be noise.
+pub fn format_duration(d: Duration) -> String {
+    let secs = d.as_secs();
+    if secs < 60 {
+        return format!("{secs}s");
+    }
+    let (days, hours, minutes) = (secs / 86_400, secs / 3_600 % 24, secs / 60 % 60);
+    let mut out = String::new();
+    for (n, unit) in [(days, "d"), (hours, "h"), (minutes, "m")] {
+        if n > 0 {
+            out.push_str(&format!("{n}{unit}"));
+        }
+    }
+    out
+}
+
 /// Parses a Go duration (`"1h30m"`, `"2160h"`, `"1.5h"`, `"300ms"`) with the extra unit `d` for 24 hours (`"90d"`).
 ///
 /// Go's own syntax is what `time_rotating` and most providers accept, so users can copy values between them; days are
@@ -113,6 +130,25 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_format_to_the_minute_and_parse_back() {
+        for (secs, text) in [
+            (0, "0s"),
+            (45, "45s"),
+            (60, "1m"),
+            (3_600 + 300, "1h5m"),
+            (86_400 * 96 + 3_600 * 21, "96d21h"),
+            (86_400 * 90 + 59, "90d"),
+        ] {
+            assert_eq!(format_duration(Duration::from_secs(secs)), text, "{secs}");
+            assert_eq!(
+                parse_duration(text).map(|d| d.as_secs() / 60),
+                Ok(secs / 60),
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn durations_in_go_syntax_and_days_parse_exactly() {

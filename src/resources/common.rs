@@ -5,8 +5,10 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use std::sync::OnceLock;
+
 use crate::plugin::cty::Attr;
-use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, Severity};
 use crate::plugin::resource::Outcome;
 use crate::resources::users::{BlockKind, Users};
 use crate::thingspace::{Client, Effect, RotateError};
@@ -61,11 +63,41 @@ impl<M> From<Applied<M>> for Outcome<Option<M>> {
     }
 }
 
+/// The variable a job sets when its plans are never applied (a pull request's plan): see [`speculative`].
+pub const SPECULATIVE_VAR: &str = "THINGSPACE_SPECULATIVE_PLAN";
+
+/// Whether this process plans for a job whose plans are never applied (`THINGSPACE_SPECULATIVE_PLAN` is `true` or
+/// `1`). Such a plan reports what the state makes an apply refuse (a block, a passed `password_age_deadline`) as
+/// warnings, so a pull request's plan shows them without failing; the apply job's own plan fails on them. Read once
+/// per process.
+pub fn speculative() -> bool {
+    static SPECULATIVE: OnceLock<bool> = OnceLock::new();
+    *SPECULATIVE.get_or_init(|| {
+        std::env::var(SPECULATIVE_VAR)
+            .is_ok_and(|v| matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true"))
+    })
+}
+
+/// A plan's refusal of what the state (not the configuration) makes impossible: an error, or a warning in a
+/// [`speculative`] plan, which nobody applies.
+pub fn refusal(d: Diagnostic) -> Diagnostic {
+    if speculative() {
+        Diagnostic {
+            severity: Severity::Warning,
+            detail: format!("{} (A speculative plan, so a warning: the apply would fail.)", d.detail),
+            ..d
+        }
+    } else {
+        d
+    }
+}
+
 /// What a failed rotation leaves as evidence: `None` when nothing that counts happened at ThingSpace.
 pub fn block_kind(e: &RotateError) -> Option<BlockKind> {
     match e.effect() {
         Effect::None => None,
         Effect::LoginRejected => Some(BlockKind::LoginRejected),
+        Effect::UserLocked => Some(BlockKind::UserLocked),
         Effect::LoginUnknown => Some(BlockKind::LoginUnknown),
         Effect::ResetUnknown => Some(BlockKind::ResetUnknown),
     }

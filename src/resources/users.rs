@@ -94,12 +94,18 @@ impl Seed {
     }
 }
 
+/// The argument that allows one more log-in with the password in state after a block whose cause may have been
+/// transient (see [`Block::retry_lifts`]). Both rotation resources call it the same.
+pub const RETRY_ATTR: &str = "retry_stored_password_version";
+
 /// What may have gone wrong, recorded so that no later run logs in with the same seed again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BlockKind {
     /// ThingSpace rejected a log-in: one failed log-in counted toward the lock-out.
     LoginRejected,
+    /// ThingSpace refused a log-in because the user is locked: only Verizon support can unlock it.
+    UserLocked,
     /// A log-in was sent and its outcome is unknown: it may have counted as a failed log-in.
     LoginUnknown,
     /// A reset was sent and its outcome is unknown: ThingSpace may hold a new password nobody knows.
@@ -108,50 +114,161 @@ pub enum BlockKind {
     Unknown,
 }
 
-/// Evidence that logging in again with the same seed may fail and count toward ThingSpace's lock-out.
+/// What the log-in that went wrong used.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LoginWith {
+    /// The password Terraform held in state (or handed over from the object a replacement replaces).
+    Stored,
+    /// The configured seed.
+    Seed,
+}
+
+/// Evidence that logging in again with the same seed may fail and count toward ThingSpace's lock-out.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Block {
     /// What happened.
     pub kind: BlockKind,
     /// When, in Unix seconds.
     pub at: i64,
+    /// What the log-in used; `None` for a block recorded before this was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub login: Option<LoginWith>,
+    /// [`RETRY_ATTR`] as configured when the block was recorded: only another value allows the retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<Number>,
 }
 
-/// The re-seed step every block message ends with.
-pub const RESEED_STEP: &str = "To rotate again, re-seed: obtain the user's current password (from ThingSpace or \
-Verizon support if the reset may have taken effect), set current_password_wo (or current_password) to it and change \
-current_password_wo_version.";
+/// How a resource's messages name the arguments that lift a block, for one user.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Remedy {
+    /// The re-seed step, ending without a full stop: "set current_password_wo (or current_password) to the user's
+    /// current password and change current_password_wo_version".
+    pub reseed: String,
+}
+
+impl Remedy {
+    /// The single resource's wording.
+    pub fn single() -> Self {
+        Remedy {
+            reseed: "set current_password_wo (or current_password) to the user's current password and change \
+current_password_wo_version"
+                .to_owned(),
+        }
+    }
+}
+
+/// Whether `configured` (today's [`RETRY_ATTR`]) allows the retry a block recorded with `recorded` waits for: set, and
+/// different. Removing it is no move, and neither is setting the recorded value again, as for a seed.
+pub fn retry_moved(configured: Option<&Number>, recorded: Option<&Number>) -> bool {
+    configured.is_some() && configured != recorded
+}
 
 impl Block {
-    /// A block of `kind` at `at`.
-    pub fn new(kind: BlockKind, at: OffsetDateTime) -> Self {
+    /// A block of `kind` at `at`, for a log-in with `login` while [`RETRY_ATTR`] was `retry`.
+    pub fn new(kind: BlockKind, at: OffsetDateTime, login: LoginWith, retry: Option<Number>) -> Self {
         Self {
             kind,
             at: at.unix_timestamp(),
+            login: Some(login),
+            retry,
         }
     }
 
-    /// The text of the `blocked_reason` attribute: what happened, when, and the fix. Never holds a secret.
-    pub fn reason(&self) -> String {
+    /// A block known only from a `blocked_reason` attribute (private bytes lost, or an older provider's): the kind
+    /// and the time were not kept, and the retry value it waits for is the one the object shows.
+    pub fn unrecorded(retry: Option<Number>) -> Self {
+        Self {
+            kind: BlockKind::Unknown,
+            at: 0,
+            login: None,
+            retry,
+        }
+    }
+
+    /// Whether a log-in with the stored password may be made despite this block, with [`RETRY_ATTR`] configured as
+    /// `configured`. A locked user waits for Verizon support whatever the password, so only a re-seed lifts that.
+    pub fn retry_lifts(&self, configured: Option<&Number>) -> bool {
+        self.kind != BlockKind::UserLocked && retry_moved(configured, self.retry.as_ref())
+    }
+
+    /// The text of the `blocked_reason` attribute: what happened, when, and the steps that lift the block, in the
+    /// resource's own words (`remedy`). Never holds a secret.
+    pub fn reason(&self, remedy: &Remedy) -> String {
+        format!("{} {}", self.what(), self.steps(remedy))
+    }
+
+    /// What happened, and when.
+    pub fn what(&self) -> String {
         let when = OffsetDateTime::from_unix_timestamp(self.at)
+            .ok()
+            .filter(|_| self.at > 0)
             .map(format_rfc3339)
-            .unwrap_or_else(|_| "an unknown time".to_owned());
-        let what = match self.kind {
+            .unwrap_or_else(|| "an unknown time".to_owned());
+        let with = match self.login {
+            Some(LoginWith::Stored) => " with the password in state",
+            Some(LoginWith::Seed) => " with the configured seed",
+            None => "",
+        };
+        match self.kind {
             BlockKind::LoginRejected => format!(
-                "ThingSpace rejected a log-in at {when} (one failed log-in counts toward the lock-out after 5)."
+                "ThingSpace rejected a log-in{with} at {when} (one failed log-in counts toward the lock-out after 5)."
+            ),
+            BlockKind::UserLocked => format!(
+                "ThingSpace answered a log-in{with} at {when} that the user is locked; only Verizon support can \
+unlock it."
             ),
             BlockKind::LoginUnknown => format!(
-                "A log-in at {when} got no usable answer and may have counted as a failed log-in."
+                "A log-in{with} at {when} got no usable answer and may have counted as a failed log-in."
             ),
             BlockKind::ResetUnknown => format!(
-                "A password reset at {when} may have taken effect without Terraform learning the new password."
+                "A password reset at {when}, after a log-in{with}, may have taken effect without Terraform learning \
+the new password."
             ),
             BlockKind::Unknown => {
                 "An earlier log-in or reset may have failed in a way that makes the stored password unreliable."
                     .to_owned()
             }
-        };
-        format!("{what} {RESEED_STEP}")
+        }
+    }
+
+    /// The steps that lift the block, in the resource's own words: a re-seed always, and a move of [`RETRY_ATTR`]
+    /// where the cause may have been transient and the log-in used the password in state.
+    pub fn steps(&self, remedy: &Remedy) -> String {
+        let reseed = &remedy.reseed;
+        let retry = format!(
+            "change {RETRY_ATTR} (for example from 1 to 2): the next apply logs in once more with the password in \
+state, and if that password no longer works, that one log-in fails and the resource blocks again"
+        );
+        match (self.kind, self.login) {
+            (BlockKind::LoginRejected, _) => {
+                format!("To rotate again, re-seed with the right password: {reseed}.")
+            }
+            (BlockKind::UserLocked, _) => format!(
+                "No log-in is made until then. After the unlock, re-seed with the password Verizon support gives \
+you: {reseed}."
+            ),
+            (BlockKind::LoginUnknown, Some(LoginWith::Seed)) => format!(
+                "If ThingSpace was only briefly unavailable and the seed is right, re-seed with the same password \
+(changing the version is enough): {reseed}."
+            ),
+            (BlockKind::LoginUnknown, _) => format!(
+                "If ThingSpace was only briefly unavailable, {retry}. If the password was changed outside Terraform, \
+re-seed: {reseed}."
+            ),
+            (BlockKind::ResetUnknown, Some(LoginWith::Seed)) => format!(
+                "If the reset did not take effect (ThingSpace still accepts the seed), re-seed with the same password \
+(changing the version is enough); otherwise obtain the user's current password from ThingSpace (the portal, or \
+Verizon support) and re-seed with it: {reseed}."
+            ),
+            (BlockKind::ResetUnknown, _) => format!(
+                "If it did not (ThingSpace was only briefly unavailable), {retry}. Otherwise obtain the user's \
+current password from ThingSpace (the portal, or Verizon support) and re-seed: {reseed}."
+            ),
+            (BlockKind::Unknown, _) => format!(
+                "If the password in state still works, {retry}; otherwise re-seed: {reseed}."
+            ),
+        }
     }
 }
 
@@ -160,10 +277,10 @@ pub fn blocked_error(username: &str, reason: &str) -> Diagnostic {
     Diagnostic::error(
         "Rotation blocked to protect the user from ThingSpace's lock-out",
         format!(
-            "The rotation for user {} needs a log-in, but {} ThingSpace locks a user after 5 consecutive failed \
-log-ins and only Verizon support can unlock it, so this provider logs in with the same seed at most once.",
+            "The rotation for user {} needs a log-in, but it is blocked: {reason} ThingSpace locks a user after 5 \
+consecutive failed log-ins and only Verizon support can unlock it, so this provider logs in with the same password \
+at most once unless you say otherwise.",
             quote(username),
-            lowercase_first(reason)
         ),
     )
     .at("current_password_wo_version")
@@ -174,20 +291,11 @@ pub fn blocked_warning(username: &str, reason: &str) -> Diagnostic {
     Diagnostic::warning(
         "Password rotation is blocked",
         format!(
-            "Rotations for user {} are blocked: {} Until then no plan or apply logs in for this user.",
+            "Rotations for user {} are blocked: {reason} Until then no plan or apply logs in for this user.",
             quote(username),
-            lowercase_first(reason)
         ),
     )
     .at("blocked_reason")
-}
-
-fn lowercase_first(s: &str) -> String {
-    let mut chars = s.chars();
-    match chars.next() {
-        Some(c) => c.to_lowercase().chain(chars).collect(),
-        None => String::new(),
-    }
 }
 
 /// Why a claim on a user name was refused.
@@ -255,10 +363,37 @@ pub struct Users {
     entries: Mutex<HashMap<String, Entry>>,
 }
 
+/// A block on one seed of a user, as this process noted it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Noted {
+    /// The `blocked_reason` text.
+    pub reason: String,
+    /// [`RETRY_ATTR`] when the block was recorded (see [`Block::retry_lifts`]).
+    pub retry: Option<Number>,
+    /// Whether the block is of a locked user, which no retry lifts.
+    pub locked: bool,
+}
+
+impl Noted {
+    /// What `block` says, worded by `remedy`.
+    pub fn of(block: &Block, remedy: &Remedy) -> Self {
+        Noted {
+            reason: block.reason(remedy),
+            retry: block.retry.clone(),
+            locked: block.kind == BlockKind::UserLocked,
+        }
+    }
+
+    /// Whether a log-in with the stored password may be made despite this block (see [`Block::retry_lifts`]).
+    pub fn retry_lifts(&self, configured: Option<&Number>) -> bool {
+        !self.locked && retry_moved(configured, self.retry.as_ref())
+    }
+}
+
 #[derive(Debug, Default)]
 struct Entry {
     /// Seeds of blocked objects seen in state, and seeds that failed in this process.
-    blocked: Vec<(Seed, String)>,
+    blocked: Vec<(Seed, Noted)>,
     /// The password of the last object of this user seen in state, with the seed that object was planned with.
     password: Option<(Seed, Secret)>,
     /// Plans in this process that manage the user.
@@ -283,14 +418,14 @@ impl Users {
         &self,
         username: &str,
         seed: &Seed,
-        block: Option<&str>,
+        block: Option<Noted>,
         password: Option<&Secret>,
     ) {
         self.with(username, |e| {
-            if let Some(reason) = block
+            if let Some(noted) = block
                 && !e.blocked.iter().any(|(s, _)| s == seed)
             {
-                e.blocked.push((seed.clone(), reason.to_owned()));
+                e.blocked.push((seed.clone(), noted));
             }
             if let Some(p) = password {
                 e.password = Some((seed.clone(), p.clone()));
@@ -298,27 +433,36 @@ impl Users {
         });
     }
 
-    /// The `blocked_reason` of a block on `seed` for `username` seen in this process, if any.
-    pub fn blocked(&self, username: &str, seed: &Seed) -> Option<String> {
+    /// A block seen in this process for `username` that the configured `seed` does not lift: one recorded with the
+    /// same seed, or any when no seed is configured (removing the seed is no re-seed, see [`Seed::reseeds`]).
+    pub fn blocked(&self, username: &str, seed: &Seed) -> Option<Noted> {
         self.with(username, |e| {
             e.blocked
                 .iter()
-                .find(|(s, _)| s == seed)
+                .rev()
+                .find(|(s, _)| !seed.reseeds(s))
                 .map(|(_, r)| r.clone())
         })
         .flatten()
     }
 
     /// The password of an object of `username` seen in state, for the replacement of a tainted object, unless the
-    /// configuration has re-seeded since (`seed` differs from that object's): a re-seed logs in with the new seed.
+    /// configuration has re-seeded since (`seed` is set and differs from that object's): a re-seed logs in with the
+    /// new seed.
     pub fn known_password(&self, username: &str, seed: &Seed) -> Option<Secret> {
         self.with(username, |e| {
             e.password
                 .as_ref()
-                .filter(|(s, _)| s == seed)
+                .filter(|(s, _)| !seed.reseeds(s))
                 .map(|(_, p)| p.clone())
         })
         .flatten()
+    }
+
+    /// The password of the last object of `username` seen in state, with the seed that object showed, for a
+    /// resource that decides itself which seed changes count (the alternating resource: per user).
+    pub fn password_of(&self, username: &str) -> Option<(Seed, Secret)> {
+        self.with(username, |e| e.password.clone()).flatten()
     }
 
     /// Claims `username` for one planned instance. `nonce` is the claim carried from the update half of a
@@ -394,8 +538,12 @@ impl Users {
     }
 
     /// Records that a log-in or reset with `seed` failed in this process, so no other instance retries it here.
-    pub fn record_failure(&self, username: &str, seed: &Seed, reason: &str) {
-        self.observe(username, seed, Some(reason), None);
+    pub fn record_failure(&self, username: &str, seed: &Seed, noted: Noted) {
+        self.with(username, |e| {
+            // The newest failure replaces an older note on the same seed: it carries the retry value now in force.
+            e.blocked.retain(|(s, _)| s != seed);
+            e.blocked.push((seed.clone(), noted));
+        });
     }
 }
 
@@ -505,46 +653,94 @@ mod tests {
         );
     }
 
+    fn noted(reason: &str) -> Noted {
+        Noted {
+            reason: reason.to_owned(),
+            retry: None,
+            locked: false,
+        }
+    }
+
     #[test]
     fn blocks_apply_to_their_seed_only() {
         let users = Users::default();
-        users.observe("alice", &seed("s1"), Some("reason"), None);
+        users.observe("alice", &seed("s1"), Some(noted("reason")), None);
         assert_eq!(
-            users.blocked("alice", &seed("s1")).as_deref(),
-            Some("reason")
+            users.blocked("alice", &seed("s1")).map(|n| n.reason),
+            Some("reason".to_owned())
         );
         assert_eq!(users.blocked("alice", &seed("s2")), None);
-        assert_eq!(users.blocked("bob", &seed("s1")), None);
-        users.record_failure("bob", &seed("s1"), "failed here");
+        // Removing the seed is no re-seed: the block still applies.
         assert_eq!(
-            users.blocked("bob", &seed("s1")).as_deref(),
-            Some("failed here")
+            users.blocked("alice", &Seed::default()).map(|n| n.reason),
+            Some("reason".to_owned())
+        );
+        assert_eq!(users.blocked("bob", &seed("s1")), None);
+        users.record_failure("bob", &seed("s1"), noted("failed here"));
+        assert_eq!(
+            users.blocked("bob", &seed("s1")).map(|n| n.reason),
+            Some("failed here".to_owned())
         );
         users.observe("carol", &seed("s"), None, Some(&Secret::new("P1")));
         assert_eq!(
             users.known_password("carol", &seed("s")),
             Some(Secret::new("P1"))
         );
+        assert_eq!(
+            users.known_password("carol", &Seed::default()),
+            Some(Secret::new("P1"))
+        );
         assert_eq!(users.known_password("carol", &seed("re-seeded")), None);
         assert_eq!(users.known_password("alice", &seed("s1")), None);
+        assert_eq!(
+            users.password_of("carol"),
+            Some((seed("s"), Secret::new("P1")))
+        );
     }
 
     #[test]
     fn block_reasons_say_what_happened_and_the_fix_without_secrets() {
         let at = time::macros::datetime!(2027-03-10 12:00:00 UTC);
+        let remedy = Remedy::single();
         for kind in [
             BlockKind::LoginRejected,
+            BlockKind::UserLocked,
             BlockKind::LoginUnknown,
             BlockKind::ResetUnknown,
             BlockKind::Unknown,
         ] {
-            let r = Block::new(kind, at).reason();
-            assert!(r.ends_with(RESEED_STEP), "{r}");
+            for with in [LoginWith::Stored, LoginWith::Seed] {
+                let r = Block::new(kind, at, with, None).reason(&remedy);
+                assert!(r.contains(&remedy.reseed), "{r}");
+                // The retry is offered only where the cause may have been transient and the stored password used.
+                let retry = match kind {
+                    BlockKind::LoginUnknown | BlockKind::ResetUnknown => with == LoginWith::Stored,
+                    BlockKind::Unknown => true,
+                    BlockKind::LoginRejected | BlockKind::UserLocked => false,
+                };
+                assert_eq!(r.contains(RETRY_ATTR), retry, "{kind:?} {with:?}: {r}");
+            }
         }
-        assert!(
-            Block::new(BlockKind::ResetUnknown, at)
-                .reason()
-                .contains("2027-03-10T12:00:00Z")
-        );
+        let reset = Block::new(BlockKind::ResetUnknown, at, LoginWith::Stored, None).reason(&remedy);
+        assert!(reset.contains("2027-03-10T12:00:00Z"), "{reset}");
+        let locked = Block::new(BlockKind::UserLocked, at, LoginWith::Stored, None);
+        assert!(locked.reason(&remedy).contains("Verizon support"));
+    }
+
+    #[test]
+    fn a_retry_is_a_move_to_another_value_and_never_lifts_a_lock() {
+        let at = time::macros::datetime!(2027-03-10 12:00:00 UTC);
+        let one = crate::plugin::cty::Number::from(1i64);
+        let two = crate::plugin::cty::Number::from(2i64);
+        let b = Block::new(BlockKind::LoginUnknown, at, LoginWith::Stored, Some(one.clone()));
+        assert!(!b.retry_lifts(None), "removing it is no move");
+        assert!(!b.retry_lifts(Some(&one)), "the recorded value");
+        assert!(b.retry_lifts(Some(&two)));
+        let fresh = Block::new(BlockKind::ResetUnknown, at, LoginWith::Stored, None);
+        assert!(fresh.retry_lifts(Some(&one)), "first set");
+        let locked = Block::new(BlockKind::UserLocked, at, LoginWith::Stored, None);
+        assert!(!locked.retry_lifts(Some(&two)));
+        assert!(!Noted::of(&locked, &Remedy::single()).retry_lifts(Some(&two)));
+        assert!(Noted::of(&b, &Remedy::single()).retry_lifts(Some(&two)));
     }
 }

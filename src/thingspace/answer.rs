@@ -54,7 +54,7 @@ pub fn parse_answer(
         }
         AnswerKind::Reset => {
             let parsed: ResetResponse = success_body(status, content_type, body, "newPassword")?;
-            new_password(parsed, status, content_type).map(Some)
+            new_password(parsed, status, content_type, secrets).map(Some)
         }
         AnswerKind::Logout => Ok(None),
     }
@@ -129,20 +129,27 @@ pub(super) fn session_header(
         })
 }
 
-/// The reset answer's new password, which must be present and non-empty.
+/// The reset answer's new password, when it can be one. `in_play` are the secrets the reset was sent with (the old
+/// password first, the tokens, the client secret): a `newPassword` equal to one of them is no new password.
+///
+/// An answer that cannot be the new password (absent, empty, only white space, holding control characters, or equal
+/// to the old password) is [`Error::UnexpectedBody`] with a success status: the reset was processed and its real
+/// outcome is unknown, so it is judged like any garbled answer to a reset (it may have taken effect), and nothing of
+/// it is stored as the password.
 pub(super) fn new_password(
     parsed: ResetResponse,
     status: u16,
     content_type: Option<&str>,
+    in_play: &[&str],
 ) -> Result<SecretString, Error> {
-    match parsed.new_password {
-        Some(p) if !p.is_empty() => Ok(SecretString::from(p)),
-        _ => Err(unusable(
-            status,
-            content_type,
-            "JSON body without newPassword".to_owned(),
-        )),
-    }
+    let problem = match parsed.new_password.as_deref() {
+        None => "JSON body without newPassword",
+        Some(p) if p.trim().is_empty() => "newPassword that is empty or only white space",
+        Some(p) if p.chars().any(char::is_control) => "newPassword with control characters",
+        Some(p) if in_play.contains(&p) => "newPassword equal to the old password (or another secret in play)",
+        Some(p) => return Ok(SecretString::from(p.to_owned())),
+    };
+    Err(unusable(status, content_type, problem.to_owned()))
 }
 
 fn sensitive_header(value: &str) -> Option<HeaderValue> {

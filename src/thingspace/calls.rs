@@ -134,7 +134,12 @@ impl Hook for ResetCall<'_> {
         );
         let parsed: ResetResponse = client.parse(&answer, "newPassword", &secrets)?;
         let shown = answer.shown_content_type(&secrets);
-        Ok(new_password(parsed, answer.status, shown.as_deref())?)
+        Ok(new_password(
+            parsed,
+            answer.status,
+            shown.as_deref(),
+            &secrets,
+        )?)
     }
 
     async fn renew(&mut self, client: &Client, stale: &Token) -> Result<Token, Error> {

@@ -280,6 +280,9 @@ fn login_error(user: &str, failed: Failed, route: &Route) -> RotateError {
     };
     let username = user.to_owned();
     match (Outcome::of(&error, None).verdict(Call::Login), error) {
+        (Verdict::Refused, Error::Api(error)) if error.is_user_locked() => {
+            RotateError::UserLocked { username, error }
+        }
         (Verdict::Refused, Error::Api(error)) => RotateError::LoginRejected { username, error },
         (Verdict::NotProcessed, error) => RotateError::Login { username, error },
         (_, error) => RotateError::LoginUnknown { username, error },

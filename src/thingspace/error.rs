@@ -48,6 +48,17 @@ impl ApiError {
     pub fn has_code(&self, code: &str) -> bool {
         code_matches(&self.code, code)
     }
+
+    /// Whether this answer says the user is locked. ThingSpace documents no code for it (nor for a wrong password);
+    /// the emulator answers `REQUEST_FAILED.Login.UserLocked`, so any M2M code with a dot-separated part that ends in
+    /// "locked" (any case) counts, and the message is never read (Verizon says to match codes, not messages).
+    pub fn is_user_locked(&self) -> bool {
+        self.shape == ErrorShape::M2m
+            && self
+                .code
+                .split('.')
+                .any(|part| part.to_ascii_lowercase().ends_with("locked"))
+    }
 }
 
 impl fmt::Display for ApiError {

@@ -47,6 +47,8 @@ pub enum Effect {
     None,
     /// ThingSpace rejected the log-in (400/401 in the M2M errorCode shape): a counted failed log-in.
     LoginRejected,
+    /// ThingSpace refused the log-in because the user is locked: no password works until Verizon support unlocks it.
+    UserLocked,
     /// A log-in was sent and its outcome is unknown (5xx, timeout, dropped connection, an unreadable error answer):
     /// it may have counted as a failed log-in.
     LoginUnknown,
@@ -57,9 +59,6 @@ pub enum Effect {
 
 const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed log-ins, and only Verizon support can \
                             unlock it.";
-
-const RESEED: &str = "set current_password_wo (or current_password) to the user's current password and change \
-                      current_password_wo_version";
 
 /// Why a rotation failed. `summary()` and `detail()` give a diagnostic's two parts; Display joins them; `effect()`
 /// says what happened at ThingSpace.
@@ -86,6 +85,13 @@ pub enum RotateError {
     },
     /// ThingSpace rejected the log-in (a 400/401 error-code answer): a failed log-in that counts toward the lock-out.
     LoginRejected {
+        /// The user.
+        username: String,
+        /// ThingSpace's answer.
+        error: ApiError,
+    },
+    /// ThingSpace refused the log-in because the user is locked (see [`ApiError::is_user_locked`]).
+    UserLocked {
         /// The user.
         username: String,
         /// ThingSpace's answer.
@@ -132,6 +138,7 @@ impl RotateError {
             | RotateError::ResetFailed { .. }
             | RotateError::Cancelled { .. } => Effect::None,
             RotateError::LoginRejected { .. } => Effect::LoginRejected,
+            RotateError::UserLocked { .. } => Effect::UserLocked,
             RotateError::LoginUnknown { .. } => Effect::LoginUnknown,
             RotateError::ResetUnknown { .. } => Effect::ResetUnknown,
         }
@@ -146,6 +153,9 @@ impl RotateError {
             }
             RotateError::LoginRejected { username, .. } => {
                 format!("ThingSpace log-in failed for user {username:?}")
+            }
+            RotateError::UserLocked { username, .. } => {
+                format!("ThingSpace user {username:?} is locked")
             }
             RotateError::LoginUnknown { username, .. } => {
                 format!("The log-in for user {username:?} may have counted as a failed log-in")
@@ -180,52 +190,62 @@ impl RotateError {
                     _ => "No log-in was processed, so no failed log-in was counted",
                 };
                 format!(
-                    "The token request failed: {error}.{hint} {what}; the password is unchanged, and the next apply \
-                     tries again."
+                    "The token request failed: {}.{hint} {what}; the password is unchanged, and the next apply \
+                     tries again.",
+                    sentence(error)
                 )
             }
             RotateError::Login { error, .. } => {
                 if not_found(error) {
                     format!(
-                        "The log-in was not processed: {error}. {} ThingSpace did not check the password, so no \
+                        "The log-in was not processed: {}. {} ThingSpace did not check the password, so no \
                          failed log-in was counted, and the password is unchanged; the next apply tries again.",
+                        sentence(error),
                         wrong_path(None)
                     )
                 } else if error.status().is_some_and(|s| (200..300).contains(&s)) {
                     format!(
-                        "ThingSpace accepted the log-in, but its answer could not be read: {error}. No failed log-in \
-                         was counted, nothing was reset, and the password is unchanged; the next apply tries again."
+                        "ThingSpace accepted the log-in, but its answer could not be read: {}. No failed log-in \
+                         was counted, nothing was reset, and the password is unchanged; the next apply tries again.",
+                        sentence(error)
                     )
                 } else {
                     format!(
-                        "The log-in was not processed: {error}. ThingSpace did not check the password, so no failed \
-                         log-in was counted, and the password is unchanged; the next apply tries again."
+                        "The log-in was not processed: {}. ThingSpace did not check the password, so no failed \
+                         log-in was counted, and the password is unchanged; the next apply tries again.",
+                        sentence(error)
                     )
                 }
             }
             RotateError::LoginRejected { username, error } => format!(
-                "ThingSpace rejected the log-in for user {username:?}: {error}. This counts as a failed log-in. \
-                 {LOCKOUT_NOTE} So the provider will not log in with this password again: this resource is blocked \
-                 until you re-seed it. Nothing was reset; the password is unchanged. Check the password, then \
-                 {RESEED}."
+                "ThingSpace rejected the log-in for user {username:?}: {}. This counts as a failed log-in. \
+                 {LOCKOUT_NOTE} So the provider will not log in with this password again. Nothing was reset; the \
+                 password is unchanged.",
+                sentence(error)
+            ),
+            RotateError::UserLocked { username, error } => format!(
+                "ThingSpace refused the log-in for user {username:?} because the user is locked: {}. A locked user is \
+                 refused whatever the password, and only Verizon support can unlock it. So the provider makes no \
+                 further log-in for this user. Nothing was reset.",
+                sentence(error)
             ),
             RotateError::LoginUnknown { username, error } => format!(
-                "The log-in for user {username:?} was sent, but its outcome is unknown: {error}. ThingSpace may \
-                 have checked the password and counted a failed log-in. {LOCKOUT_NOTE} So the provider will not log \
-                 in with this password again: this resource is blocked until you re-seed it. Nothing was reset; the \
-                 password is unchanged. If the password is right, re-seed with it: {RESEED}."
+                "The log-in for user {username:?} was sent, but its outcome is unknown: {}. ThingSpace may have \
+                 checked the password and counted a failed log-in. {LOCKOUT_NOTE} So the provider will not log in \
+                 with this password again by itself. Nothing was reset; the password is unchanged.",
+                sentence(error)
             ),
             RotateError::ResetFailed { error, .. } => format!(
-                "The reset was not applied: {error}. The log-in succeeded, so no failed log-in was counted, and the \
-                 password is unchanged; the next apply tries again."
+                "The reset was not applied: {}. The log-in succeeded, so no failed log-in was counted, and the \
+                 password is unchanged; the next apply tries again.",
+                sentence(error)
             ),
             RotateError::ResetUnknown { username, error } => format!(
-                "The reset request was sent, but its outcome is unknown: {error}. The reset may have taken effect: \
+                "The reset request was sent, but its outcome is unknown: {}. The reset may have taken effect: \
                  ThingSpace may now hold a new password for user {username:?} that is unknown to Terraform. The \
                  provider does not send the reset again, nor log in to check, because a log-in with a stale password \
-                 counts toward the lock-out. {LOCKOUT_NOTE} This resource is now blocked: it makes no log-in until \
-                 you re-seed it. To recover, obtain the user's \
-                 current password through ThingSpace (Verizon's ThingSpace portal or Verizon support), then {RESEED}."
+                 counts toward the lock-out. {LOCKOUT_NOTE}",
+                sentence(error)
             ),
             RotateError::Cancelled { step, .. } => match step {
                 Step::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
@@ -241,7 +261,7 @@ impl RotateError {
     /// The API error behind this failure, when ThingSpace answered with one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            RotateError::LoginRejected { error, .. } => Some(error),
+            RotateError::LoginRejected { error, .. } | RotateError::UserLocked { error, .. } => Some(error),
             RotateError::Token { error, .. }
             | RotateError::Login { error, .. }
             | RotateError::LoginUnknown { error, .. }
@@ -250,6 +270,12 @@ impl RotateError {
             RotateError::Cancelled { .. } => None,
         }
     }
+}
+
+/// An error as the middle of a sentence: without the full stop a server's message may end with, so the text that
+/// follows does not read "incorrect.. This".
+fn sentence(error: &impl fmt::Display) -> String {
+    error.to_string().trim_end().trim_end_matches('.').to_owned()
 }
 
 /// A 404 from ThingSpace's API gateway (fault `900906`, or any 404 in its shape): the path does not exist, which
@@ -331,13 +357,13 @@ mod tests {
             "connection reset",
             "may have taken effect",
             "unknown to Terraform",
-            "blocked",
+            "does not send the reset again",
             "Verizon",
-            "set current_password_wo (or current_password) to",
-            "change current_password_wo_version",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");
         }
+        // The steps name Terraform arguments, which the client never knows: the resource adds them.
+        assert!(!text.contains("current_password"), "{text}");
         assert!(!text.contains("tries again"), "{text}");
         assert_eq!(reset.effect(), Effect::ResetUnknown);
 
@@ -350,7 +376,6 @@ mod tests {
             "may have counted as a failed log-in",
             "will not log in with this password again",
             "5 consecutive failed log-ins",
-            "change current_password_wo_version",
             "password is unchanged",
         ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");
@@ -423,6 +448,44 @@ mod tests {
             after_login.detail().contains("The log-in succeeded"),
             "{after_login}"
         );
+    }
+
+    #[test]
+    fn a_locked_user_is_its_own_failure_and_messages_have_one_full_stop() {
+        let api = ApiError {
+            status: 400,
+            code: "UnifiedWebService.REQUEST_FAILED.Login.UserLocked".into(),
+            message: "Login failed: the user is locked.".into(),
+            shape: ErrorShape::M2m,
+        };
+        assert!(api.is_user_locked());
+        let locked = RotateError::UserLocked {
+            username: "svc".into(),
+            error: api.clone(),
+        };
+        assert_eq!(locked.effect(), Effect::UserLocked);
+        let text = locked.to_string();
+        for needle in ["is locked", "only Verizon support can unlock it", "no further log-in"] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+        assert!(!text.contains("Check the password"), "{text}");
+        assert!(!text.contains(".."), "{text}");
+        // Only a code says "locked"; a wrong password's code and a message that mentions locking do not.
+        let wrong = ApiError {
+            code: "REQUEST_FAILED.Login.InvalidCredentials".into(),
+            message: "the account may be locked soon".into(),
+            ..api.clone()
+        };
+        assert!(!wrong.is_user_locked());
+        assert!(!ApiError { shape: ErrorShape::Gateway, ..api }.is_user_locked());
+        let rejected = RotateError::LoginRejected {
+            username: "svc".into(),
+            error: ApiError {
+                message: "Login failed: the password is incorrect.".into(),
+                ..wrong
+            },
+        };
+        assert!(!rejected.to_string().contains(".."), "{rejected}");
     }
 
     #[test]

@@ -14,16 +14,18 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::decide::{Decision, Login, Step, decide};
-use super::plan::{carried_block, no_seed_error, prior_blocks};
-use super::private::{Planned, Private, UserBlock};
+use super::decide::{Decision, Login, Standing, Step, decide, standing, user_block};
+use super::plan::{create_login, no_seed_error};
+use super::private::{Planned, Private, UserBlock, joined_reasons, remedy};
 use super::{Model, Passwords};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::common::{self, block_kind, known_or_null};
-use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
-use crate::resources::users::{Block, BlockKind, blocked_error};
+use crate::resources::schedule::{
+    age, next_window_start, rotated_rotate_after, settled_rotate_after,
+};
+use crate::resources::users::{Block, LoginWith, Noted, blocked_error};
 use crate::thingspace::{Client, RotateError};
 use crate::timefmt::format_rfc3339;
 
@@ -119,8 +121,8 @@ fn set_roles(
 fn partial_error(rotated: &[(String, Secret)], failed: &str, tainted: bool) -> Diagnostic {
     let users: Vec<String> = rotated.iter().map(|(u, _)| quote(u)).collect();
     let next = if tainted {
-        "Terraform keeps this object tainted; the next apply replaces it and logs in with the stored password, \
-not the seed."
+        "Terraform keeps this object tainted; the next apply replaces it and logs in as each user reset here with its \
+new password from state, never with its seed."
     } else {
         "The next apply continues from this state."
     };
@@ -129,13 +131,44 @@ not the seed."
         format!(
             "ThingSpace reset {} in this apply and the new password is stored in state as active_username and \
 active_password: use it. The reset of user {} failed (see the other error). {next} If that error says the user is \
-blocked, re-seed that user only: set its entry in current_passwords to its password now (or, with \
-current_passwords_wo, give every user's current password, the stored one for the user reset here, and change \
-current_passwords_wo_version).",
+blocked, follow its steps for that user only: changing current_passwords_wo_version re-seeds only the users that \
+are blocked or have no password in state, so no password needs copying out of state.",
             users.join(" and "),
             quote(failed)
         ),
     )
+}
+
+/// A failed reset's diagnostic, with the steps that lift the block it left for that user (if it left one).
+fn failure_diagnostic(e: &RotateError, block: Option<&UserBlock>) -> Diagnostic {
+    let steps = block
+        .map(|b| {
+            format!(
+                " User {} is now blocked: no plan or apply logs in as that user until you act. {}",
+                quote(&b.user),
+                b.block.steps(&remedy(&b.user))
+            )
+        })
+        .unwrap_or_default();
+    Diagnostic::error(e.summary(), format!("{}{steps}", e.detail()))
+}
+
+/// When each user's password was set, after the resets in `rotated` at `now`: rotated users now, the others as the
+/// prior state says (the active one at `rotated_at`, the standby at `standby_rotated_at`).
+fn set_times(prior: Option<&Model>, rotated: &[(String, Secret)], now: &str) -> BTreeMap<String, Attr<String>> {
+    let mut times = BTreeMap::new();
+    if let Some(prior) = prior {
+        if let Some(u) = prior.standby_username.known() {
+            times.insert(u.clone(), prior.standby_rotated_at.clone());
+        }
+        if let Some(u) = prior.active_username.known() {
+            times.insert(u.clone(), prior.rotated_at.clone());
+        }
+    }
+    for (u, _) in rotated {
+        times.insert(u.clone(), Attr::Known(now.to_owned()));
+    }
+    times
 }
 
 /// Creates: resets `usernames[0]`, then `usernames[1]`, each logging in with the hand-off the plan chose or the
@@ -155,22 +188,17 @@ pub async fn create(
     let mut steps = Vec::new();
     let mut diags = Diagnostics::new();
     for user in &names {
-        let blocked = match &private.block {
-            Some(b) if &b.user == user => Some(b.reason()),
-            _ => ctx.users.blocked(user, &config.seed(user)),
-        };
-        if let Some(reason) = blocked {
-            diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
-            continue;
-        }
-        match private
-            .logins
-            .get(user)
-            .cloned()
-            .or_else(|| config.configured_password(user))
-        {
-            Some(login) => steps.push((user.clone(), login)),
-            None => diags.push(no_seed_error(user)),
+        let learnt = ctx.users.blocked(user, &config.seed(user));
+        let handoff = private.logins.get(user);
+        match create_login(config, &private, learnt.as_ref(), handoff, user) {
+            Err(reason) => {
+                diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
+            }
+            Ok(Some(p)) => steps.push((user.clone(), p, LoginWith::Stored)),
+            Ok(None) => match config.configured_password(user) {
+                Some(p) => steps.push((user.clone(), p, LoginWith::Seed)),
+                None => diags.push(no_seed_error(user)),
+            },
         }
     }
     if diags.has_errors() {
@@ -184,70 +212,107 @@ pub async fn create(
         .iter()
         .map(|u| (u.clone(), private.logins.get(u).cloned()))
         .collect();
-    let out = run(client, steps).await;
+    let with: BTreeMap<String, LoginWith> = steps.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
+    let out = run(client, steps.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
     for (user, _) in &out.rotated {
         ctx.users.settle(user, private.claims.get(user).copied());
     }
     let mut diagnostics = out.warnings;
+    let at = now();
     let Some((failed, e)) = out.failure else {
         let mut state = planned;
         set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
-        finish_rotated(&mut state, config, now(), &mut diagnostics);
+        finish_rotated(&mut state, config, None, &out.rotated, at, &mut diagnostics);
+        state.blocked_reason = Attr::Null;
         return Applied {
             new_state: Some(state),
             private: Vec::new(),
             diagnostics,
         };
     };
-    diagnostics.push(Diagnostic::error(e.summary(), e.detail()));
     let kind = block_kind(&e);
     if kind.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
         // Nothing happened at ThingSpace and Terraform held nothing for these users: nothing to keep.
+        diagnostics.push(failure_diagnostic(&e, None));
         return Applied::failed(diagnostics);
-    }
-    if !out.rotated.is_empty() {
-        diagnostics.push(partial_error(&out.rotated, &failed, true));
     }
     let block = kind.map(|k| UserBlock {
         user: failed.clone(),
-        block: Block::new(k, now()),
+        block: Block::new(
+            k,
+            at,
+            with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+            config.retry().cloned(),
+        ),
         seed: Some(config.seed(&failed)),
     });
+    diagnostics.push(failure_diagnostic(&e, block.as_ref()));
+    if !out.rotated.is_empty() {
+        diagnostics.push(partial_error(&out.rotated, &failed, true));
+    }
     if let Some(b) = &block {
-        ctx.users
-            .record_failure(&failed, &config.seed(&failed), &b.reason());
+        record(ctx, config, b);
     }
-    // Terraform stores this object tainted. It keeps every password it knows: the new ones, and hand-offs (unless
-    // ThingSpace just rejected one), since the object they came from is gone from state in a replacement.
-    let mut others = handoffs;
-    if kind == Some(BlockKind::LoginRejected) {
-        others.insert(failed.clone(), None);
-    }
+    // The blocks the state keeps: the new one, and those of users this apply did not reset (lifted or not, their
+    // evidence stands until a reset of that user succeeds).
+    let rotated_users: Vec<&String> = out.rotated.iter().map(|(u, _)| u).collect();
+    let mut blocks: Vec<UserBlock> = private
+        .blocks
+        .iter()
+        .filter(|b| !rotated_users.contains(&&b.user) && Some(&b.user) != block.as_ref().map(|n| &n.user))
+        .cloned()
+        .collect();
+    blocks.extend(block);
+    // Terraform stores this object tainted. It keeps every password it knows, the new ones and the hand-offs (also
+    // one ThingSpace just rejected: nothing but a successful reset replaces a password in state), since the object
+    // they came from is gone from state in a replacement.
     let mut state = Model {
-        rotated_at: if out.rotated.is_empty() {
-            Attr::Null
-        } else {
-            Attr::Known(format_rfc3339(now()))
-        },
+        rotated_at: Attr::Null,
+        standby_rotated_at: Attr::Null,
         rotate_after: known_or_null(planned.rotate_after.clone()),
         next_window_start: known_or_null(planned.next_window_start.clone()),
-        blocked_reason: block
-            .as_ref()
-            .map_or(Attr::Null, |b| Attr::Known(b.reason())),
+        password_age_deadline: Attr::Null,
+        blocked_reason: joined_reasons(&blocks).map_or(Attr::Null, Attr::Known),
         current_passwords_wo: Attr::Null,
         ..planned
     };
-    set_roles(&mut state, &names, &out.rotated, &others, &names[1]);
+    set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
+    if !out.rotated.is_empty() {
+        state.rotated_at = Attr::Known(format_rfc3339(at));
+    }
     Applied {
         new_state: Some(state),
-        private: Private::settled(block, None).to_bytes(),
+        private: Private::settled(blocks, None).to_bytes(),
         diagnostics,
     }
 }
 
-/// The rest of a state after a successful rotation: when, the next `rotate_after`, no block.
-fn finish_rotated(state: &mut Model, config: &Model, now: OffsetDateTime, diags: &mut Diagnostics) {
-    state.rotated_at = Attr::Known(format_rfc3339(now));
+/// Notes a new block in the process-wide view, so no other instance of this process logs in with that seed.
+fn record(ctx: &ApplyContext<'_>, config: &Model, b: &UserBlock) {
+    let mut noted = Noted::of(&b.block, &remedy(&b.user));
+    noted.reason = b.reason();
+    ctx.users
+        .record_failure(&b.user, &config.seed(&b.user), noted);
+}
+
+/// The rest of a state after a successful rotation: when, each password's set time, the next `rotate_after` and
+/// the deadline of the older password.
+fn finish_rotated(
+    state: &mut Model,
+    config: &Model,
+    prior: Option<&Model>,
+    rotated: &[(String, Secret)],
+    now: OffsetDateTime,
+    diags: &mut Diagnostics,
+) {
+    let at = format_rfc3339(now);
+    let times = set_times(prior, rotated, &at);
+    state.rotated_at = Attr::Known(at);
+    state.standby_rotated_at = state
+        .standby_username
+        .known()
+        .and_then(|u| times.get(u).cloned())
+        .map_or(Attr::Null, known_or_null);
     state.rotate_after = match rotated_rotate_after(&config.schedule(), now) {
         Ok(v) => v,
         Err(d) => {
@@ -263,10 +328,22 @@ fn finish_rotated(state: &mut Model, config: &Model, now: OffsetDateTime, diags:
             Attr::Null
         }
     };
+    state.password_age_deadline = match age::deadline(&config.schedule(), state.oldest_set_at()) {
+        Ok(v) => known_or_null(v),
+        Err(d) => {
+            diags.push(Diagnostic::warning(d.summary, d.detail).at("max_password_age"));
+            Attr::Null
+        }
+    };
     state.current_passwords_wo = Attr::Null;
-    if state.blocked_reason.is_unknown() {
-        state.blocked_reason = Attr::Null;
-    }
+}
+
+/// The recorded blocks of `prior`, per user (see [`user_block`]).
+fn evidence(prior: &Model, private: &Private, names: &[String; 2]) -> Vec<UserBlock> {
+    names
+        .iter()
+        .filter_map(|u| user_block(prior, private, u))
+        .collect()
 }
 
 /// Updates: resets the users the plan decided (or, for an undecided plan, those due now), else only stores the
@@ -279,27 +356,19 @@ pub async fn update(
     private: Private,
     now: impl Fn() -> OffsetDateTime,
 ) -> Applied {
-    let blocks = prior_blocks(prior, config, &private);
-    let carried = carried_block(prior, config, &private).or_else(|| {
-        // A block shown only in `blocked_reason` (private bytes lost) stays until a re-seed.
-        let (user, _) = blocks.iter().next()?;
-        Some(UserBlock {
-            user: user.clone(),
-            block: Block {
-                kind: BlockKind::Unknown,
-                at: 0,
-            },
-            seed: Some(prior.seed(user)),
-        })
-    });
+    let names = prior.names().or_else(|| config.names());
+    let kept = names
+        .as_ref()
+        .map(|n| evidence(prior, &private, n))
+        .unwrap_or_default();
     let keep_prior = |diagnostics: Diagnostics| {
         let mut state = prior.without_write_only();
-        if let (Some(b), false) = (&carried, state.blocked_reason.is_known()) {
-            state.blocked_reason = Attr::Known(b.reason());
+        if !state.blocked_reason.is_known() {
+            state.blocked_reason = joined_reasons(&kept).map_or(Attr::Null, Attr::Known);
         }
         Applied {
             new_state: Some(state),
-            private: Private::settled(carried.clone(), None).to_bytes(),
+            private: Private::settled(kept.clone(), None).to_bytes(),
             diagnostics,
         }
     };
@@ -307,7 +376,7 @@ pub async fn update(
     let steps = match (private.rotation.clone(), planned.active_password.is_known()) {
         (_, true) | (None, _) => None,
         (Some(Planned::Steps(s)), false) => Some(s),
-        (Some(Planned::Decide), false) => match decide(prior, config, now()) {
+        (Some(Planned::Decide), false) => match decide(prior, config, &private, now()) {
             Ok(Decision::Steps(s)) => Some(s),
             Ok(Decision::None | Decision::Unknown) => None,
             Err(d) => return keep_prior(d.into()),
@@ -322,12 +391,12 @@ pub async fn update(
             state.standby_username = prior.standby_username.clone();
             state.standby_password = prior.standby_password.clone();
             state.rotated_at = prior.rotated_at.clone();
+            state.standby_rotated_at = prior.standby_rotated_at.clone();
         }
         if state.blocked_reason.is_unknown() {
-            state.blocked_reason = match (&prior.blocked_reason, &carried) {
-                (Attr::Known(r), _) => Attr::Known(r.clone()),
-                (_, Some(b)) => Attr::Known(b.reason()),
-                _ => Attr::Null,
+            state.blocked_reason = match &prior.blocked_reason {
+                Attr::Known(r) => Attr::Known(r.clone()),
+                _ => joined_reasons(&kept).map_or(Attr::Null, Attr::Known),
             };
         }
         if state.rotate_after.is_unknown() {
@@ -343,26 +412,43 @@ pub async fn update(
                     Err(d) => return keep_prior(d.into()),
                 };
         }
+        if state.password_age_deadline.is_unknown() {
+            state.password_age_deadline =
+                match age::deadline(&config.schedule(), prior.oldest_set_at()) {
+                    Ok(v) => known_or_null(v),
+                    Err(d) => return keep_prior(d.into()),
+                };
+        }
         if state.id.is_unknown() {
             state.id = prior.id.clone();
         }
         return Applied {
             new_state: Some(state),
-            private: Private::settled(carried, None).to_bytes(),
+            private: Private::settled(kept, None).to_bytes(),
             diagnostics: Diagnostics::new(),
         };
     };
-    let Some(names) = prior.names().or_else(|| config.names()) else {
+    let Some(names) = names else {
         return keep_prior(unknown_usernames());
     };
     // Every log-in is checked before the first one is sent.
     let mut logins = Vec::new();
     let mut diags = Diagnostics::new();
     for Step { user, login } in &steps {
-        let blocked = blocks
-            .get(user)
-            .cloned()
-            .or_else(|| ctx.users.blocked(user, &config.seed(user)));
+        let with = match login {
+            Login::Stored => LoginWith::Stored,
+            Login::Seed => LoginWith::Seed,
+        };
+        // A block this process noted on the seed (this object read in this run, or another instance that failed)
+        // stands unless the retry lifts it for a log-in with the stored password.
+        let learnt = ctx
+            .users
+            .blocked(user, &config.seed(user))
+            .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
+        let blocked = match standing(prior, config, &private, user) {
+            Standing::Blocked(b) => Some(b.reason()),
+            _ => learnt.map(|n| n.reason),
+        };
         if let Some(reason) = blocked {
             diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
             continue;
@@ -372,7 +458,7 @@ pub async fn update(
             Login::Seed => config.configured_password(user),
         };
         match password {
-            Some(p) => logins.push((user.clone(), p)),
+            Some(p) => logins.push((user.clone(), p, with)),
             None => diags.push(no_seed_error(user)),
         }
     }
@@ -392,79 +478,95 @@ pub async fn update(
         .known()
         .cloned()
         .unwrap_or_else(|| names[1].clone());
-    let out = run(client, logins).await;
+    let with: BTreeMap<String, LoginWith> =
+        logins.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
+    let out = run(client, logins.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
     let mut diagnostics = out.warnings;
+    let at = now();
+    let rotated_users: Vec<String> = out.rotated.iter().map(|(u, _)| u.clone()).collect();
     let Some((failed, e)) = out.failure else {
         let mut state = Model {
             id: Attr::Known(names.join(",")),
             ..planned
         };
         set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
-        // A block of a user this apply did not reset (the active one) still stands.
-        let rotated_users: Vec<&String> = out.rotated.iter().map(|(u, _)| u).collect();
-        let still = carried.filter(|b| !rotated_users.contains(&&b.user));
-        state.blocked_reason = still
-            .as_ref()
-            .map_or(Attr::Null, |b| Attr::Known(b.reason()));
-        finish_rotated(&mut state, config, now(), &mut diagnostics);
+        // A block of a user this apply did not reset still stands.
+        let still: Vec<UserBlock> = kept
+            .into_iter()
+            .filter(|b| !rotated_users.contains(&b.user))
+            .collect();
+        state.blocked_reason = joined_reasons(&still).map_or(Attr::Null, Attr::Known);
+        finish_rotated(&mut state, config, Some(prior), &out.rotated, at, &mut diagnostics);
         return Applied {
             new_state: Some(state),
             private: Private::settled(still, None).to_bytes(),
             diagnostics,
         };
     };
-    diagnostics.push(Diagnostic::error(e.summary(), e.detail()));
     let kind = block_kind(&e);
     if kind.is_none() && out.rotated.is_empty() {
         // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
+        diagnostics.push(failure_diagnostic(&e, None));
         return keep_prior(diagnostics);
     }
-    let block = match kind {
-        Some(k) => {
-            let b = UserBlock {
-                user: failed.clone(),
-                block: Block::new(k, now()),
-                seed: Some(config.seed(&failed)),
-            };
-            ctx.users
-                .record_failure(&failed, &config.seed(&failed), &b.reason());
-            Some(b)
-        }
-        // The failed user's reset had no effect. If it was a re-seed, that re-seed is still to do: the user's old
-        // block stands (its stored password may be the one ThingSpace rejected), and its seed entry stays as it
-        // was, so the next apply re-seeds it again instead of logging in with the stored password.
-        None => {
-            let failed_by_seed = steps
-                .iter()
-                .any(|s| s.user == failed && s.login == Login::Seed);
-            let old_block = private.block.clone().filter(|b| b.user == failed);
-            match (failed_by_seed, old_block) {
-                (true, Some(b)) => Some(b),
-                _ => carried,
-            }
-        }
-    };
+    let block = kind.map(|k| UserBlock {
+        user: failed.clone(),
+        block: Block::new(
+            k,
+            at,
+            with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+            config.retry().cloned(),
+        ),
+        seed: Some(config.seed(&failed)),
+    });
+    diagnostics.push(failure_diagnostic(&e, block.as_ref()));
+    if let Some(b) = &block {
+        record(ctx, config, b);
+    }
+    // The failed user's new block replaces its old one; a user this apply reset has none; every other block stands
+    // as recorded (a re-seed or retry that did not happen stays pending, judged against the seed it was recorded with).
+    let mut blocks: Vec<UserBlock> = kept
+        .into_iter()
+        .filter(|b| !rotated_users.contains(&b.user))
+        .filter(|b| block.is_none() || b.user != failed)
+        .collect();
+    blocks.extend(block);
     let mut state = prior.without_write_only();
-    // The object records the seeds that were just used, so only different ones count as a re-seed, and a user
-    // reset with its seed is not logged in with that (now stale) seed again; but not the seed of a user whose
-    // reset had no effect (above).
+    // The object records the seeds that were just used, so only different ones count as a re-seed; but a user whose
+    // seed was not used (its reset did not happen, or had no effect) keeps its prior entry, so an entry that changed
+    // stays a re-seed to do.
+    let unused: Vec<&String> = steps
+        .iter()
+        .filter(|s| s.login == Login::Seed && !rotated_users.contains(&s.user))
+        .filter(|s| s.user != failed || kind.is_none())
+        .map(|s| &s.user)
+        .collect();
     state.current_passwords = config.current_passwords.clone();
-    if kind.is_none() {
+    for user in unused {
         state.current_passwords =
-            with_entry_of(&state.current_passwords, &prior.current_passwords, &failed);
+            with_entry_of(&state.current_passwords, &prior.current_passwords, user);
     }
     state.current_passwords_wo_version = config.current_passwords_wo_version.clone();
-    state.blocked_reason = block
-        .as_ref()
-        .map_or(Attr::Null, |b| Attr::Known(b.reason()));
+    state.retry_stored_password_version = config.retry_stored_password_version.clone();
+    state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
     if !out.rotated.is_empty() {
         diagnostics.push(partial_error(&out.rotated, &failed, false));
         set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
-        state.rotated_at = Attr::Known(format_rfc3339(now()));
+        let stamp = format_rfc3339(at);
+        let times = set_times(Some(prior), &out.rotated, &stamp);
+        state.rotated_at = Attr::Known(stamp);
+        state.standby_rotated_at = state
+            .standby_username
+            .known()
+            .and_then(|u| times.get(u).cloned())
+            .map_or(Attr::Null, known_or_null);
+        state.password_age_deadline = age::deadline(&config.schedule(), state.oldest_set_at())
+            .map(known_or_null)
+            .unwrap_or(Attr::Null);
     }
     Applied {
         new_state: Some(state),
-        private: Private::settled(block, None).to_bytes(),
+        private: Private::settled(blocks, None).to_bytes(),
         diagnostics,
     }
 }
@@ -482,7 +584,8 @@ fn with_entry_of(map: &Attr<Passwords>, from: &Attr<Passwords>, user: &str) -> A
     Attr::Known(m)
 }
 
-/// Deletes: no API call. ThingSpace keeps both users' last passwords, which Terraform no longer holds.
+/// Deletes: no API call. ThingSpace keeps both users' last passwords, which Terraform no longer holds (the plan
+/// warned, while the state still held them).
 ///
 /// Refused, keeping the object, while a create of either user in this apply logs in with its configured seed and
 /// has not rotated yet: if that create fails, this object holds the only copy of the current password.
@@ -510,16 +613,6 @@ address>, to = <new address> }}) instead of destroying and creating it.",
     Applied {
         new_state: None,
         private: Vec::new(),
-        diagnostics: Diagnostic::warning(
-            "ThingSpace passwords left unchanged",
-            format!(
-                "{} for users {} was removed from Terraform's state without an API call. ThingSpace keeps the last \
-password this resource set for each user; Terraform no longer holds them, but whatever consumed them still does. \
-To manage these users again, import the resource or create it again and re-seed with those passwords.",
-                super::TYPE_NAME,
-                quote(&shown)
-            ),
-        )
-        .into(),
+        diagnostics: Diagnostics::new(),
     }
 }

@@ -1,19 +1,29 @@
 //! Which users an update of `thingspace_alternating_password_rotation` resets, in what order, logging in with what.
-//! A pure function of (prior state, configuration, now), so a plan, a saved plan, `-refresh=false` and the apply
-//! all reach the same answer.
+//! A pure function of (prior state, private bytes, configuration, now), so a plan, a saved plan, `-refresh=false` and
+//! the apply all reach the same answer.
 //!
-//! - A user the state holds no password for (after an import, or a create that did not finish) is reset with its
-//!   configured seed, and so is a user whose seed changed (a re-seed). The standby goes first, so the user reset
-//!   last, which becomes active, is the active one whenever possible.
-//! - Otherwise, when the shared schedule ([`crate::resources::schedule`]) says so, only the standby is reset, with
-//!   the password in state; it then becomes active. The active user is never touched by a scheduled rotation.
+//! Each user has a standing ([`standing`]), decided on its own:
+//! - a user whose stored password is usable (no block) logs in with it; a move of the shared
+//!   `current_passwords_wo_version` never makes it log in with its seed, which may be stale (a write-only value
+//!   cannot be read back to tell). Only a change of its own `current_passwords` entry re-seeds it;
+//! - a blocked user is re-seeded when its seed differs from the one the block was recorded with (a new entry, or a
+//!   moved version); else a moved `retry_stored_password_version` allows one log-in with its stored password; else it
+//!   stays blocked;
+//! - a user the state holds no password for (after an import, or a create that did not finish) logs in with its seed.
+//!
+//! Users that log in with a seed or retry are reset first, standby before active, so the user reset last, which
+//! becomes active, is the active one whenever possible. Otherwise, when the shared schedule
+//! ([`crate::resources::schedule`]) says so, only the standby is reset, with the password in state; it then becomes
+//! active. The active user is never touched by a scheduled rotation.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use super::Model;
+use super::private::{Private, UserBlock, blocked_users};
 use crate::plugin::diagnostics::Diagnostic;
 use crate::resources::schedule::{self, Verdict};
+use crate::resources::users::Block;
 
 /// What a reset of an update logs in with (a create logs in with a hand-off from its plan, else the seed).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +51,19 @@ pub enum Decision {
     Unknown,
 }
 
+/// Where one user stands for the next log-in (see the module doc).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Standing {
+    /// The stored password is usable: a scheduled rotation logs in with it.
+    Clear,
+    /// Log in with the configured seed: a re-seed, or no stored password.
+    Seed,
+    /// A moved `retry_stored_password_version` allows one log-in with the stored password despite the block.
+    Retry,
+    /// Blocked: no log-in as this user until a re-seed (or, where it applies, a retry).
+    Blocked(UserBlock),
+}
+
 /// The order a full rotation resets the users in: standby first, then active; by `usernames` when the state has
 /// no roles yet.
 pub fn order(prior: &Model, names: &[String; 2]) -> [String; 2] {
@@ -55,27 +78,75 @@ pub fn order(prior: &Model, names: &[String; 2]) -> [String; 2] {
     }
 }
 
-/// Whether `user` is re-seeded: its seed differs from the one the state was applied with, and there is a password
-/// to log in with.
-pub fn reseeded(prior: &Model, config: &Model, user: &str) -> bool {
-    config.seed(user) != prior.seed(user) && config.configured_password(user).is_some()
+/// The block of `user` in `prior`, as evidence: the one in the private bytes; else, when the private bytes hold
+/// none at all (lost, or an older provider's), one known only from `blocked_reason`, which applies to the seed the
+/// object shows and waits for a retry value other than the object's own.
+pub fn user_block(prior: &Model, private: &Private, user: &str) -> Option<UserBlock> {
+    if !private.blocks.is_empty() {
+        return private.block_of(user).cloned();
+    }
+    let names = prior.names()?;
+    let reason = prior.blocked_reason.known()?;
+    blocked_users(reason, &names)
+        .contains(&user.to_owned())
+        .then(|| UserBlock {
+            user: user.to_owned(),
+            block: Block::unrecorded(prior.retry().cloned()),
+            seed: Some(prior.seed(user)),
+        })
+}
+
+/// Where `user` stands (see the module doc).
+pub fn standing(prior: &Model, config: &Model, private: &Private, user: &str) -> Standing {
+    let stored = prior.password_of(user).is_some();
+    let configured = config.configured_password(user).is_some();
+    match user_block(prior, private, user) {
+        Some(b) => {
+            let recorded = b.seed.clone().unwrap_or_else(|| prior.seed(user));
+            if configured && config.seed(user).reseeds(&recorded) {
+                Standing::Seed
+            } else if stored && b.block.retry_lifts(config.retry()) {
+                Standing::Retry
+            } else {
+                Standing::Blocked(b)
+            }
+        }
+        None if !stored => Standing::Seed,
+        None => {
+            let entry = config.seed(user).current_password;
+            let entry_changed = entry.is_some() && entry != prior.seed(user).current_password;
+            if configured && entry_changed {
+                Standing::Seed
+            } else {
+                Standing::Clear
+            }
+        }
+    }
 }
 
 /// Decides an update.
-pub fn decide(prior: &Model, config: &Model, now: OffsetDateTime) -> Result<Decision, Diagnostic> {
+pub fn decide(
+    prior: &Model,
+    config: &Model,
+    private: &Private,
+    now: OffsetDateTime,
+) -> Result<Decision, Diagnostic> {
     let Some(names) = config.names() else {
         return Ok(Decision::Unknown);
     };
-    let seeded: Vec<Step> = order(prior, &names)
+    let asked: Vec<Step> = order(prior, &names)
         .into_iter()
-        .filter(|u| prior.password_of(u).is_none() || reseeded(prior, config, u))
-        .map(|user| Step {
-            user,
-            login: Login::Seed,
+        .filter_map(|user| {
+            let login = match standing(prior, config, private, &user) {
+                Standing::Seed => Login::Seed,
+                Standing::Retry => Login::Stored,
+                Standing::Clear | Standing::Blocked(_) => return None,
+            };
+            Some(Step { user, login })
         })
         .collect();
-    if !seeded.is_empty() {
-        return Ok(Decision::Steps(seeded));
+    if !asked.is_empty() {
+        return Ok(Decision::Steps(asked));
     }
     let verdict = schedule::due(&prior.last(), &config.schedule(), now)?;
     Ok(match verdict {

@@ -26,7 +26,7 @@ use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanReq
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
 use crate::resources::schedule::{self, Last, RotationWindow, Schedule, Triggers};
-use crate::resources::users::{Seed, Users, username_error, username_problem};
+use crate::resources::users::{Noted, Seed, Users, username_error, username_problem};
 use crate::thingspace::Client;
 use private::Private;
 
@@ -60,6 +60,10 @@ pub struct Model {
     pub standby_password: Attr<Secret>,
     pub rotated_at: Attr<String>,
     pub blocked_reason: Attr<String>,
+    pub standby_rotated_at: Attr<String>,
+    pub max_password_age: Attr<String>,
+    pub password_age_deadline: Attr<String>,
+    pub retry_stored_password_version: Attr<Number>,
 }
 
 /// A known, non-empty password from one of the seed maps.
@@ -152,6 +156,22 @@ impl Model {
             rotation_window: &self.rotation_window,
             rotation_jitter: &self.rotation_jitter,
             username: self.jitter_key(),
+            max_password_age: &self.max_password_age,
+            lives: 2,
+        }
+    }
+
+    /// `retry_stored_password_version` when known (see [`crate::resources::users::Block::retry_lifts`]).
+    pub fn retry(&self) -> Option<&Number> {
+        self.retry_stored_password_version.known()
+    }
+
+    /// When the older of the two passwords was set: `standby_rotated_at`, else (a state written before it was kept)
+    /// `rotated_at`, the earliest the provider can vouch for.
+    pub fn oldest_set_at(&self) -> &Attr<String> {
+        match &self.standby_rotated_at {
+            Attr::Null => &self.rotated_at,
+            other => other,
         }
     }
 
@@ -234,9 +254,21 @@ re-seeds every user it holds a password for). An empty string counts as unset. C
                 "current_passwords_wo_version",
                 Type::Number,
                 Optional,
-                "Change this number to re-seed: log in again as each user that `current_passwords_wo` (or \
-`current_passwords`) holds a password for, and rotate it. Use it after a password was changed outside Terraform, \
-or after a block (see `blocked_reason`).",
+                "Change this number to re-seed the users that need it: a blocked user, and a user the state holds no \
+password for, log in once with their entry in `current_passwords_wo` (or `current_passwords`) and are rotated. A \
+user whose password in state still works is never logged in with its seed because the version moved: its entry \
+may be stale, and it keeps using its stored password. Use it after a block (see `blocked_reason`).",
+            ),
+            Attribute::new(
+                "retry_stored_password_version",
+                Type::Number,
+                Optional,
+                "Change this number to allow one more log-in, with the password in state, as each blocked user whose \
+block may have had a transient cause (a log-in or a reset that got no usable answer; `blocked_reason` says which): \
+the next apply logs in once as that user with its stored password, not a seed, and rotates it. Each change allows \
+one log-in per blocked user, so it costs at most one failed log-in each; if the stored password no longer works, the \
+user blocks again. It changes nothing while no user is blocked, and does not lift the block of a locked user. After \
+a rejected password, re-seed instead.",
             ),
             Attribute::new(
                 "rotate_after",
@@ -292,7 +324,14 @@ active pair keep working. The next rotation logs in with it.",
                 "rotated_at",
                 Type::String,
                 Computed,
-                "RFC 3339 UTC time of the last rotation.",
+                "RFC 3339 UTC time of the last rotation: when `active_username`'s password was set.",
+            ),
+            Attribute::new(
+                "standby_rotated_at",
+                Type::String,
+                Computed,
+                "RFC 3339 UTC time at which `standby_username`'s password was set: the rotation before the last \
+one (the create's time after a create). The older of the two passwords, so `password_age_deadline` counts from it.",
             ),
             Attribute::new(
                 "blocked_reason",
@@ -306,7 +345,7 @@ new `current_passwords_wo_version`).",
             ),
         ]
         .into_iter()
-        .chain(schedule::schema_attributes())
+        .chain(schedule::schema_attributes(2))
         .collect(),
     }
 }
@@ -389,7 +428,7 @@ password by the user name it belongs to.",
 }
 
 /// Reads: no API call (a log-in to check a password would count toward the lock-out); the state stays as it is.
-/// The object's block and passwords are noted for the plan of a replacement in this process.
+/// The object's blocks and passwords are noted for the plan of a replacement in this process.
 pub fn read(
     users: &Users,
     prior: &Model,
@@ -397,36 +436,28 @@ pub fn read(
     now: OffsetDateTime,
 ) -> (Model, Vec<u8>) {
     let private = Private::from_bytes(prior_private);
-    observe(users, prior, private.block.as_ref());
+    observe(users, prior, &private);
     (
         prior.without_write_only(),
-        Private::settled(private.block, Some(now.unix_timestamp())).to_bytes(),
+        Private::settled(private.blocks, Some(now.unix_timestamp())).to_bytes(),
     )
 }
 
-/// Notes an object seen in state (read or upgraded) in the process-wide view, per user: the seed, the block of the
-/// user it names, and the password, so the plan of a replacement (which gets no prior state) still knows them.
-pub fn observe(users: &Users, m: &Model, private_block: Option<&private::UserBlock>) {
+/// Notes an object seen in state (read or upgraded) in the process-wide view, per user: the block with the seed it
+/// applies to, and the password with the seed the object shows, so the plan of a replacement (which gets no prior
+/// state) still knows them.
+pub fn observe(users: &Users, m: &Model, private: &Private) {
     let Some(names) = m.names() else {
         return;
     };
     for user in &names {
         let seed = m.seed(user);
-        // A block applies to the seed it was recorded with (the object's seed attributes follow the configuration).
-        let (block, block_seed) = match private_block {
-            Some(b) if &b.user == user => {
-                (Some(b.reason()), b.seed.clone().unwrap_or(seed.clone()))
-            }
-            Some(_) => (None, seed.clone()),
-            None => (
-                m.blocked_reason
-                    .known()
-                    .filter(|r| private::blocked_users(r, &names).contains(user))
-                    .cloned(),
-                seed.clone(),
-            ),
-        };
-        users.observe(user, &block_seed, block.as_deref(), None);
+        if let Some(b) = decide::user_block(m, private, user) {
+            let mut noted = Noted::of(&b.block, &private::remedy(user));
+            noted.reason = b.reason();
+            let block_seed = b.seed.clone().unwrap_or_else(|| seed.clone());
+            users.observe(user, &block_seed, Some(noted), None);
+        }
         users.observe(user, &seed, None, m.password_of(user));
     }
 }
@@ -508,7 +539,7 @@ impl Resource for AlternatingRotation {
         let p = plan::plan_in_run(req.prior, req.config, now, &private, &self.users);
         tracing::debug!(
             rotation = ?p.private.rotation,
-            blocked = p.private.block.is_some(),
+            blocked = p.private.blocks.len(),
             create = req.prior.is_none(),
             "planned"
         );
@@ -594,8 +625,9 @@ impl Resource for AlternatingRotation {
     fn upgrade(&self, _version: i64, prior: Model) -> Result<Model, Diagnostics> {
         let m = prior.without_write_only();
         // Every object in state passes here before it is planned, even a tainted one with refresh off, whose
-        // replacement's plan gets no prior state: note its blocks and passwords for that plan.
-        observe(&self.users, &m, None);
+        // replacement's plan gets no prior state: note its blocks and passwords for that plan. (Upgrade gets no
+        // private bytes; blocks then come from blocked_reason.)
+        observe(&self.users, &m, &Private::default());
         Ok(m)
     }
 }

@@ -1,25 +1,25 @@
 //! Planning `thingspace_alternating_password_rotation`: the planned state, the decision carried to the apply, and
 //! the refusals that keep either user from being locked out, all before any API call.
 //!
-//! As for the single resource: a plan refuses a rotation that must log in as a user whose seed is blocked, warns on
-//! every plan of a blocked object, and claims both user names in the process-wide view (`users.rs`), so a user
-//! managed twice, by either resource type, fails the plan.
+//! As for the single resource: a plan refuses a rotation that must log in as a blocked user, warns on every plan of
+//! a blocked object, checks the password age against `max_password_age`, and claims both user names in the
+//! process-wide view (`users.rs`), so a user managed twice, by either resource type, fails the plan.
 
 use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::decide::{Decision, Login, Step, decide, reseeded};
-use super::private::{Planned, Private, UserBlock, blocked_users};
+use super::decide::{Decision, Login, Standing, Step, decide, standing};
+use super::private::{Planned, Private, UserBlock, remedy};
 use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::plan_as_of_read;
+use crate::resources::common::{plan_as_of_read, refusal};
 use crate::resources::schedule::{
-    self, pending_rotate_after, planned_window_start, settled_rotate_after,
+    self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
-use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
+use crate::resources::users::{ClaimKind, Noted, Users, blocked_error, blocked_warning};
 
 /// The planned state and the private bytes that go with it.
 #[derive(Debug)]
@@ -29,16 +29,19 @@ pub struct Plan {
     pub diagnostics: Diagnostics,
 }
 
-/// What this process knows about the configured users that a create's prior state can't say: blocks on the
-/// configured seeds, and passwords of objects in state (a tainted object this create replaces), per user.
+/// What this process knows about the configured users that a create's prior state can't say (a tainted object this
+/// create replaces, seen in state): per user, a block that the configured seed does not re-seed, and the password
+/// with the seed that object showed.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Known {
-    pub blocks: BTreeMap<String, String>,
+    pub blocks: BTreeMap<String, Noted>,
     pub passwords: BTreeMap<String, Secret>,
 }
 
 impl Known {
-    /// What `users` knows of the configured users and their seeds.
+    /// What `users` knows of the configured users and their seeds. A password is handed over unless the user's own
+    /// `current_passwords` entry changed since (an explicit re-seed of that user); a move of the shared version
+    /// alone does not stop it.
     pub fn of(users: &Users, config: &Model) -> Self {
         let mut known = Known::default();
         for user in config.names().into_iter().flatten() {
@@ -46,8 +49,11 @@ impl Known {
             if let Some(b) = users.blocked(&user, &seed) {
                 known.blocks.insert(user.clone(), b);
             }
-            if let Some(p) = users.known_password(&user, &seed) {
-                known.passwords.insert(user, p);
+            if let Some((shown, p)) = users.password_of(&user) {
+                let entry = seed.current_password;
+                if entry.is_none() || entry == shown.current_password {
+                    known.passwords.insert(user, p);
+                }
             }
         }
         known
@@ -75,6 +81,10 @@ pub(super) fn from_config(config: &Model) -> Model {
         standby_password: Attr::Unknown,
         rotated_at: Attr::Unknown,
         blocked_reason: Attr::Unknown,
+        standby_rotated_at: Attr::Unknown,
+        max_password_age: config.max_password_age.clone(),
+        password_age_deadline: Attr::Unknown,
+        retry_stored_password_version: config.retry_stored_password_version.clone(),
     }
 }
 
@@ -93,44 +103,21 @@ current_passwords_wo_version) or current_passwords[{0}] to the user's password n
     .at("current_passwords_wo")
 }
 
-/// The block of the prior object for each user, unless that user is re-seeded (which lifts it): from the private
-/// bytes, else from `blocked_reason` (private bytes lost, or a tainted object seen only through its attributes).
-pub(super) fn prior_blocks(
+/// The blocks that stand for this configuration, per user, with their `blocked_reason` text.
+pub(super) fn standing_blocks(
     prior: &Model,
     config: &Model,
     private: &Private,
 ) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let Some(names) = prior.names() else {
-        return out;
-    };
-    match (&private.block, prior.blocked_reason.known()) {
-        (Some(b), _) => {
-            if !lifted(prior, config, b) {
-                out.insert(b.user.clone(), b.reason());
-            }
-        }
-        (None, Some(r)) => {
-            for u in blocked_users(r, &names) {
-                if !reseeded(prior, config, &u) {
-                    out.insert(u, r.clone());
-                }
-            }
-        }
-        (None, None) => {}
-    }
-    out
-}
-
-/// Whether the configuration lifts block `b`: its user is re-seeded, with a seed other than the one the block was
-/// recorded with.
-fn lifted(prior: &Model, config: &Model, b: &UserBlock) -> bool {
-    reseeded(prior, config, &b.user) && b.seed.as_ref() != Some(&config.seed(&b.user))
-}
-
-/// The private block to carry: the prior one, unless its user is re-seeded.
-pub(super) fn carried_block(prior: &Model, config: &Model, private: &Private) -> Option<UserBlock> {
-    private.block.clone().filter(|b| !lifted(prior, config, b))
+    prior
+        .names()
+        .into_iter()
+        .flatten()
+        .filter_map(|u| match standing(prior, config, private, &u) {
+            Standing::Blocked(b) => Some((u, b.reason())),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Plans as Terraform needs it within a run: plans like [`plan`], deciding time-based rotations as of the last read
@@ -156,8 +143,49 @@ pub fn plan_in_run(
     );
     p.diagnostics
         .extend(schedule::warnings(&config.schedule(), now));
+    if let Some(prior) = prior {
+        p.diagnostics
+            .extend(age_diagnostics(prior, config, prior_private, &p, now));
+    }
     claim(users, prior, config, prior_private, &mut p);
     p
+}
+
+/// What the plan says about the older password's age (see [`schedule::age`]).
+fn age_diagnostics(
+    prior: &Model,
+    config: &Model,
+    prior_private: &Private,
+    p: &Plan,
+    now: OffsetDateTime,
+) -> Diagnostics {
+    let refused = p.diagnostics.has_errors();
+    let rotating = p.private.rotation.is_some() && !refused;
+    let blocks = standing_blocks(prior, config, prior_private);
+    let blocked = blocks.values().cloned().collect::<Vec<_>>().join(" ");
+    let who = match prior.standby_username.known() {
+        Some(u) => format!("user {} (the standby)", quote(u)),
+        None => TYPE_NAME.to_owned(),
+    };
+    let diags = age::diagnostics(
+        &config.schedule(),
+        &prior.last(),
+        age::AgePlan {
+            who: &who,
+            set_at: prior.oldest_set_at(),
+            deadline: &p.planned.password_age_deadline,
+            rotating,
+            blocked: (!blocks.is_empty()).then_some(blocked.as_str()),
+        },
+        now,
+    );
+    Diagnostics(
+        diags
+            .0
+            .into_iter()
+            .map(|d| if d.is_error() { refusal(d) } else { d })
+            .collect(),
+    )
 }
 
 /// Claims both configured users for this instance; users the prior object had and the configuration no longer has
@@ -196,7 +224,7 @@ fn claim(
 }
 
 /// Plans a destroy: no API call, but both users are released in the process-wide view, so a create of either user
-/// elsewhere in this plan is refused.
+/// elsewhere in this plan is refused, and the plan warns that ThingSpace keeps both passwords.
 pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
     let mut diags = Diagnostics::new();
     for u in prior.names().into_iter().flatten() {
@@ -204,8 +232,18 @@ pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<
             diags.push(c.diagnostic(&u).at("usernames"));
         }
     }
+    diags.push(Diagnostic::warning(
+        "Destroying leaves the ThingSpace passwords unchanged",
+        format!(
+            "Destroying {TYPE_NAME} for users {} makes no API call: ThingSpace keeps each user's last password, and \
+once the object leaves the state Terraform no longer holds them. Read them first if you still need them (the \
+consumers that received active_password, or terraform output); to manage these users again later, import the \
+resource or create it again with a re-seed.",
+            quote(prior.id.known().map(String::as_str).unwrap_or_default())
+        ),
+    ));
     let private = Private::from_bytes(prior_private);
-    (Private::settled(private.block, None).to_bytes(), diags)
+    (Private::settled(private.blocks, None).to_bytes(), diags)
 }
 
 /// Plans a create (`prior` is `None`) or an update.
@@ -222,32 +260,64 @@ pub fn plan(
     }
 }
 
+/// How a create logs in as `user`: with the hand-off (the password of the object it replaces), unless a block
+/// stands in the way or the user is re-seeded; `Err` with the reason when a block stands.
+pub(super) fn create_login(
+    config: &Model,
+    private: &Private,
+    known_block: Option<&Noted>,
+    handoff: Option<&Secret>,
+    user: &str,
+) -> Result<Option<Secret>, String> {
+    let configured = config.configured_password(user).is_some();
+    // The update half of a replacement hands over its blocks with the seeds they were recorded with; a tainted
+    // object's replacement finds them in the process-wide view, which already leaves out re-seeded ones.
+    let block = match private.block_of(user) {
+        Some(b) => {
+            let recorded = b.seed.clone().unwrap_or_default();
+            (!(configured && config.seed(user).reseeds(&recorded))).then(|| {
+                let mut n = Noted::of(&b.block, &remedy(user));
+                n.reason = b.reason();
+                n
+            })
+        }
+        None => known_block.cloned(),
+    };
+    match (block, handoff) {
+        (Some(b), Some(h)) if b.retry_lifts(config.retry()) => Ok(Some(h.clone())),
+        (Some(b), _) => Err(b.reason),
+        (None, h) => Ok(h.cloned()),
+    }
+}
+
 fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
     planned.rotate_after = pending_rotate_after(&config.schedule());
     planned.next_window_start =
         planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+    planned.password_age_deadline = pending_deadline(config);
     let mut logins = BTreeMap::new();
     for user in config.names().into_iter().flatten() {
-        // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
-        // nothing, and what the process saw of that object stands in.
-        let block = match &prior_private.block {
-            Some(b) if b.user == user => Some(b.reason()),
-            _ => known.blocks.get(&user).cloned(),
-        };
         let handoff = prior_private
             .prior_passwords
             .get(&user)
-            .or_else(|| known.passwords.get(&user))
-            .cloned();
-        if let Some(reason) = &block {
-            diagnostics.push(blocked_error(&user, reason).at("current_passwords_wo_version"));
-        } else if handoff.is_none() && !config.seed_may_exist(&user) {
-            diagnostics.push(no_seed_error(&user));
-        }
-        if let Some(p) = handoff {
-            logins.insert(user, p);
+            .or_else(|| known.passwords.get(&user));
+        match create_login(
+            config,
+            prior_private,
+            known.blocks.get(&user),
+            handoff,
+            &user,
+        ) {
+            Err(reason) => diagnostics.push(refusal(
+                blocked_error(&user, &reason).at("current_passwords_wo_version"),
+            )),
+            Ok(Some(p)) => {
+                logins.insert(user, p);
+            }
+            Ok(None) if !config.seed_may_exist(&user) => diagnostics.push(no_seed_error(&user)),
+            Ok(None) => {}
         }
     }
     // As for the single resource: with create_before_destroy, the apply's second plan cannot see the hand-off, and a
@@ -255,18 +325,25 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     planned.blocked_reason = if logins.is_empty() {
         Attr::Unknown
     } else {
-        diagnostics.push(replacement_warning(&logins));
         Attr::Null
     };
     Plan {
         planned,
         private: Private {
             rotation: Some(Planned::Decide),
-            block: prior_private.block.clone(),
+            blocks: prior_private.blocks.clone(),
             logins,
             ..Private::default()
         },
         diagnostics,
+    }
+}
+
+/// `password_age_deadline` in a plan whose rotation sets it: unknown, or null without `max_password_age`.
+fn pending_deadline(config: &Model) -> Attr<String> {
+    match config.max_password_age {
+        Attr::Null => Attr::Null,
+        _ => Attr::Unknown,
     }
 }
 
@@ -278,20 +355,29 @@ fn plan_update(
 ) -> Plan {
     let mut diagnostics = Diagnostics::new();
     let mut planned = from_config(config);
-    let blocks = prior_blocks(prior, config, prior_private);
-    let block = carried_block(prior, config, prior_private);
+    let blocks = standing_blocks(prior, config, prior_private);
     // For the create half, should Terraform replace this object in this plan: the passwords it holds, per user,
-    // unless that user is re-seeded.
+    // unless that user logs in with its seed (re-seeded, or without a password).
     let prior_passwords: BTreeMap<String, Secret> = prior
         .names()
         .into_iter()
         .flatten()
-        .filter(|u| !reseeded(prior, config, u))
+        .filter(|u| standing(prior, config, prior_private, u) != Standing::Seed)
         .filter_map(|u| prior.password_of(&u).cloned().map(|p| (u, p)))
+        .collect();
+    // Every block of the prior object travels on, lifted or not, with the seed it applies to: the apply judges them
+    // as this plan did, and the create half of a replacement, which has no prior object, can too.
+    let carried: Vec<_> = prior_private
+        .blocks
+        .iter()
+        .map(|b| UserBlock {
+            seed: Some(b.seed.clone().unwrap_or_else(|| prior.seed(&b.user))),
+            ..b.clone()
+        })
         .collect();
     let private = |rotation| Private {
         rotation,
-        block: block.clone(),
+        blocks: carried.clone(),
         prior_passwords: prior_passwords.clone(),
         ..Private::default()
     };
@@ -303,7 +389,7 @@ fn plan_update(
             diagnostics,
         };
     }
-    let decision = match decide(prior, config, now) {
+    let decision = match decide(prior, config, prior_private, now) {
         Ok(d) => d,
         Err(d) => {
             diagnostics.push(d);
@@ -321,11 +407,8 @@ fn plan_update(
             planned.standby_username = prior.standby_username.clone();
             planned.standby_password = prior.standby_password.clone();
             planned.rotated_at = prior.rotated_at.clone();
-            planned.blocked_reason = match (&prior.blocked_reason, &block) {
-                (Attr::Known(r), _) => Attr::Known(r.clone()),
-                (_, Some(b)) => Attr::Known(b.reason()),
-                _ => Attr::Null,
-            };
+            planned.standby_rotated_at = prior.standby_rotated_at.clone();
+            planned.blocked_reason = prior.blocked_reason.clone();
             planned.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at)
             {
                 Ok(v) => v,
@@ -336,27 +419,42 @@ fn plan_update(
             };
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline =
+                match age::deadline(&config.schedule(), prior.oldest_set_at()) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        diagnostics.push(d);
+                        Attr::Unknown
+                    }
+                };
             None
         }
         Decision::Steps(steps) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline = pending_deadline(config);
             if let [
                 Step {
                     login: Login::Stored,
-                    ..
+                    user,
                 },
             ] = steps.as_slice()
+                && prior.standby_username.known() == Some(user)
             {
                 // A scheduled rotation: the active pair becomes the standby pair, as it is.
                 planned.standby_username = prior.active_username.clone();
                 planned.standby_password = prior.active_password.clone();
+                planned.standby_rotated_at = prior.rotated_at.clone();
+                if let Ok(d) = age::deadline(&config.schedule(), &prior.rotated_at) {
+                    planned.password_age_deadline = d;
+                }
             }
             for step in &steps {
                 if let Some(reason) = blocks.get(&step.user) {
-                    diagnostics
-                        .push(blocked_error(&step.user, reason).at("current_passwords_wo_version"));
+                    diagnostics.push(refusal(
+                        blocked_error(&step.user, reason).at("current_passwords_wo_version"),
+                    ));
                 } else if step.login == Login::Seed && !config.seed_may_exist(&step.user) {
                     diagnostics.push(no_seed_error(&step.user));
                 }
@@ -367,6 +465,7 @@ fn plan_update(
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline = pending_deadline(config);
             Some(Planned::Decide)
         }
     };
@@ -381,19 +480,4 @@ fn plan_update(
         private: private(rotation),
         diagnostics,
     }
-}
-
-/// The warning on a replacement that logs in with the replaced object's passwords.
-fn replacement_warning(logins: &BTreeMap<String, Secret>) -> Diagnostic {
-    let users: Vec<String> = logins.keys().map(|u| quote(u)).collect();
-    Diagnostic::warning(
-        "Replacement logs in with the replaced object's passwords",
-        format!(
-            "The new {TYPE_NAME} object logs in as {} with the current password from the object it replaces. With \
-create_before_destroy (set here, or inherited from a resource that depends on this one) Terraform hides that \
-password from the provider during apply, so the apply stops with \"Provider produced inconsistent final plan\" \
-before any log-in instead of using a stale seed. To rotate now, change triggers instead of replacing.",
-            users.join(" and ")
-        ),
-    )
 }

@@ -1,7 +1,7 @@
 //! The private bytes Terraform keeps for `thingspace_alternating_password_rotation` beside its state and its plans:
-//! the plan's decision (which users to reset, logging in with what), the time of the last refresh, the block of the
-//! one user whose log-in or reset went wrong, the passwords the update half of a replacement hands to its create
-//! half, and the claims on both user names.
+//! the plan's decision (which users to reset, logging in with what), the time of the last refresh, the block of each
+//! user whose log-in or reset went wrong, the passwords the update half of a replacement hands to its create half,
+//! and the claims on both user names.
 //!
 //! Private bytes are stored in state and in saved plans, which hold the passwords as attributes anyway; the bytes an
 //! apply leaves in state never hold one.
@@ -14,10 +14,10 @@ use super::decide::Step;
 use crate::plugin::diagnostics::quote;
 use crate::plugin::secret::Secret;
 use crate::resources::common::{private_from_bytes, private_to_bytes};
-use crate::resources::users::{Block, Seed};
+use crate::resources::users::{Block, Remedy, Seed};
 
-/// The format version written today.
-const VERSION: u8 = 1;
+/// The format version written today. Version 1 kept one block (`block`) for the whole object.
+const VERSION: u8 = 2;
 
 /// A block, and the user it is for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -31,9 +31,25 @@ pub struct UserBlock {
 }
 
 impl UserBlock {
-    /// The `blocked_reason` text: the user, then what happened and the fix.
+    /// The `blocked_reason` text: the user, then what happened and the fix, in this resource's words.
     pub fn reason(&self) -> String {
-        format!("{}{}", reason_prefix(&self.user), self.block.reason())
+        format!(
+            "{}{}",
+            reason_prefix(&self.user),
+            self.block.reason(&remedy(&self.user))
+        )
+    }
+}
+
+/// How this resource's messages say to re-seed one user.
+pub fn remedy(user: &str) -> Remedy {
+    let key = quote(user);
+    Remedy {
+        reseed: format!(
+            "set current_passwords_wo[{key}] to that user's current password and change \
+current_passwords_wo_version (with current_passwords instead, change current_passwords[{key}]); the other user, whose \
+password in state still works, is not logged in with its seed"
+        ),
     }
 }
 
@@ -42,12 +58,23 @@ fn reason_prefix(user: &str) -> String {
     format!("User {}: ", quote(user))
 }
 
-/// The users a `blocked_reason` applies to: the one it names, or both when it names neither (a state edited by
-/// hand): a block is only ever lifted by a re-seed, never by doubt.
+/// `blocked_reason` for the blocks of a state: each user's reason, in the order of `blocks`; null without one.
+pub fn joined_reasons(blocks: &[UserBlock]) -> Option<String> {
+    (!blocks.is_empty()).then(|| {
+        blocks
+            .iter()
+            .map(UserBlock::reason)
+            .collect::<Vec<_>>()
+            .join(" ")
+    })
+}
+
+/// The users a `blocked_reason` applies to: the ones it names, or both when it names neither (a state edited by
+/// hand): a block is only ever lifted by a re-seed or a retry, never by doubt.
 pub fn blocked_users(reason: &str, names: &[String; 2]) -> Vec<String> {
     let named: Vec<String> = names
         .iter()
-        .filter(|n| reason.starts_with(&reason_prefix(n)))
+        .filter(|n| reason.contains(&reason_prefix(n)))
         .cloned()
         .collect();
     if named.is_empty() {
@@ -76,9 +103,13 @@ pub struct Private {
     /// Read to plan: when `ReadResource` last looked, in Unix seconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_at: Option<i64>,
-    /// The evidence that the named user's seed in the object's attributes must not be used to log in again.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub block: Option<UserBlock>,
+    /// The evidence, per user, that the user's seed in the object's attributes must not be used to log in again.
+    /// A plan carries every block of the prior object, lifted or not, so its apply judges them exactly as it did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub blocks: Vec<UserBlock>,
+    /// Version 1's single block; read, then moved to `blocks`.
+    #[serde(default, skip_serializing)]
+    pub(super) block: Option<UserBlock>,
     /// Update plan to the create half of a replacement: the object's current passwords, per user.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub prior_passwords: BTreeMap<String, Secret>,
@@ -102,19 +133,34 @@ impl Private {
         if bytes.is_empty() {
             return Private::default();
         }
-        private_from_bytes(bytes, VERSION).unwrap_or_else(|| Private {
-            rotation: Some(Planned::Decide),
-            ..Private::default()
-        })
+        let read = private_from_bytes::<Private>(bytes, VERSION)
+            .or_else(|| private_from_bytes(bytes, 1));
+        match read {
+            Some(mut p) => {
+                if let Some(b) = p.block.take() {
+                    p.blocks.push(b);
+                }
+                p
+            }
+            None => Private {
+                rotation: Some(Planned::Decide),
+                ..Private::default()
+            },
+        }
     }
 
-    /// The private bytes an apply or read leaves in state: only the block (and the refresh time for a read).
-    pub fn settled(block: Option<UserBlock>, observed_at: Option<i64>) -> Self {
+    /// The private bytes an apply or read leaves in state: only the blocks (and the refresh time for a read).
+    pub fn settled(blocks: Vec<UserBlock>, observed_at: Option<i64>) -> Self {
         Private {
-            block,
+            blocks,
             observed_at,
             ..Private::default()
         }
+    }
+
+    /// The recorded block of `user`, if any.
+    pub fn block_of(&self, user: &str) -> Option<&UserBlock> {
+        self.blocks.iter().find(|b| b.user == user)
     }
 }
 
@@ -123,7 +169,20 @@ impl Private {
 mod tests {
     use super::*;
     use crate::resources::alternating::decide::Login;
-    use crate::resources::users::BlockKind;
+    use crate::resources::users::{BlockKind, LoginWith};
+
+    fn block(user: &str, kind: BlockKind) -> UserBlock {
+        UserBlock {
+            user: user.into(),
+            block: Block {
+                kind,
+                at: 9,
+                login: Some(LoginWith::Stored),
+                retry: None,
+            },
+            seed: None,
+        }
+    }
 
     #[test]
     fn round_trips_and_reads_garbage_as_decide() {
@@ -134,37 +193,46 @@ mod tests {
                 login: Login::Stored,
             }])),
             observed_at: Some(4),
-            block: Some(UserBlock {
-                user: "b".into(),
-                block: Block {
-                    kind: BlockKind::LoginRejected,
-                    at: 9,
-                },
-                seed: None,
-            }),
+            blocks: vec![
+                block("b", BlockKind::LoginRejected),
+                block("a", BlockKind::ResetUnknown),
+            ],
             prior_passwords: [("a".to_owned(), Secret::new("P"))].into(),
             logins: [("b".to_owned(), Secret::new("Q"))].into(),
             claims: [("a".to_owned(), 7)].into(),
+            block: None,
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);
         for junk in [&b"x"[..], b"{}", br#"{"v":9}"#] {
             assert_eq!(Private::from_bytes(junk).rotation, Some(Planned::Decide));
-            assert_eq!(Private::from_bytes(junk).block, None);
+            assert!(Private::from_bytes(junk).blocks.is_empty());
         }
     }
 
     #[test]
-    fn a_reason_names_its_user_and_is_read_back() {
+    fn version_1_bytes_keep_their_one_block() {
+        let v1 = br#"{"v":1,"block":{"user":"b","block":{"kind":"reset_unknown","at":3}}}"#;
+        let p = Private::from_bytes(v1);
+        assert_eq!(p.blocks.len(), 1);
+        assert_eq!(p.block_of("b").map(|b| b.block.kind), Some(BlockKind::ResetUnknown));
+        let written: serde_json::Value = serde_json::from_slice(&p.to_bytes()).unwrap();
+        assert!(written.get("block").is_none(), "{written}");
+        assert_eq!(written["v"], 2);
+    }
+
+    #[test]
+    fn reasons_name_their_users_and_are_read_back() {
         let names = ["blue".to_owned(), "green".to_owned()];
-        let b = UserBlock {
-            user: "green".into(),
-            block: Block {
-                kind: BlockKind::ResetUnknown,
-                at: 0,
-            },
-            seed: None,
-        };
-        assert_eq!(blocked_users(&b.reason(), &names), vec!["green".to_owned()]);
+        let green = block("green", BlockKind::ResetUnknown);
+        assert_eq!(blocked_users(&green.reason(), &names), vec!["green".to_owned()]);
+        let both = joined_reasons(&[block("blue", BlockKind::LoginUnknown), green.clone()]).unwrap();
+        assert_eq!(blocked_users(&both, &names), names.to_vec());
         assert_eq!(blocked_users("edited by hand", &names), names.to_vec());
+        assert_eq!(joined_reasons(&[]), None);
+        // The steps name this resource's arguments for that user, never the single resource's.
+        let text = green.reason();
+        assert!(text.contains("current_passwords_wo[\"green\"]"), "{text}");
+        assert!(text.contains("current_passwords_wo_version"), "{text}");
+        assert!(!text.contains("current_password_wo "), "{text}");
     }
 }

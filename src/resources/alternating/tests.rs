@@ -7,7 +7,7 @@ use super::plan::{Known, from_config, plan, plan_destroy, plan_in_run};
 use super::private::{Planned, UserBlock};
 use super::*;
 use crate::resources::password_rotation;
-use crate::resources::users::{Block, BlockKind};
+use crate::resources::users::{Block, BlockKind, LoginWith};
 use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
@@ -49,9 +49,11 @@ fn state(config: &Model, rotated_at: &str) -> Model {
         standby_username: s("blue"),
         standby_password: secret("B1"),
         rotated_at: s(rotated_at),
+        standby_rotated_at: s(rotated_at),
         blocked_reason: Attr::Null,
         rotate_after: Attr::Null,
         next_window_start: Attr::Null,
+        password_age_deadline: Attr::Null,
         ..from_config(config)
     }
 }
@@ -171,7 +173,7 @@ fn import_takes_two_names_joined_with_a_comma() {
     // The next plan resets both users with their seeds, standby order by usernames.
     let prior = import("blue,green").unwrap();
     assert_eq!(
-        decide(&prior, &config(), NOW).unwrap(),
+        decide(&prior, &config(), &Private::default(), NOW).unwrap(),
         Decision::Steps(vec![
             Step {
                 user: "blue".into(),
@@ -206,7 +208,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
     };
     let prior = state(&cfg, "2027-03-01T00:00:00Z");
     assert_eq!(
-        decide(&prior, &cfg, NOW).unwrap(),
+        decide(&prior, &cfg, &Private::default(), NOW).unwrap(),
         Decision::Steps(vec![Step {
             user: "blue".into(),
             login: Login::Stored
@@ -243,14 +245,14 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
         current_passwords: Attr::Null,
         ..cfg.clone()
     };
-    assert_eq!(decide(&early, &unseeded, NOW).unwrap(), Decision::None);
+    assert_eq!(decide(&early, &unseeded, &Private::default(), NOW).unwrap(), Decision::None);
     // A changed seed re-seeds that user only.
     let reseed = Model {
         current_passwords: seeds(&[("blue", "b0"), ("green", "from-support")]),
         ..cfg.clone()
     };
     assert_eq!(
-        decide(&early, &reseed, NOW).unwrap(),
+        decide(&early, &reseed, &Private::default(), NOW).unwrap(),
         Decision::Steps(vec![Step {
             user: "green".into(),
             login: Login::Seed
@@ -261,19 +263,25 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
         current_passwords: Attr::Unknown,
         ..cfg
     };
-    assert_eq!(decide(&early, &unknown, NOW).unwrap(), Decision::Unknown);
+    assert_eq!(decide(&early, &unknown, &Private::default(), NOW).unwrap(), Decision::Unknown);
+}
+
+fn user_block(user: &str, kind: BlockKind, with: LoginWith) -> UserBlock {
+    UserBlock {
+        user: user.into(),
+        block: Block {
+            kind,
+            at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+            login: Some(with),
+            retry: None,
+        },
+        seed: None,
+    }
 }
 
 fn blocked(user: &str) -> Private {
     Private {
-        block: Some(UserBlock {
-            user: user.into(),
-            block: Block {
-                kind: BlockKind::LoginRejected,
-                at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
-            },
-            seed: None,
-        }),
+        blocks: vec![user_block(user, BlockKind::LoginRejected, LoginWith::Stored)],
         ..Private::default()
     }
 }
@@ -315,14 +323,20 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
         &Known::default(),
     );
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-    assert_eq!(p.private.block, None);
+    assert_eq!(
+        p.private.rotation,
+        Some(Planned::Steps(vec![Step {
+            user: "blue".into(),
+            login: Login::Seed
+        }]))
+    );
     // A block seen only in blocked_reason (a tainted object, refresh off) names its user.
     let shown = Model {
-        blocked_reason: s(&blocked("blue").block.unwrap().reason()),
+        blocked_reason: s(&blocked("blue").blocks[0].reason()),
         ..prior
     };
     let users = Users::default();
-    observe(&users, &shown, None);
+    observe(&users, &shown, &Private::default());
     assert!(users.blocked("blue", &shown.seed("blue")).is_some());
     assert!(users.blocked("green", &shown.seed("green")).is_none());
     assert_eq!(
@@ -389,7 +403,8 @@ fn a_user_managed_by_both_resource_types_is_a_plan_error() {
     // A destroy releases both users.
     let users = Users::default();
     let (_, d) = plan_destroy(&state(&config(), "2027-03-01T00:00:00Z"), &[], &users);
-    assert!(d.is_empty());
+    assert!(!d.has_errors(), "{d:?}");
+    assert!(!d.0[0].detail.contains("G1") && !d.0[0].detail.contains("B1"));
     let p = password_rotation::plan_in_run(
         None,
         &single,
@@ -455,11 +470,10 @@ async fn an_apply_refuses_before_any_call() {
     )
     .await;
     assert_eq!(errors(&out.diagnostics), vec!["Provider not configured"]);
-    // Delete makes no call and keeps no password in its warning.
+    // Delete makes no call, and says nothing: the destroy's plan warned.
     let out = apply::delete(&ctx, &prior);
     assert!(out.new_state.is_none());
-    assert!(!out.diagnostics.has_errors());
-    assert!(!out.diagnostics.0[0].detail.contains("G1"));
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
 }
 
 #[test]
@@ -490,19 +504,42 @@ fn seeded(users: &[&str]) -> Decision {
     )
 }
 
-/// Which users an update resets: seeds first (missing passwords and re-seeds, standby before active), else the
-/// standby alone when the schedule says so.
+/// Which users an update resets: users that log in with a seed (no password in state, or re-seeded) or retry, standby
+/// before active, else the standby alone when the schedule says so. A move of the shared version re-seeds only the
+/// users that are blocked or have no password in state (issue 20): a user whose stored password works is never
+/// logged in with its seed for it.
 #[test]
 fn decide_table() {
     let cfg = config();
     let base = state(&cfg, "2027-03-01T00:00:00Z");
     let version = |n: i64| Attr::Known(Number::from(n));
-    let rows: Vec<(&str, Model, Model, Decision)> = vec![
-        ("nothing changed", base.clone(), cfg.clone(), Decision::None),
+    let none = Private::default();
+    let stored = |u: &str| Step {
+        user: u.into(),
+        login: Login::Stored,
+    };
+    let unknown_blue = Private {
+        blocks: vec![user_block("blue", BlockKind::LoginUnknown, LoginWith::Stored)],
+        ..Private::default()
+    };
+    let both_blocked = Private {
+        blocks: vec![
+            user_block("blue", BlockKind::ResetUnknown, LoginWith::Stored),
+            user_block("green", BlockKind::LoginUnknown, LoginWith::Stored),
+        ],
+        ..Private::default()
+    };
+    let locked_blue = Private {
+        blocks: vec![user_block("blue", BlockKind::UserLocked, LoginWith::Stored)],
+        ..Private::default()
+    };
+    let rows: Vec<(&str, Model, Model, Private, Decision)> = vec![
+        ("nothing changed", base.clone(), cfg.clone(), none.clone(), Decision::None),
         (
             "imported: both users by usernames, with seeds",
             import("blue,green").unwrap(),
             cfg.clone(),
+            none.clone(),
             seeded(&["blue", "green"]),
         ),
         (
@@ -512,48 +549,119 @@ fn decide_table() {
                 ..base.clone()
             },
             cfg.clone(),
+            none.clone(),
             seeded(&["blue"]),
         ),
         (
-            "the active user's seed changed",
+            "the active user's own entry changed: an explicit re-seed of that user",
             base.clone(),
             Model {
                 current_passwords: seeds(&[("blue", "b0"), ("green", "g9")]),
                 ..cfg.clone()
             },
+            none.clone(),
             seeded(&["green"]),
         ),
         (
-            "a new version re-seeds both, standby first",
+            "a new version re-seeds nobody whose stored password works",
             base.clone(),
             Model {
                 current_passwords_wo_version: version(2),
                 ..cfg.clone()
             },
-            seeded(&["blue", "green"]),
+            none.clone(),
+            Decision::None,
         ),
         (
-            "the roles decide the order, not usernames",
+            "a new version re-seeds only the blocked user",
+            base.clone(),
             Model {
-                active_username: s("blue"),
-                standby_username: s("green"),
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            blocked("blue"),
+            seeded(&["blue"]),
+        ),
+        (
+            "a new version re-seeds only the user without a password",
+            Model {
+                active_password: Attr::Null,
                 ..base.clone()
             },
             Model {
                 current_passwords_wo_version: version(2),
                 ..cfg.clone()
             },
+            none.clone(),
+            seeded(&["green"]),
+        ),
+        (
+            "both blocked: both re-seeded, in the order of the roles",
+            Model {
+                active_username: s("blue"),
+                active_password: secret("B1"),
+                standby_username: s("green"),
+                standby_password: secret("G1"),
+                ..base.clone()
+            },
+            Model {
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            both_blocked.clone(),
             seeded(&["green", "blue"]),
         ),
         (
-            "a new version re-seeds only the users with a seed",
+            "a blocked user without a seed for it is not re-seeded by the version",
             base.clone(),
             Model {
                 current_passwords: seeds(&[("green", "g0")]),
                 current_passwords_wo_version: version(2),
                 ..cfg.clone()
             },
-            seeded(&["green"]),
+            blocked("blue"),
+            Decision::None,
+        ),
+        (
+            "a moved retry: one log-in as the blocked user with its stored password",
+            base.clone(),
+            Model {
+                retry_stored_password_version: version(1),
+                ..cfg.clone()
+            },
+            unknown_blue.clone(),
+            Decision::Steps(vec![stored("blue")]),
+        ),
+        (
+            "a moved retry and a re-seed of the same user: the re-seed",
+            base.clone(),
+            Model {
+                retry_stored_password_version: version(1),
+                current_passwords_wo_version: version(2),
+                ..cfg.clone()
+            },
+            unknown_blue.clone(),
+            seeded(&["blue"]),
+        ),
+        (
+            "a moved retry never lifts a locked user",
+            base.clone(),
+            Model {
+                retry_stored_password_version: version(1),
+                ..cfg.clone()
+            },
+            locked_blue,
+            Decision::None,
+        ),
+        (
+            "a moved retry with nothing blocked does nothing",
+            base.clone(),
+            Model {
+                retry_stored_password_version: version(1),
+                ..cfg.clone()
+            },
+            none.clone(),
+            Decision::None,
         ),
         (
             "an empty seed is no re-seed",
@@ -562,6 +670,7 @@ fn decide_table() {
                 current_passwords: seeds(&[("blue", ""), ("green", "g0")]),
                 ..cfg.clone()
             },
+            none.clone(),
             Decision::None,
         ),
         (
@@ -571,10 +680,8 @@ fn decide_table() {
                 triggers: Attr::Known([("n".to_owned(), s("1"))].into()),
                 ..cfg.clone()
             },
-            Decision::Steps(vec![Step {
-                user: "blue".into(),
-                login: Login::Stored,
-            }]),
+            none.clone(),
+            Decision::Steps(vec![stored("blue")]),
         ),
         (
             "a re-seed wins over the schedule",
@@ -584,6 +691,7 @@ fn decide_table() {
                 current_passwords: seeds(&[("blue", "b9"), ("green", "g0")]),
                 ..cfg.clone()
             },
+            none.clone(),
             seeded(&["blue"]),
         ),
         (
@@ -593,6 +701,7 @@ fn decide_table() {
                 triggers: Attr::Unknown,
                 ..cfg.clone()
             },
+            none.clone(),
             Decision::Unknown,
         ),
         (
@@ -608,6 +717,7 @@ fn decide_table() {
                 ),
                 ..cfg.clone()
             },
+            none.clone(),
             Decision::Unknown,
         ),
         (
@@ -617,6 +727,7 @@ fn decide_table() {
                 current_passwords_wo_version: Attr::Unknown,
                 ..cfg.clone()
             },
+            none.clone(),
             Decision::Unknown,
         ),
         (
@@ -626,11 +737,12 @@ fn decide_table() {
                 usernames: Attr::Unknown,
                 ..cfg.clone()
             },
+            none.clone(),
             Decision::Unknown,
         ),
     ];
-    for (name, prior, config, want) in rows {
-        assert_eq!(decide(&prior, &config, NOW).unwrap(), want, "{name}");
+    for (name, prior, config, private, want) in rows {
+        assert_eq!(decide(&prior, &config, &private, NOW).unwrap(), want, "{name}");
     }
     // A state whose roles are missing or name the same user falls back to the order of usernames.
     let names = ["blue".to_owned(), "green".to_owned()];
@@ -663,9 +775,7 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
     };
     let prior = state(&cfg, "2027-03-01T00:00:00Z");
     let mut private = blocked("blue");
-    if let Some(b) = private.block.as_mut() {
-        b.seed = Some(prior.seed("blue"));
-    }
+    private.blocks[0].seed = Some(prior.seed("blue"));
     // The state after an apply that removed blue's seed (the block carried, its seed with it).
     let seedless = Model {
         current_passwords: seeds(&[("green", "g0")]),
@@ -684,5 +794,13 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
     };
     let p = plan(Some(&seedless), &reseed, NOW, &private, &Known::default());
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
-    assert_eq!(p.private.block, None);
+    assert_eq!(
+        p.private.rotation,
+        Some(Planned::Steps(vec![Step {
+            user: "blue".into(),
+            login: Login::Seed
+        }]))
+    );
+    // The block travels to the apply, which judges it as the plan did.
+    assert_eq!(p.private.blocks.len(), 1);
 }

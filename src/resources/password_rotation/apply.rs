@@ -12,13 +12,15 @@ use time::OffsetDateTime;
 use super::Model;
 use super::decide::{Due, rotation_due};
 use super::plan::no_password_error;
-use super::private::{PlannedRotation, Private};
+use super::private::{PlannedRotation, Private, recorded_block};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::common::{self, block_kind, known_or_null};
-use crate::resources::schedule::{next_window_start, rotated_rotate_after, settled_rotate_after};
-use crate::resources::users::{Block, BlockKind, blocked_error};
+use crate::resources::schedule::{
+    age, next_window_start, rotated_rotate_after, settled_rotate_after,
+};
+use crate::resources::users::{Block, BlockKind, LoginWith, Noted, Remedy, blocked_error};
 use crate::thingspace::{RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
 
@@ -27,10 +29,19 @@ pub use crate::resources::common::ApplyContext;
 /// What an apply returns (see [`common::Applied`]).
 pub type Applied = common::Applied<Model>;
 
-/// A failed rotation's diagnostic, with what Terraform's state now holds: the client's message cannot know whether
-/// a create's object is stored tainted (and with which password) or an update's object keeps its password.
-fn failure_diagnostic(e: &RotateError, state_note: &str) -> Diagnostics {
-    Diagnostic::error(e.summary(), format!("{} {state_note}", e.detail())).into()
+/// A failed rotation's diagnostic, with what Terraform's state now holds (the client's message cannot know whether
+/// a create's object is stored tainted, and with which password, or an update's object keeps its password), and,
+/// when the failure blocked the resource, the steps that lift the block.
+fn failure_diagnostic(e: &RotateError, state_note: &str, block: Option<&Block>) -> Diagnostics {
+    let steps = block
+        .map(|b| {
+            format!(
+                " This resource is now blocked: no plan or apply logs in for this user until you act. {}",
+                b.steps(&Remedy::single())
+            )
+        })
+        .unwrap_or_default();
+    Diagnostic::error(e.summary(), format!("{} {state_note}{steps}", e.detail())).into()
 }
 
 /// What a failed create leaves in state, for [`failure_diagnostic`].
@@ -106,12 +117,21 @@ fn rotated_state(
             Attr::Null
         }
     };
+    let rotated_at = Attr::Known(format_rfc3339(now));
+    let deadline = match age::deadline(&config.schedule(), &rotated_at) {
+        Ok(v) => known_or_null(v),
+        Err(d) => {
+            diags.push(Diagnostic::warning(d.summary, d.detail).at("max_password_age"));
+            Attr::Null
+        }
+    };
     let state = Model {
         id: Attr::Known(username.to_owned()),
         password: Attr::Known(Secret::from(rotation.new_password)),
-        rotated_at: Attr::Known(format_rfc3339(now)),
+        rotated_at,
         rotate_after,
         next_window_start: window_start,
+        password_age_deadline: deadline,
         blocked_reason: Attr::Null,
         current_password_wo: Attr::Null,
         ..planned
@@ -132,16 +152,18 @@ pub async fn create(
         return Applied::failed(unknown_username());
     };
     let seed = config.seed();
+    let handoff = private.login.clone();
     // The plan refused these already; a block learnt since (another instance of this process failed with this seed)
-    // is refused here, before any log-in.
+    // is refused here, before any log-in. A moved retry_stored_password_version lifts a block for a hand-off only.
     let blocked = private
         .block
-        .map(|b| b.reason())
-        .or_else(|| ctx.users.blocked(&username, &seed));
-    if let Some(reason) = blocked {
-        return Applied::failed(blocked_error(&username, &reason).into());
+        .as_ref()
+        .map(|b| Noted::of(b, &Remedy::single()))
+        .or_else(|| ctx.users.blocked(&username, &seed))
+        .filter(|n| !(handoff.is_some() && n.retry_lifts(config.retry())));
+    if let Some(noted) = blocked {
+        return Applied::failed(blocked_error(&username, &noted.reason).into());
     }
-    let handoff = private.login.clone();
     let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
         return Applied::failed(no_password_error(config).into());
     };
@@ -166,9 +188,15 @@ pub async fn create(
                 // Nothing happened at ThingSpace and Terraform held nothing for this user: nothing to keep.
                 return Applied::failed(Diagnostic::error(e.summary(), e.detail()).into());
             }
-            let block = kind.map(|k| Block::new(k, now()));
+            let with = if handoff.is_some() {
+                LoginWith::Stored
+            } else {
+                LoginWith::Seed
+            };
+            let block = kind.map(|k| Block::new(k, now(), with, config.retry().cloned()));
             if let Some(b) = &block {
-                ctx.users.record_failure(&username, &seed, &b.reason());
+                ctx.users
+                    .record_failure(&username, &seed, Noted::of(b, &Remedy::single()));
             }
             // Terraform stores this object tainted. It keeps the hand-off password (unless ThingSpace just rejected
             // it): the object it came from is gone from state in a replacement, and the next plan hands it on again.
@@ -176,7 +204,11 @@ pub async fn create(
                 (Some(BlockKind::LoginRejected), _) | (_, None) => Attr::Null,
                 (_, Some(p)) => Attr::Known(p),
             };
-            let diagnostics = failure_diagnostic(&e, create_state_note(kind, password.is_known()));
+            let diagnostics = failure_diagnostic(
+                &e,
+                create_state_note(kind, password.is_known()),
+                block.as_ref(),
+            );
             Applied {
                 new_state: Some(Model {
                     id: Attr::Known(username),
@@ -184,7 +216,10 @@ pub async fn create(
                     rotated_at: Attr::Null,
                     rotate_after: known_or_null(planned.rotate_after.clone()),
                     next_window_start: known_or_null(planned.next_window_start.clone()),
-                    blocked_reason: block.map_or(Attr::Null, |b| Attr::Known(b.reason())),
+                    password_age_deadline: Attr::Null,
+                    blocked_reason: block
+                        .as_ref()
+                        .map_or(Attr::Null, |b| Attr::Known(b.reason(&Remedy::single()))),
                     current_password_wo: Attr::Null,
                     ..planned
                 }),
@@ -208,25 +243,22 @@ pub async fn update(
 ) -> Applied {
     let block_seed = private.block_seed(prior);
     let reseeded = config.seed().reseeds(&block_seed);
-    let prior_block = if reseeded {
+    // A re-seed lifts the block, and so does the plan's decision that a moved retry_stored_password_version allows
+    // this rotation's log-in with the stored password.
+    let prior_block = if reseeded || private.retry {
         None
     } else {
-        private.block.or_else(|| {
-            prior.blocked_reason.is_known().then_some(Block {
-                kind: BlockKind::Unknown,
-                at: 0,
-            })
-        })
+        recorded_block(prior, &private)
     };
     // The prior object, with its block (if any) shown and kept.
     let keep_prior = |diagnostics: Diagnostics| {
         let mut state = prior.without_write_only();
         if let (Some(b), false) = (&prior_block, state.blocked_reason.is_known()) {
-            state.blocked_reason = Attr::Known(b.reason());
+            state.blocked_reason = Attr::Known(b.reason(&Remedy::single()));
         }
         Applied {
             new_state: Some(state),
-            private: Private::settled(prior_block, None)
+            private: Private::settled(prior_block.clone(), None)
                 .blocked_on(Some(block_seed.clone()))
                 .to_bytes(),
             diagnostics,
@@ -253,8 +285,14 @@ pub async fn update(
         if state.blocked_reason.is_unknown() {
             state.blocked_reason = match (&prior.blocked_reason, &prior_block) {
                 (Attr::Known(r), _) => Attr::Known(r.clone()),
-                (_, Some(b)) => Attr::Known(b.reason()),
+                (_, Some(b)) => Attr::Known(b.reason(&Remedy::single())),
                 _ => Attr::Null,
+            };
+        }
+        if state.password_age_deadline.is_unknown() {
+            state.password_age_deadline = match age::deadline(&config.schedule(), &prior.rotated_at) {
+                Ok(v) => known_or_null(v),
+                Err(d) => return keep_prior(d.into()),
             };
         }
         if state.rotate_after.is_unknown() {
@@ -282,22 +320,32 @@ pub async fn update(
         return keep_prior(unknown_username());
     };
     let seed = config.seed();
+    let with = if reason.uses_seed() || !prior.password.is_known() {
+        LoginWith::Seed
+    } else {
+        LoginWith::Stored
+    };
+    // A block this process noted on the seed (an object read in this run) stands unless the retry lifts it.
+    let noted = ctx
+        .users
+        .blocked(&username, &seed)
+        .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
     let blocked = prior_block
+        .as_ref()
         .map(|b| {
             prior
                 .blocked_reason
                 .known()
                 .cloned()
-                .unwrap_or_else(|| b.reason())
+                .unwrap_or_else(|| b.reason(&Remedy::single()))
         })
-        .or_else(|| ctx.users.blocked(&username, &seed));
+        .or_else(|| noted.map(|n| n.reason));
     if let Some(reason) = blocked {
         return keep_prior(blocked_error(&username, &reason).into());
     }
-    let login = if reason.uses_seed() || !prior.password.is_known() {
-        config.configured_password()
-    } else {
-        prior.password.known().cloned()
+    let login = match with {
+        LoginWith::Seed => config.configured_password(),
+        LoginWith::Stored => prior.password.known().cloned(),
     };
     let Some(login) = login else {
         return keep_prior(no_password_error(config).into());
@@ -317,19 +365,21 @@ pub async fn update(
             }
         }
         Err(e) => {
-            let kind = block_kind(&e);
-            let diagnostics = failure_diagnostic(&e, update_state_note(kind));
-            let Some(kind) = kind else {
+            let Some(kind) = block_kind(&e) else {
                 // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
-                return keep_prior(diagnostics);
+                return keep_prior(failure_diagnostic(&e, update_state_note(None), None));
             };
-            let block = Block::new(kind, now());
-            ctx.users.record_failure(&username, &seed, &block.reason());
-            // The object records the seed that was just used, so only a different one counts as a re-seed.
+            let block = Block::new(kind, now(), with, config.retry().cloned());
+            let diagnostics = failure_diagnostic(&e, update_state_note(Some(kind)), Some(&block));
+            ctx.users
+                .record_failure(&username, &seed, Noted::of(&block, &Remedy::single()));
+            // The object records the seed and the retry value that were just used, so only different ones lift the
+            // block.
             let mut state = prior.without_write_only();
             state.current_password = config.current_password.clone();
             state.current_password_wo_version = config.current_password_wo_version.clone();
-            state.blocked_reason = Attr::Known(block.reason());
+            state.retry_stored_password_version = config.retry_stored_password_version.clone();
+            state.blocked_reason = Attr::Known(block.reason(&Remedy::single()));
             Applied {
                 new_state: Some(state),
                 private: Private::settled(Some(block), None)
@@ -341,7 +391,7 @@ pub async fn update(
     }
 }
 
-/// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds, so the user is warned.
+/// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds (the plan warned).
 ///
 /// Refused, keeping the object, while a create of the same user in this apply logs in with the configured seed and
 /// has not rotated yet: if that create fails, this object holds the only copy of the current password.
@@ -364,18 +414,11 @@ fails, this object holds the only copy of the current password. If you renamed t
             .into(),
         };
     }
+    // No warning here: a real destroy warned at plan time (`plan_destroy`), while the state still held the password;
+    // the delete half of a replacement hands the password on to the create, and nothing is left unchanged.
     Applied {
         new_state: None,
         private: Vec::new(),
-        diagnostics: Diagnostic::warning(
-            "ThingSpace password left unchanged",
-            format!(
-                "thingspace_password_rotation for user {} was removed from Terraform's state without an API call. \
-ThingSpace keeps the last password this resource set; Terraform no longer holds it, but whatever consumed it still \
-does. To manage this user again, import it or create the resource again and re-seed with that password.",
-                quote(&username)
-            ),
-        )
-        .into(),
+        diagnostics: Diagnostics::new(),
     }
 }

@@ -12,6 +12,7 @@ use super::Model;
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::Diagnostic;
 use crate::resources::schedule::{self, Cause, Verdict};
+use crate::resources::users::Block;
 
 /// Why a rotation is due. Each names what the user changed or what time it is, for the plan log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -27,6 +28,8 @@ pub enum Reason {
     WriteOnlyVersionChanged,
     /// The state holds no password (after an import, or a create that did not finish).
     NoPasswordInState,
+    /// `retry_stored_password_version` moved while the object is blocked: one more log-in with the stored password.
+    RetryStoredPassword,
 }
 
 impl From<Cause> for Reason {
@@ -57,6 +60,7 @@ impl Reason {
             Reason::CurrentPasswordChanged => "current_password_changed",
             Reason::WriteOnlyVersionChanged => "write_only_version_changed",
             Reason::NoPasswordInState => "no_password_in_state",
+            Reason::RetryStoredPassword => "retry_stored_password",
         }
     }
 
@@ -109,6 +113,14 @@ pub fn rotation_due(prior: &Model, config: &Model, now: OffsetDateTime) -> Resul
         Verdict::NotDue => {}
     }
     Ok(if unknown { Due::Unknown } else { Due::No })
+}
+
+/// Whether a moved `retry_stored_password_version` lifts `block` for the rotation a plan decided (`due`): only a
+/// rotation that logs in with the stored password, and only when the state holds one. A re-seed or a missing password
+/// logs in with the seed, which the retry never lifts.
+pub fn retry_lifts(block: &Block, prior: &Model, config: &Model, due: Due) -> bool {
+    let with_seed = matches!(due, Due::Yes(r) if r.uses_seed());
+    !with_seed && prior.password.is_known() && block.retry_lifts(config.retry())
 }
 
 #[cfg(test)]

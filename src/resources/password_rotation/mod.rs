@@ -25,7 +25,7 @@ use crate::plugin::resource::{ApplyRequest, ClientCapabilities, Outcome, PlanReq
 use crate::plugin::schema::{Attribute, Presence, Schema};
 use crate::plugin::secret::Secret;
 use crate::resources::schedule::{self, Last, RotationWindow, Schedule, Triggers};
-use crate::resources::users::{Seed, Users, username_error, username_problem};
+use crate::resources::users::{Noted, Remedy, Seed, Users, username_error, username_problem};
 use crate::thingspace::Client;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -57,6 +57,9 @@ pub struct Model {
     pub password: Attr<Secret>,
     pub rotated_at: Attr<String>,
     pub blocked_reason: Attr<String>,
+    pub max_password_age: Attr<String>,
+    pub password_age_deadline: Attr<String>,
+    pub retry_stored_password_version: Attr<Number>,
 }
 
 impl Model {
@@ -92,7 +95,14 @@ impl Model {
             rotation_window: &self.rotation_window,
             rotation_jitter: &self.rotation_jitter,
             username: &self.username,
+            max_password_age: &self.max_password_age,
+            lives: 1,
         }
+    }
+
+    /// `retry_stored_password_version` when known (see [`crate::resources::users::Block::retry_lifts`]).
+    pub fn retry(&self) -> Option<&Number> {
+        self.retry_stored_password_version.known()
     }
 
     /// What the last rotation left in this state, as the shared schedule reads it.
@@ -163,6 +173,16 @@ which lets a re-seed reuse the same value) and rotate. Use it after the password
 after a block (see `blocked_reason`).",
             ),
             Attribute::new(
+                "retry_stored_password_version",
+                Type::Number,
+                Optional,
+                "Change this number to allow one more log-in with the password in state after a block whose cause \
+may have been transient (a log-in or a reset that got no usable answer; `blocked_reason` says which): the next apply \
+logs in once with the stored password, not a seed, and rotates. Each change allows one log-in, so it costs at most \
+one failed log-in; if the stored password no longer works, the resource blocks again. It changes nothing while the \
+resource is not blocked, and does not lift the block of a locked user. After a rejected password, re-seed instead.",
+            ),
+            Attribute::new(
                 "rotate_after",
                 Type::String,
                 OptionalComputed,
@@ -212,7 +232,7 @@ after 5 failed log-ins), every plan warns, and a rotation that falls due is an e
             ),
         ]
         .into_iter()
-        .chain(schedule::schema_attributes())
+        .chain(schedule::schema_attributes(1))
         .collect(),
     }
 }
@@ -259,11 +279,7 @@ pub fn read(
 ) -> (Model, Vec<u8>) {
     let private = Private::from_bytes(prior_private);
     let block_seed = private.block_seed(prior);
-    observe(
-        users,
-        prior,
-        private.block.map(|b| (b.reason(), block_seed.clone())),
-    );
+    observe(users, prior, &private);
     (
         prior.without_write_only(),
         Private::settled(private.block, Some(now.unix_timestamp()))
@@ -274,19 +290,22 @@ pub fn read(
 
 /// Notes an object seen in state (read or upgraded) in the process-wide view, so that the plan of its replacement,
 /// which Terraform gives no prior state, still knows its block and its password.
-pub fn observe(users: &Users, m: &Model, private_block: Option<(String, Seed)>) {
+pub fn observe(users: &Users, m: &Model, private: &Private) {
     let Attr::Known(username) = &m.username else {
         return;
     };
-    let (private_reason, block_seed) = private_block.unzip();
-    let reason = m.blocked_reason.known().cloned().or(private_reason);
     // The block applies to the seed it was recorded with; the password hand-off to the object's current seed.
-    users.observe(
-        username,
-        &block_seed.unwrap_or_else(|| m.seed()),
-        reason.as_deref(),
-        None,
-    );
+    let noted = private::recorded_block(m, private).map(|b| {
+        let mut noted = Noted::of(&b, &Remedy::single());
+        // A block shown only in the attribute keeps its text as written.
+        if private.block.is_none()
+            && let Some(r) = m.blocked_reason.known()
+        {
+            noted.reason = r.clone();
+        }
+        noted
+    });
+    users.observe(username, &private.block_seed(m), noted, None);
     users.observe(username, &m.seed(), None, m.password.known());
 }
 
@@ -433,8 +452,9 @@ impl Resource for PasswordRotation {
     fn upgrade(&self, _version: i64, prior: Model) -> Result<Model, Diagnostics> {
         let m = upgrade(prior);
         // Every object in state passes here before it is planned, even a tainted one with refresh off, whose
-        // replacement's plan gets no prior state: note its block and password for that plan.
-        observe(&self.users, &m, None);
+        // replacement's plan gets no prior state: note its block and password for that plan. (Upgrade gets no private
+        // bytes; a block then counts as recorded in the attributes.)
+        observe(&self.users, &m, &Private::default());
         Ok(m)
     }
 }

@@ -8,17 +8,19 @@
 
 use time::OffsetDateTime;
 
-use super::decide::{Due, Reason, rotation_due};
-use super::private::{PlannedRotation, Private};
+use super::decide::{Due, Reason, retry_lifts, rotation_due};
+use super::private::{PlannedRotation, Private, recorded_block};
 use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
-use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::plan_as_of_read;
+use crate::resources::common::{plan_as_of_read, refusal};
 use crate::resources::schedule::{
-    self, pending_rotate_after, planned_window_start, settled_rotate_after,
+    self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
-use crate::resources::users::{ClaimKind, Users, blocked_error, blocked_warning};
+use crate::resources::users::{
+    ClaimKind, Noted, Remedy, Users, blocked_error, blocked_warning,
+};
 
 /// The planned state and the private bytes that go with it.
 #[derive(Debug)]
@@ -32,8 +34,8 @@ pub struct Plan {
 /// password of a tainted object this create replaces.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Known {
-    /// The `blocked_reason` of an object of this user blocked on the configured seed.
-    pub block: Option<String>,
+    /// The block of an object of this user blocked on the configured seed.
+    pub block: Option<Noted>,
     /// The password of an object of this user in state, seeded like the configuration (so not a re-seed).
     pub password: Option<Secret>,
 }
@@ -70,6 +72,9 @@ pub(super) fn from_config(config: &Model) -> Model {
         password: Attr::Unknown,
         rotated_at: Attr::Unknown,
         blocked_reason: Attr::Null,
+        max_password_age: config.max_password_age.clone(),
+        password_age_deadline: Attr::Unknown,
+        retry_stored_password_version: config.retry_stored_password_version.clone(),
     }
 }
 
@@ -129,8 +134,43 @@ pub fn plan_in_run(
     );
     p.diagnostics
         .extend(schedule::warnings(&config.schedule(), now));
+    if let Some(prior) = prior {
+        p.diagnostics.extend(age_diagnostics(prior, config, &p, now));
+    }
     claim(users, prior, config, prior_private, &mut p);
     p
+}
+
+/// What the plan says about the password's age (see [`schedule::age`]): an error past `password_age_deadline` when
+/// this plan does not rotate, a warning while `rotation_window` holds a due rotation.
+fn age_diagnostics(prior: &Model, config: &Model, p: &Plan, now: OffsetDateTime) -> Diagnostics {
+    let refused = p.diagnostics.has_errors();
+    let rotating = p.private.rotation.is_some() && !refused;
+    let blocked = p.planned.blocked_reason.known().map(String::as_str).or_else(|| {
+        refused
+            .then(|| prior.blocked_reason.known().map(String::as_str))
+            .flatten()
+    });
+    let who = format!("user {}", quote(username_of(config)));
+    let diags = age::diagnostics(
+        &config.schedule(),
+        &prior.last(),
+        age::AgePlan {
+            who: &who,
+            set_at: &prior.rotated_at,
+            deadline: &p.planned.password_age_deadline,
+            rotating,
+            blocked,
+        },
+        now,
+    );
+    Diagnostics(
+        diags
+            .0
+            .into_iter()
+            .map(|d| if d.is_error() { refusal(d) } else { d })
+            .collect(),
+    )
 }
 
 /// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
@@ -170,6 +210,7 @@ pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<
     {
         diags.push(c.diagnostic(username));
     }
+    diags.push(destroy_warning(username_of(prior)));
     // The destroy's apply gets these back; it needs nothing but what the state already said.
     let private = Private::from_bytes(prior_private);
     let block_seed = private.block_seed(prior);
@@ -202,18 +243,22 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     planned.rotate_after = pending_rotate_after(&config.schedule());
     planned.next_window_start =
         planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+    planned.password_age_deadline = pending_deadline(config);
     // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
     // nothing, and what the process saw of that object stands in.
     let block = prior_private
         .block
-        .map(|b| b.reason())
+        .as_ref()
+        .map(|b| Noted::of(b, &Remedy::single()))
         .or_else(|| known.block.clone());
     let handoff = prior_private
         .prior_password
         .clone()
         .or_else(|| known.password.clone());
-    if let Some(reason) = &block {
-        diagnostics.push(blocked_error(username_of(config), reason));
+    // A moved retry_stored_password_version lets the create log in once with the password it takes over.
+    let retried = handoff.is_some() && block.as_ref().is_some_and(|b| b.retry_lifts(config.retry()));
+    if let Some(b) = block.as_ref().filter(|_| !retried) {
+        diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
     } else if handoff.is_none() && config.configured_password().is_none() {
         diagnostics.push(no_password_error(config));
     }
@@ -223,7 +268,6 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     // makes Terraform refuse that apply as an inconsistent plan before any API call. Without
     // create_before_destroy the old object's destroy comes first and hands the password on, and the plans agree.
     planned.blocked_reason = if handoff.is_some() {
-        diagnostics.push(replacement_warning(username_of(config)));
         Attr::Null
     } else {
         Attr::Unknown
@@ -231,13 +275,27 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
     Plan {
         planned,
         private: Private {
-            rotation: Some(PlannedRotation::Due(Reason::NoPasswordInState)),
-            block: prior_private.block,
+            rotation: Some(PlannedRotation::Due(if retried {
+                Reason::RetryStoredPassword
+            } else {
+                Reason::NoPasswordInState
+            })),
+            block: prior_private.block.clone(),
             blocked_seed: prior_private.blocked_seed.clone(),
             login: handoff,
+            retry: retried,
             ..Private::default()
         },
         diagnostics,
+    }
+}
+
+/// `password_age_deadline` in a plan that rotates: unknown until the rotation's time is known, null without
+/// `max_password_age`.
+fn pending_deadline(config: &Model) -> Attr<String> {
+    match config.max_password_age {
+        Attr::Null => Attr::Null,
+        _ => Attr::Unknown,
     }
 }
 
@@ -254,16 +312,11 @@ fn plan_update(
     let reseeded = config.seed().reseeds(&block_seed);
     // A block applies to the seed the object was blocked with; a re-seed lifts it for this plan. An object blocked
     // by an older provider, or whose private bytes were lost, still shows the block in `blocked_reason`.
-    let block = if reseeded {
+    let evidence = if reseeded {
         None
     } else {
-        prior_private
-            .block
-            .map(|b| b.reason())
-            .or_else(|| prior.blocked_reason.known().cloned())
+        recorded_block(prior, prior_private)
     };
-    let carried_block = if reseeded { None } else { prior_private.block };
-    let carried_seed = carried_block.is_some().then_some(block_seed);
     let due = match rotation_due(prior, config, now) {
         Ok(d) => d,
         Err(d) => {
@@ -271,14 +324,38 @@ fn plan_update(
             return Plan {
                 planned,
                 private: Private {
-                    block: carried_block,
-                    blocked_seed: carried_seed.clone(),
+                    block: if reseeded { None } else { prior_private.block.clone() },
+                    blocked_seed: (!reseeded && prior_private.block.is_some()).then_some(block_seed),
                     ..Private::default()
                 },
                 diagnostics,
             };
         }
     };
+    // A moved retry_stored_password_version allows one log-in with the stored password: the rotation the block held
+    // back, or one of its own when nothing else is due.
+    let retried = evidence
+        .as_ref()
+        .is_some_and(|b| retry_lifts(b, prior, config, due));
+    let due = match due {
+        Due::Yes(r) if retried => Due::Yes(r),
+        _ if retried => Due::Yes(Reason::RetryStoredPassword),
+        d => d,
+    };
+    let block = evidence.filter(|_| !retried).map(|b| {
+        prior_private
+            .block
+            .as_ref()
+            .map(|b| b.reason(&Remedy::single()))
+            .or_else(|| prior.blocked_reason.known().cloned())
+            .unwrap_or_else(|| b.reason(&Remedy::single()))
+    });
+    let carried_block = if reseeded || retried {
+        None
+    } else {
+        prior_private.block.clone()
+    };
+    let carried_seed = carried_block.is_some().then_some(block_seed);
     let rotation = match due {
         Due::No => {
             planned.password = prior.password.clone();
@@ -299,12 +376,21 @@ fn plan_update(
             };
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline =
+                match age::deadline(&config.schedule(), &prior.rotated_at) {
+                    Ok(v) => v,
+                    Err(d) => {
+                        diagnostics.push(d);
+                        Attr::Unknown
+                    }
+                };
             None
         }
         Due::Yes(reason) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline = pending_deadline(config);
             let no_seed = reason.uses_seed() && config.configured_password().is_none();
             if no_seed
                 && reason == Reason::WriteOnlyVersionChanged
@@ -327,6 +413,7 @@ but current_password_wo is not set. Set it to the user's password now.",
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
+            planned.password_age_deadline = pending_deadline(config);
             // Whether it rotates is decided at apply, which keeps the block state it had.
             planned.blocked_reason = Attr::Unknown;
             Some(PlannedRotation::Decide)
@@ -334,10 +421,16 @@ but current_password_wo is not set. Set it to the user's password now.",
     };
     match (&block, rotation) {
         (Some(reason), Some(PlannedRotation::Due(_))) => {
-            diagnostics.push(blocked_error(username_of(config), reason));
+            diagnostics.push(refusal(blocked_error(username_of(config), reason)));
         }
         (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
         (None, _) => {}
+    }
+    if let Some(PlannedRotation::Due(reason)) = rotation
+        && block.is_none()
+        && let Some(why) = rotation_warning(reason, config)
+    {
+        diagnostics.push(why);
     }
     Plan {
         planned,
@@ -352,22 +445,38 @@ but current_password_wo is not set. Set it to the user's password now.",
             } else {
                 prior.password.known().cloned()
             },
+            retry: retried,
             ..Private::default()
         },
         diagnostics,
     }
 }
 
-/// The warning on a replacement that logs in with the password of the object it replaces.
-fn replacement_warning(username: &str) -> Diagnostic {
+/// The warning that says why a plan rotates, so `~ password = (sensitive value)` never stands without a reason.
+/// `None` for a rotation the configuration itself shows (nothing more to say).
+fn rotation_warning(reason: Reason, config: &Model) -> Option<Diagnostic> {
+    let user = quote(username_of(config));
+    let detail = match reason {
+        Reason::RetryStoredPassword => format!(
+            "retry_stored_password_version changed, so this apply logs in once more as user {user} with the password \
+in state and rotates. If that password no longer works, that one log-in fails and the resource blocks again."
+        ),
+        _ => return None,
+    };
+    Some(Diagnostic::warning("Password rotation planned", detail))
+}
+
+/// The warning on a plan that destroys the object: no API call is made, and ThingSpace keeps the password that
+/// Terraform will no longer hold.
+fn destroy_warning(username: &str) -> Diagnostic {
     Diagnostic::warning(
-        "Replacement logs in with the replaced object's password",
+        "Destroying leaves the ThingSpace password unchanged",
         format!(
-            "The new object for user {} logs in with the current password from the object it replaces. With \
-create_before_destroy (set here, or inherited from a resource that depends on this one) Terraform hides that \
-password from the provider during apply, so the apply stops with \"Provider produced inconsistent final plan\" \
-before any log-in instead of using the stale seed. To rotate now, change triggers instead of replacing.",
-            crate::plugin::diagnostics::quote(username)
+            "Destroying thingspace_password_rotation for user {} makes no API call: ThingSpace keeps the last \
+password this resource set, and once the object leaves the state Terraform no longer holds it. Read it first if you \
+still need it (terraform output, or the consumers that received it); to manage the user again later, import it or \
+create the resource again with a re-seed.",
+            quote(username)
         ),
     )
 }

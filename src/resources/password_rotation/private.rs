@@ -45,6 +45,10 @@ pub struct Private {
     /// Pairs the update half and the create half of one replacement (see `users::Users::claim`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<u64>,
+    /// Plan to apply: a moved `retry_stored_password_version` lifts the object's block for this rotation's one log-in
+    /// with the stored password (see [`Block::retry_lifts`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retry: bool,
 }
 
 /// How the apply must treat a planned rotation.
@@ -96,6 +100,8 @@ impl Private {
                 block: l.blocked.then_some(Block {
                     kind: BlockKind::ResetUnknown,
                     at: 0,
+                    login: None,
+                    retry: None,
                 }),
                 ..Private::default()
             };
@@ -128,6 +134,17 @@ impl Private {
     }
 }
 
+/// The block of `object`, as evidence: the one in its private bytes, else one known only from its `blocked_reason`
+/// (private bytes lost, or written by an older provider), waiting for a retry value other than the object's own.
+pub fn recorded_block(object: &Model, private: &Private) -> Option<Block> {
+    private.block.clone().or_else(|| {
+        object
+            .blocked_reason
+            .is_known()
+            .then(|| Block::unrecorded(object.retry().cloned()))
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -143,6 +160,8 @@ mod tests {
             block: Some(Block {
                 kind: BlockKind::LoginUnknown,
                 at: 7,
+                login: Some(crate::resources::users::LoginWith::Stored),
+                retry: Some(crate::plugin::cty::Number::from(3i64)),
             }),
             prior_password: Some(Secret::new("P\"1")),
             login: Some(Secret::new("P2")),
@@ -151,6 +170,7 @@ mod tests {
                 version: None,
             }),
             claim: Some(99),
+            retry: true,
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);
         let decide = Private {

@@ -27,6 +27,8 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::schema::{Attribute, Presence};
 use crate::timefmt::{format_rfc3339, parse_duration, parse_rfc3339};
 
+pub mod age;
+
 /// The shortest `rotation_period`: anything shorter is a typo, and would rotate on every apply.
 pub const MIN_PERIOD: Duration = Duration::from_secs(1);
 /// The longest `rotation_period`: 100 years (36500 days). Longer periods are typos too, and would overflow the
@@ -48,6 +50,11 @@ pub struct Schedule<'a> {
     pub rotation_jitter: &'a Attr<String>,
     /// The user name the jitter offset is derived from.
     pub username: &'a Attr<String>,
+    /// `max_password_age`: the oldest a password may get before a plan that does not rotate it fails.
+    pub max_password_age: &'a Attr<String>,
+    /// How many rotations a password lives through: 1 for one user, 2 for users that take turns (a password is
+    /// active for one period, then standby for another).
+    pub lives: u32,
 }
 
 /// The `rotation_window` attribute as Terraform sends it: the days a window opens on (null: every day), and its
@@ -350,10 +357,37 @@ pub fn jitter_offset(username: &str, due: OffsetDateTime, jitter: Duration) -> D
     Duration::from_secs(h % span)
 }
 
-/// The schema attributes of the window and jitter, for every rotation resource to add to its own.
-pub fn schema_attributes() -> Vec<Attribute> {
+/// The schema attributes of the window, the jitter and the maximum age, for every rotation resource to add to its
+/// own. `lives` is [`Schedule::lives`]: the alternating resource's deadline is its older password's.
+pub fn schema_attributes(lives: u32) -> Vec<Attribute> {
     use Presence::*;
+    let (max_age, deadline) = if lives > 1 {
+        (
+            "The oldest a password may get, same syntax as `rotation_period` (`\"90d\"`). When a plan runs past \
+`password_age_deadline` and does not rotate (held by `rotation_window`, blocked, or not scheduled), the plan fails, \
+naming the users, the age and the reason; with `THINGSPACE_SPECULATIVE_PLAN=true` (a plan that is never applied, \
+such as a pull request's) it warns instead. Each password lives two rotations (active, then standby), so \
+`2 × (rotation_period + rotation_jitter + the longest wait for rotation_window)` must not exceed it. The gap between \
+Terraform runs adds to the age twice, so leave room for it (for example `rotation_period = \"43d\"` with a daily run \
+for a `\"90d\"` maximum).",
+            "RFC 3339 UTC time by which the older of the two passwords (the standby's, set at \
+`standby_rotated_at`) must be replaced: `standby_rotated_at` + `max_password_age`. Null without `max_password_age`.",
+        )
+    } else {
+        (
+            "The oldest the password may get, same syntax as `rotation_period` (`\"90d\"`). When a plan runs past \
+`password_age_deadline` and does not rotate (held by `rotation_window`, blocked, or not scheduled), the plan fails, \
+naming the user, the age and the reason; with `THINGSPACE_SPECULATIVE_PLAN=true` (a plan that is never applied, \
+such as a pull request's) it warns instead. Must be at least `rotation_period`, and `rotation_period + \
+rotation_jitter + the longest wait for rotation_window` must not exceed it. The gap between Terraform runs adds to \
+the age, so leave room for it (for example `rotation_period = \"83d\"` with a daily run for a `\"90d\"` maximum).",
+            "RFC 3339 UTC time by which the password must be rotated: `rotated_at` + `max_password_age`. Null without \
+`max_password_age`.",
+        )
+    };
     vec![
+        Attribute::new("max_password_age", Type::String, Optional, max_age),
+        Attribute::new("password_age_deadline", Type::String, Computed, deadline),
         Attribute::nested(
             "rotation_window",
             Optional,
@@ -507,6 +541,7 @@ pub fn validate(config: &Schedule<'_>) -> Diagnostics {
     if let Err(d) = window_attr(config.rotation_window) {
         diags.extend(d);
     }
+    diags.extend(age::validate(config));
     diags
 }
 

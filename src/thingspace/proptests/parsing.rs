@@ -152,7 +152,17 @@ fn success_answers_without_a_usable_value_are_errors_not_values() {
         (
             AnswerKind::Reset,
             br#"{"newPassword":""}"#,
-            "JSON body without newPassword",
+            "newPassword that is empty or only white space",
+        ),
+        (
+            AnswerKind::Reset,
+            br#"{"newPassword":" \t "}"#,
+            "newPassword that is empty or only white space",
+        ),
+        (
+            AnswerKind::Reset,
+            br#"{"newPassword":"Ab\n12"}"#,
+            "newPassword with control characters",
         ),
         (
             AnswerKind::Reset,

@@ -38,7 +38,15 @@ async fn a_blocked_update_makes_no_api_call_and_keeps_the_block_visible() {
 #[tokio::test]
 async fn a_create_with_a_blocked_seed_makes_no_api_call() {
     let users = Users::default();
-    users.record_failure("alice", &config().seed(), "rejected before");
+    users.record_failure(
+        "alice",
+        &config().seed(),
+        crate::resources::users::Noted {
+            reason: "rejected before".into(),
+            retry: None,
+            locked: false,
+        },
+    );
     let planned = from_config(&config());
     let out = create(
         &no_client(&users),
@@ -66,14 +74,18 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
     assert_eq!(out.diagnostics.0[0].summary, "Provider not configured");
 }
 
+/// A real destroy warns when it is planned, while the state still holds the password; the delete itself (also the
+/// delete half of a `-replace`, which hands the password on) says nothing.
 #[test]
-fn delete_warns_without_the_password() {
+fn a_destroy_warns_at_plan_time_and_its_delete_is_silent() {
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let users = Users::default();
+    let (_, planned) = plan_destroy(&prior, b"", &users);
+    assert_eq!(planned.0.len(), 1);
+    assert!(!planned.has_errors());
+    assert!(!planned.0[0].detail.contains("Wh0a1545a84d"));
+    assert!(planned.0[0].detail.contains("re-seed"));
     let out = delete(&no_client(&users), &prior);
     assert!(out.new_state.is_none());
-    assert_eq!(out.diagnostics.0.len(), 1);
-    assert!(!out.diagnostics.has_errors());
-    assert!(!out.diagnostics.0[0].detail.contains("Wh0a1545a84d"));
-    assert!(out.diagnostics.0[0].detail.contains("re-seed"));
+    assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
 }

@@ -46,8 +46,9 @@ pub(super) fn state(config: &Model, rotated_at: &str) -> Model {
         id: s("alice"),
         password: secret("Wh0a1545a84d"),
         rotated_at: s(rotated_at),
-        // A state holds no unknowns; without a rotation_window this is null.
+        // A state holds no unknowns; without a rotation_window or max_password_age these are null.
         next_window_start: Attr::Null,
+        password_age_deadline: Attr::Null,
         ..from_config(config)
     }
 }
@@ -62,6 +63,8 @@ pub(super) fn blocked_private() -> Private {
         block: Some(Block {
             kind: BlockKind::ResetUnknown,
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+            login: Some(crate::resources::users::LoginWith::Stored),
+            retry: None,
         }),
         ..Private::default()
     }

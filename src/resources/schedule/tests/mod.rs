@@ -28,6 +28,8 @@ struct Values {
     rotation_window: Attr<RotationWindow>,
     rotation_jitter: Attr<String>,
     username: Attr<String>,
+    max_password_age: Attr<String>,
+    lives: u32,
 }
 
 impl Values {
@@ -39,6 +41,8 @@ impl Values {
             rotation_window: &self.rotation_window,
             rotation_jitter: &self.rotation_jitter,
             username: &self.username,
+            max_password_age: &self.max_password_age,
+            lives: self.lives.max(1),
         }
     }
 
