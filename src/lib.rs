@@ -10,6 +10,7 @@
 //! - [`resources`]: one folder per resource type with its `Resource` impl, one concept per file, and the per-user
 //!   view the rotation resources share.
 //! - [`thingspace`]: the HTTP client for the ThingSpace API: models, errors, retry policy. It never sees Terraform types.
+//! - [`report`]: the `report` subcommand: each managed user's rotation status from `terraform show -json`, for CI.
 //! - [`shutdown`]: the process lifecycle: stop and exit signals, and the requests that must finish first.
 //! - [`clock`]: the time decisions are made by (shifted only in tests against a local emulator).
 //! - [`timefmt`]: the RFC 3339 and duration formats users write, shared by the provider block and the resources.
@@ -17,6 +18,7 @@
 pub mod clock;
 pub mod plugin;
 pub mod provider;
+pub mod report;
 pub mod resources;
 pub mod shutdown;
 pub mod thingspace;

@@ -9,8 +9,13 @@ use thingspace_provider::provider::{LOG_CRATES, ThingSpace};
 use thingspace_provider::shutdown::Shutdown;
 
 fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    // A subcommand for CI jobs, not the plugin: it reads `terraform show -json` and serves nothing.
+    if args.first().map(String::as_str) == Some("report") {
+        return thingspace_provider::report::main(&args[1..]);
+    }
     let mut debug = false;
-    for arg in std::env::args().skip(1) {
+    for arg in args {
         match arg.as_str() {
             "--debug" => debug = true,
             "--version" | "-version" => {
@@ -75,4 +80,8 @@ This is a Terraform plugin: Terraform starts it. Declare it in required_provider
 
 Flags:
   --debug     serve without Terraform and print a TF_REATTACH_PROVIDERS value to paste
-  --version   print the version";
+  --version   print the version
+
+Subcommands:
+  report      each managed user's rotation status from `terraform show -json`, for CI jobs
+              (terraform-provider-thingspace report --help)";

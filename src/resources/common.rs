@@ -84,7 +84,10 @@ pub fn refusal(d: Diagnostic) -> Diagnostic {
     if speculative() {
         Diagnostic {
             severity: Severity::Warning,
-            detail: format!("{} (A speculative plan, so a warning: the apply would fail.)", d.detail),
+            detail: format!(
+                "{} (A speculative plan, so a warning: the apply would fail.)",
+                d.detail
+            ),
             ..d
         }
     } else {

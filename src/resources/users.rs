@@ -137,6 +137,10 @@ pub struct Block {
     /// [`RETRY_ATTR`] as configured when the block was recorded: only another value allows the retry.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry: Option<Number>,
+    /// The kind of the earlier block this failed log-in retried (a move of [`RETRY_ATTR`]): what that block said
+    /// still holds, and what happened now says more about it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retried: Option<BlockKind>,
 }
 
 /// How a resource's messages name the arguments that lift a block, for one user.
@@ -166,13 +170,25 @@ pub fn retry_moved(configured: Option<&Number>, recorded: Option<&Number>) -> bo
 
 impl Block {
     /// A block of `kind` at `at`, for a log-in with `login` while [`RETRY_ATTR`] was `retry`.
-    pub fn new(kind: BlockKind, at: OffsetDateTime, login: LoginWith, retry: Option<Number>) -> Self {
+    pub fn new(
+        kind: BlockKind,
+        at: OffsetDateTime,
+        login: LoginWith,
+        retry: Option<Number>,
+    ) -> Self {
         Self {
             kind,
             at: at.unix_timestamp(),
             login: Some(login),
             retry,
+            retried: None,
         }
+    }
+
+    /// The same block, recorded by a log-in that retried `earlier` (see [`Block::retried`]).
+    pub fn retrying(mut self, earlier: Option<&Block>) -> Self {
+        self.retried = earlier.map(|b| b.retried.unwrap_or(b.kind));
+        self
     }
 
     /// A block known only from a `blocked_reason` attribute (private bytes lost, or an older provider's): the kind
@@ -183,6 +199,7 @@ impl Block {
             at: 0,
             login: None,
             retry,
+            retried: None,
         }
     }
 
@@ -210,22 +227,27 @@ impl Block {
             Some(LoginWith::Seed) => " with the configured seed",
             None => "",
         };
-        match self.kind {
-            BlockKind::LoginRejected => format!(
+        match (self.kind, self.retried) {
+            (BlockKind::LoginRejected, Some(BlockKind::ResetUnknown)) => format!(
+                "ThingSpace rejected a log-in{with} at {when}, made to retry after a password reset that may have \
+taken effect: it most likely did, so ThingSpace holds a new password Terraform never learnt (one failed log-in \
+counts toward the lock-out after 5)."
+            ),
+            (BlockKind::LoginRejected, _) => format!(
                 "ThingSpace rejected a log-in{with} at {when} (one failed log-in counts toward the lock-out after 5)."
             ),
-            BlockKind::UserLocked => format!(
+            (BlockKind::UserLocked, _) => format!(
                 "ThingSpace answered a log-in{with} at {when} that the user is locked; only Verizon support can \
 unlock it."
             ),
-            BlockKind::LoginUnknown => format!(
+            (BlockKind::LoginUnknown, _) => format!(
                 "A log-in{with} at {when} got no usable answer and may have counted as a failed log-in."
             ),
-            BlockKind::ResetUnknown => format!(
+            (BlockKind::ResetUnknown, _) => format!(
                 "A password reset at {when}, after a log-in{with}, may have taken effect without Terraform learning \
 the new password."
             ),
-            BlockKind::Unknown => {
+            (BlockKind::Unknown, _) => {
                 "An earlier log-in or reset may have failed in a way that makes the stored password unreliable."
                     .to_owned()
             }
@@ -241,6 +263,12 @@ the new password."
 state, and if that password no longer works, that one log-in fails and the resource blocks again"
         );
         match (self.kind, self.login) {
+            (BlockKind::LoginRejected, _) if self.retried == Some(BlockKind::ResetUnknown) => {
+                format!(
+                    "Obtain the user's current password from ThingSpace (the portal, or Verizon support) and re-seed: \
+{reseed}."
+                )
+            }
             (BlockKind::LoginRejected, _) => {
                 format!("To rotate again, re-seed with the right password: {reseed}.")
             }
@@ -280,6 +308,21 @@ pub fn blocked_error(username: &str, reason: &str) -> Diagnostic {
             "The rotation for user {} needs a log-in, but it is blocked: {reason} ThingSpace locks a user after 5 \
 consecutive failed log-ins and only Verizon support can unlock it, so this provider logs in with the same password \
 at most once unless you say otherwise.",
+            quote(username),
+        ),
+    )
+    .at("current_password_wo_version")
+}
+
+/// The warning on a plan whose in-place rotation logs in as a blocked user: the plan goes on, so that other resources
+/// of the configuration still rotate, and the apply refuses this one, before any log-in, keeping its state (an
+/// error, so the run fails loudly). A create is refused at plan already: its apply could leave no state at all.
+pub fn refused_at_apply(username: &str, reason: &str) -> Diagnostic {
+    Diagnostic::warning(
+        "Rotation blocked to protect the user from ThingSpace's lock-out",
+        format!(
+            "A rotation of user {} is due, but it is blocked: {reason} The apply refuses this rotation before any \
+log-in and keeps the resource as it is; other resources still apply.",
             quote(username),
         ),
     )
@@ -721,7 +764,8 @@ mod tests {
                 assert_eq!(r.contains(RETRY_ATTR), retry, "{kind:?} {with:?}: {r}");
             }
         }
-        let reset = Block::new(BlockKind::ResetUnknown, at, LoginWith::Stored, None).reason(&remedy);
+        let reset =
+            Block::new(BlockKind::ResetUnknown, at, LoginWith::Stored, None).reason(&remedy);
         assert!(reset.contains("2027-03-10T12:00:00Z"), "{reset}");
         let locked = Block::new(BlockKind::UserLocked, at, LoginWith::Stored, None);
         assert!(locked.reason(&remedy).contains("Verizon support"));
@@ -732,7 +776,12 @@ mod tests {
         let at = time::macros::datetime!(2027-03-10 12:00:00 UTC);
         let one = crate::plugin::cty::Number::from(1i64);
         let two = crate::plugin::cty::Number::from(2i64);
-        let b = Block::new(BlockKind::LoginUnknown, at, LoginWith::Stored, Some(one.clone()));
+        let b = Block::new(
+            BlockKind::LoginUnknown,
+            at,
+            LoginWith::Stored,
+            Some(one.clone()),
+        );
         assert!(!b.retry_lifts(None), "removing it is no move");
         assert!(!b.retry_lifts(Some(&one)), "the recorded value");
         assert!(b.retry_lifts(Some(&two)));

@@ -146,7 +146,9 @@ pub(super) fn new_password(
         None => "JSON body without newPassword",
         Some(p) if p.trim().is_empty() => "newPassword that is empty or only white space",
         Some(p) if p.chars().any(char::is_control) => "newPassword with control characters",
-        Some(p) if in_play.contains(&p) => "newPassword equal to the old password (or another secret in play)",
+        Some(p) if in_play.contains(&p) => {
+            "newPassword equal to the old password (or another secret in play)"
+        }
         Some(p) => return Ok(SecretString::from(p.to_owned())),
     };
     Err(unusable(status, content_type, problem.to_owned()))

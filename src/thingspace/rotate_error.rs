@@ -261,7 +261,9 @@ impl RotateError {
     /// The API error behind this failure, when ThingSpace answered with one.
     pub fn api_error(&self) -> Option<&ApiError> {
         match self {
-            RotateError::LoginRejected { error, .. } | RotateError::UserLocked { error, .. } => Some(error),
+            RotateError::LoginRejected { error, .. } | RotateError::UserLocked { error, .. } => {
+                Some(error)
+            }
             RotateError::Token { error, .. }
             | RotateError::Login { error, .. }
             | RotateError::LoginUnknown { error, .. }
@@ -275,7 +277,11 @@ impl RotateError {
 /// An error as the middle of a sentence: without the full stop a server's message may end with, so the text that
 /// follows does not read "incorrect.. This".
 fn sentence(error: &impl fmt::Display) -> String {
-    error.to_string().trim_end().trim_end_matches('.').to_owned()
+    error
+        .to_string()
+        .trim_end()
+        .trim_end_matches('.')
+        .to_owned()
 }
 
 /// A 404 from ThingSpace's API gateway (fault `900906`, or any 404 in its shape): the path does not exist, which
@@ -465,7 +471,11 @@ mod tests {
         };
         assert_eq!(locked.effect(), Effect::UserLocked);
         let text = locked.to_string();
-        for needle in ["is locked", "only Verizon support can unlock it", "no further log-in"] {
+        for needle in [
+            "is locked",
+            "only Verizon support can unlock it",
+            "no further log-in",
+        ] {
             assert!(text.contains(needle), "missing {needle:?} in {text}");
         }
         assert!(!text.contains("Check the password"), "{text}");
@@ -477,7 +487,13 @@ mod tests {
             ..api.clone()
         };
         assert!(!wrong.is_user_locked());
-        assert!(!ApiError { shape: ErrorShape::Gateway, ..api }.is_user_locked());
+        assert!(
+            !ApiError {
+                shape: ErrorShape::Gateway,
+                ..api
+            }
+            .is_user_locked()
+        );
         let rejected = RotateError::LoginRejected {
             username: "svc".into(),
             error: ApiError {

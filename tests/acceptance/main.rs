@@ -14,6 +14,8 @@
 //! - `ci_lint`, `supply_chain`: the CI-definition lint and the dependency check can fail; `ci_examples`: the CI
 //!   examples' own scripts run against the emulator.
 //! - `harness`: the harness itself (`common`).
+//! - `unattended`: what a CI schedule relies on: the maximum password age, the acknowledgement of a block, a locked
+//!   user, clean rotate-now, implausible reset answers.
 //! - `network`: what a network failure says, `ca_file`, `HTTPS_PROXY`/`NO_PROXY` through a CONNECT proxy.
 //!
 //! Tests fail by panicking, so clippy's panic lints are relaxed for the whole crate.
@@ -42,3 +44,4 @@ mod secret_store;
 mod secrets;
 mod static_binary;
 mod supply_chain;
+mod unattended;

@@ -5,9 +5,14 @@
 //! - Steps: token, log-in, reset, log-out. Outcomes: refused (4xx before effect), 5xx before effect, 5xx after
 //!   effect, connection dropped after effect, timeout with a late effect, malformed (a garbled 200 after effect).
 //! - Workflows: `apply`, `apply -refresh=false`, `-replace`, `create_before_destroy`, `taint`, `state rm` then apply,
-//!   two instances for one user, Ctrl-C (SIGINT) while the faulted request is held, `kill -9` of Terraform then.
+//!   two instances for one user, Ctrl-C (SIGINT) while the faulted request is held, `kill -9` of Terraform then, the
+//!   acknowledgement (`retry_stored_password_version` moved after the fault), and `max_password_age` (an apply past
+//!   the deadline after the fault).
 //!
-//! The full matrix is 4 × 6 × 9 = 216 sequences: `TS_MATRIX=full cargo test --test acceptance matrix:: --
+//! I1 is checked as the README states it: at most one failed log-in per password value, plus one per move of the
+//! acknowledgement.
+//!
+//! The full matrix is 4 × 6 × 11 = 264 sequences: `TS_MATRIX=full cargo test --test acceptance matrix:: --
 //! --nocapture` (see the README for its duration). The README's test command runs a fixed sample: every step ×
 //! outcome once, each with a workflow picked by a fixed seed, so all 24 fault classes and every workflow are covered
 //! on each run. `TS_MATRIX_JOBS` sets how many sequences run at once (default 2);
@@ -61,6 +66,8 @@ enum Workflow {
     DuplicateUsers,
     Sigint,
     Kill9,
+    Acknowledge,
+    MaxAge,
 }
 
 const STEPS: [Step; 4] = [Step::Token, Step::Login, Step::Reset, Step::Logout];
@@ -72,7 +79,7 @@ const OUTCOMES: [Outcome; 6] = [
     Outcome::TimeoutLateEffect,
     Outcome::Malformed,
 ];
-const WORKFLOWS: [Workflow; 9] = [
+const WORKFLOWS: [Workflow; 11] = [
     Workflow::Apply,
     Workflow::RefreshFalse,
     Workflow::Replace,
@@ -82,6 +89,8 @@ const WORKFLOWS: [Workflow; 9] = [
     Workflow::DuplicateUsers,
     Workflow::Sigint,
     Workflow::Kill9,
+    Workflow::Acknowledge,
+    Workflow::MaxAge,
 ];
 
 #[derive(Clone, Copy, Debug)]
@@ -137,7 +146,7 @@ fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
 }
 
 /// The cells the README's test command runs: each step × outcome once, with a workflow from a fixed seed, shifted so
-/// the 24 cells cover all 9 workflows.
+/// the 24 cells cover all 11 workflows.
 fn sample() -> Vec<Cell> {
     let mut rng = fastrand::Rng::with_seed(0x7115_5eed);
     let offset = rng.usize(..WORKFLOWS.len());
@@ -179,6 +188,10 @@ struct Run {
     trigger: u32,
     cbd: bool,
     duplicate: bool,
+    /// `retry_stored_password_version`: each move allows one more log-in with the stored password.
+    acknowledged: u32,
+    /// Whether the configuration sets `max_password_age`.
+    max_age: bool,
     /// Each command's label, output and the slice of the request log it caused.
     log: Vec<String>,
     /// After `state rm` or `kill -9`, Terraform itself discarded what it knew: I3 is not checked from then on.
@@ -199,6 +212,8 @@ impl Run {
             trigger: 0,
             cbd: false,
             duplicate: false,
+            acknowledged: 0,
+            max_age: false,
             log: Vec::new(),
             state_discarded: false,
             late_armed: false,
@@ -214,11 +229,21 @@ impl Run {
             ""
         };
         let count = if self.duplicate { "  count = 2\n" } else { "" };
+        let mut extra = String::new();
+        if self.acknowledged > 0 {
+            extra.push_str(&format!(
+                "  retry_stored_password_version = {}\n",
+                self.acknowledged
+            ));
+        }
+        if self.max_age {
+            extra.push_str("  max_password_age = \"1h\"\n");
+        }
         let seed = SEED.replace('\\', "\\\\").replace('"', "\\\"");
         self.ws.write(
             "main.tf",
             &format!(
-                "{REQUIRED_PROVIDERS}\nprovider \"thingspace\" {{\n  request_timeout = \"{TIMEOUT}\"\n}}\n\nresource \"thingspace_password_rotation\" \"ci\" {{\n{count}  username = \"{USER}\"\n  current_password = \"{seed}\"\n  triggers = {{ n = \"{}\" }}\n{lifecycle}}}\n",
+                "{REQUIRED_PROVIDERS}\nprovider \"thingspace\" {{\n  request_timeout = \"{TIMEOUT}\"\n}}\n\nresource \"thingspace_password_rotation\" \"ci\" {{\n{count}  username = \"{USER}\"\n  current_password = \"{seed}\"\n  triggers = {{ n = \"{}\" }}\n{extra}{lifecycle}}}\n",
                 self.trigger
             ),
         );
@@ -323,13 +348,15 @@ impl Run {
         };
         let user = self.emu.user(USER);
 
-        // I1: at most one failed log-in per password value, and never locked.
+        // I1: at most one failed log-in per password value, plus one per move of the acknowledgement, and never
+        // locked.
         let mut per_password: BTreeMap<&str, usize> = BTreeMap::new();
         for f in &user.failed_login_attempts {
             *per_password.entry(f.password.as_str()).or_default() += 1;
         }
+        let allowed = 1 + self.acknowledged as usize;
         assert!(
-            per_password.values().all(|n| *n <= 1) && !user.locked,
+            per_password.values().all(|n| *n <= allowed) && !user.locked,
             "I1: failed log-ins per password {per_password:?}, locked {}\n{}",
             user.locked,
             ctx()
@@ -484,6 +511,54 @@ fn run_cell(cell: Cell) -> Result<(), String> {
                 fault(&mut run, false);
                 run.apply("faulted apply after removing the duplicate", &[]);
             }
+            Workflow::Acknowledge => {
+                run.bump();
+                fault(&mut run, false);
+                run.apply("faulted apply", &[]);
+                run.emu.clear_faults();
+                // What the block message offers when the outcome was unknown: one more log-in with the stored password.
+                let offered = run.ws.objects().iter().any(|(_, o)| {
+                    o["blocked_reason"]
+                        .as_str()
+                        .is_some_and(|r| r.contains("retry_stored_password_version"))
+                });
+                run.acknowledged += 1;
+                run.write_config();
+                let before = run.emu.requests().len();
+                run.apply("apply with retry_stored_password_version moved", &[]);
+                let logins = run.emu.requests()[before..]
+                    .iter()
+                    .filter(|r| r.path == LOGIN_PATH)
+                    .count();
+                // Where the block offered the retry, the move makes exactly one log-in (a connect failure aside).
+                if offered && cell.step != Step::Token {
+                    assert_eq!(
+                        logins,
+                        1,
+                        "{cell:?}: one log-in per move:\n{}",
+                        run.log.join("\n")
+                    );
+                }
+            }
+            Workflow::MaxAge => {
+                run.max_age = true;
+                run.bump();
+                fault(&mut run, false);
+                run.apply("faulted apply with max_password_age", &[]);
+                run.emu.clear_faults();
+                // Two hours on, past the deadline, with nothing asked for: the plan fails unless it rotates.
+                run.ws.set_clock_offset(2 * 3600);
+                let before = run.emu.requests().len();
+                let out = run.apply("apply past password_age_deadline", &[]);
+                let rotated = run.emu.requests()[before..]
+                    .iter()
+                    .any(|r| r.path == RESET_PATH && r.status == Some(200));
+                assert!(
+                    rotated
+                        || flat(&out.combined()).contains("Password older than max_password_age"),
+                    "{cell:?}: past the deadline, an apply rotates or fails saying so:\n{out}"
+                );
+            }
             Workflow::Sigint | Workflow::Kill9 => {
                 run.bump();
                 fault(&mut run, true);
@@ -512,7 +587,8 @@ fn run_cell(cell: Cell) -> Result<(), String> {
                 assert!(
                     text.contains("re-seed")
                         || text.contains("moved")
-                        || text.contains("inconsistent final plan"),
+                        || text.contains("inconsistent final plan")
+                        || text.contains("retry_stored_password_version"),
                     "{cell:?}: a refusal without the way out:\n{}",
                     run.log.join("\n")
                 );
@@ -594,5 +670,5 @@ fn the_sample_covers_every_fault_class_and_every_workflow() {
     workflows.sort();
     workflows.dedup();
     assert_eq!(workflows.len(), WORKFLOWS.len());
-    assert_eq!(full().len(), 216);
+    assert_eq!(full().len(), 264);
 }

@@ -374,21 +374,28 @@ fn import_makes_no_api_call_and_the_next_apply_takes_the_password_under_manageme
 }
 
 #[test]
-fn destroy_warns_that_the_password_stays_and_makes_no_api_call() {
+fn destroy_warns_at_plan_time_that_the_password_stays_and_makes_no_api_call() {
     let (emu, ws) = setup(&format!("  current_password = \"{SEED}\""));
     ws.apply();
     let before = emu.user("svc-ci");
     emu.clear_requests();
+    // The warning comes with the plan, while the state still holds the password, not after it is gone.
+    let planned = ws.plan(&["-destroy"]);
+    let text = flat(&planned.combined());
+    assert!(
+        text.contains("Warning: Destroying leaves the ThingSpace password unchanged"),
+        "{planned}"
+    );
+    assert!(
+        text.contains("svc-ci") && text.contains("Read it first"),
+        "{planned}"
+    );
     let out = ws.destroy();
     let text = flat(&out.combined());
-    assert!(
-        text.contains("Warning: ThingSpace password left unchanged"),
-        "{out}"
-    );
-    assert!(text.contains("svc-ci"), "{out}");
-    // The object has left the state, so the warning must not send the user there for the password.
-    assert!(
-        text.contains("Terraform no longer holds it") && !text.contains("from state"),
+    assert_eq!(
+        text.matches("Destroying leaves the ThingSpace password unchanged")
+            .count(),
+        1,
         "{out}"
     );
     assert_no_api_calls(&emu, "destroy");

@@ -306,6 +306,7 @@ fn rotate_now_from_the_ci_examples_replaces_the_listed_resources() {
         .map(|u| resource(u, &format!("  rotation_period = \"1h\"\n{window}")))
         .collect();
     let (emu, mut ws) = setup(&users, &config);
+    ws.place_provider_as_init_does();
     ws.apply();
     let resets = |emu: &Emulator| users.map(|u| emu.user(u).resets);
     assert_eq!(resets(&emu), [1, 1, 1]);

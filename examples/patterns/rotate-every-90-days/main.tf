@@ -1,8 +1,11 @@
-# Rotate a ThingSpace user's password every 90 days, unattended, for example from the CI pipelines in examples/ci/.
+# Rotate a ThingSpace user's password at least every 90 days, unattended, for example from the CI pipelines in
+# examples/ci/.
 #
-# rotation_period sets rotate_after to rotated_at + 90 days after each rotation. The first plan after that time
-# rotates once and moves rotate_after on by another 90 days. Nothing happens between Terraform runs, so schedule
-# a run (for example a weekly CI job) to pick up due rotations.
+# rotation_period sets rotate_after to rotated_at + 83 days after each rotation. The first plan after that time
+# rotates once and moves rotate_after on. Nothing happens between Terraform runs, so a password's real maximum age is
+# rotation_period + rotation_jitter + the longest gap between runs + the longest wait for rotation_window: with the
+# daily CI examples, 83 days + 1 day, well inside Verizon's 90. max_password_age makes that a promise: a plan that
+# runs after password_age_deadline without rotating (held, blocked, or never scheduled) fails, naming the user.
 #
 # The seed is write-only (Terraform 1.11 and later): it is used for the first rotation and for a re-seed, and never
 # stored. Later runs do not need TF_VAR_seed_password: unset or empty (a CI secret that was deleted expands to ""),
@@ -38,10 +41,16 @@ resource "thingspace_password_rotation" "billing" {
   current_password_wo = var.seed_password
   # Change this (for example to 2) together with TF_VAR_seed_password to re-seed.
   current_password_wo_version = 1
-  rotation_period             = "90d"
+  rotation_period             = "83d"
+  max_password_age            = "90d"
 }
 
 output "next_rotation_after" {
   description = "The first plan after this time rotates the password."
   value       = thingspace_password_rotation.billing.rotate_after
+}
+
+output "password_age_deadline" {
+  description = "A plan after this time that does not rotate the password fails."
+  value       = thingspace_password_rotation.billing.password_age_deadline
 }

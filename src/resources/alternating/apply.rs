@@ -155,7 +155,11 @@ fn failure_diagnostic(e: &RotateError, block: Option<&UserBlock>) -> Diagnostic 
 
 /// When each user's password was set, after the resets in `rotated` at `now`: rotated users now, the others as the
 /// prior state says (the active one at `rotated_at`, the standby at `standby_rotated_at`).
-fn set_times(prior: Option<&Model>, rotated: &[(String, Secret)], now: &str) -> BTreeMap<String, Attr<String>> {
+fn set_times(
+    prior: Option<&Model>,
+    rotated: &[(String, Secret)],
+    now: &str,
+) -> BTreeMap<String, Attr<String>> {
     let mut times = BTreeMap::new();
     if let Some(prior) = prior {
         if let Some(u) = prior.standby_username.known() {
@@ -259,7 +263,9 @@ pub async fn create(
     let mut blocks: Vec<UserBlock> = private
         .blocks
         .iter()
-        .filter(|b| !rotated_users.contains(&&b.user) && Some(&b.user) != block.as_ref().map(|n| &n.user))
+        .filter(|b| {
+            !rotated_users.contains(&&b.user) && Some(&b.user) != block.as_ref().map(|n| &n.user)
+        })
         .cloned()
         .collect();
     blocks.extend(block);
@@ -496,7 +502,14 @@ pub async fn update(
             .filter(|b| !rotated_users.contains(&b.user))
             .collect();
         state.blocked_reason = joined_reasons(&still).map_or(Attr::Null, Attr::Known);
-        finish_rotated(&mut state, config, Some(prior), &out.rotated, at, &mut diagnostics);
+        finish_rotated(
+            &mut state,
+            config,
+            Some(prior),
+            &out.rotated,
+            at,
+            &mut diagnostics,
+        );
         return Applied {
             new_state: Some(state),
             private: Private::settled(still, None).to_bytes(),
@@ -509,6 +522,10 @@ pub async fn update(
         diagnostics.push(failure_diagnostic(&e, None));
         return keep_prior(diagnostics);
     }
+    // A failed retry says what it retried.
+    let retried = matches!(standing(prior, config, &private, &failed), Standing::Retry)
+        .then(|| user_block(prior, &private, &failed))
+        .flatten();
     let block = kind.map(|k| UserBlock {
         user: failed.clone(),
         block: Block::new(
@@ -516,7 +533,8 @@ pub async fn update(
             at,
             with.get(&failed).copied().unwrap_or(LoginWith::Seed),
             config.retry().cloned(),
-        ),
+        )
+        .retrying(retried.as_ref().map(|b| &b.block)),
         seed: Some(config.seed(&failed)),
     });
     diagnostics.push(failure_diagnostic(&e, block.as_ref()));

@@ -19,7 +19,9 @@ use crate::resources::common::{plan_as_of_read, refusal};
 use crate::resources::schedule::{
     self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
-use crate::resources::users::{ClaimKind, Noted, Users, blocked_error, blocked_warning};
+use crate::resources::users::{
+    ClaimKind, Noted, Users, blocked_error, blocked_warning, refused_at_apply,
+};
 
 /// The planned state and the private bytes that go with it.
 #[derive(Debug)]
@@ -27,6 +29,8 @@ pub struct Plan {
     pub planned: Model,
     pub private: Private,
     pub diagnostics: Diagnostics,
+    /// The reasons of the blocks that keep this plan's rotation from happening (its apply refuses it), if any.
+    pub blocked: Option<String>,
 }
 
 /// What this process knows about the configured users that a create's prior state can't say (a tainted object this
@@ -159,23 +163,29 @@ fn age_diagnostics(
     p: &Plan,
     now: OffsetDateTime,
 ) -> Diagnostics {
-    let refused = p.diagnostics.has_errors();
-    let rotating = p.private.rotation.is_some() && !refused;
     let blocks = standing_blocks(prior, config, prior_private);
-    let blocked = blocks.values().cloned().collect::<Vec<_>>().join(" ");
+    let rotating =
+        p.private.rotation.is_some() && p.blocked.is_none() && !p.diagnostics.has_errors();
+    let blocked = p
+        .blocked
+        .clone()
+        .unwrap_or_else(|| blocks.values().cloned().collect::<Vec<_>>().join(" "));
     let who = match prior.standby_username.known() {
         Some(u) => format!("user {} (the standby)", quote(u)),
         None => TYPE_NAME.to_owned(),
     };
+    // The deadline of the older password the state holds now, which a plan that does not rotate leaves in place.
+    let deadline =
+        age::deadline(&config.schedule(), prior.oldest_set_at()).unwrap_or(Attr::Unknown);
     let diags = age::diagnostics(
         &config.schedule(),
         &prior.last(),
         age::AgePlan {
             who: &who,
             set_at: prior.oldest_set_at(),
-            deadline: &p.planned.password_age_deadline,
+            deadline: &deadline,
             rotating,
-            blocked: (!blocks.is_empty()).then_some(blocked.as_str()),
+            blocked: (!blocked.is_empty()).then_some(blocked.as_str()),
         },
         now,
     );
@@ -336,6 +346,7 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
             ..Private::default()
         },
         diagnostics,
+        blocked: None,
     }
 }
 
@@ -387,6 +398,7 @@ fn plan_update(
             planned,
             private: private(Some(Planned::Decide)),
             diagnostics,
+            blocked: None,
         };
     }
     let decision = match decide(prior, config, prior_private, now) {
@@ -397,9 +409,11 @@ fn plan_update(
                 planned,
                 private: private(None),
                 diagnostics,
+                blocked: None,
             };
         }
     };
+    let mut blocked = None;
     let rotation = match decision {
         Decision::None => {
             planned.active_username = prior.active_username.clone();
@@ -450,14 +464,21 @@ fn plan_update(
                     planned.password_age_deadline = d;
                 }
             }
+            let mut refused = Vec::new();
             for step in &steps {
                 if let Some(reason) = blocks.get(&step.user) {
-                    diagnostics.push(refusal(
-                        blocked_error(&step.user, reason).at("current_passwords_wo_version"),
-                    ));
+                    diagnostics.push(
+                        refused_at_apply(&step.user, reason).at("current_passwords_wo_version"),
+                    );
+                    refused.push(reason.clone());
                 } else if step.login == Login::Seed && !config.seed_may_exist(&step.user) {
                     diagnostics.push(no_seed_error(&step.user));
                 }
+            }
+            if !refused.is_empty() {
+                // The apply refuses before any log-in and keeps the object: the plan shows it staying.
+                planned.blocked_reason = prior.blocked_reason.clone();
+                blocked = Some(refused.join(" "));
             }
             Some(Planned::Steps(steps))
         }
@@ -469,9 +490,11 @@ fn plan_update(
             Some(Planned::Decide)
         }
     };
-    let refused = diagnostics.has_errors();
     for (user, reason) in &blocks {
-        if !refused {
+        if blocked
+            .as_ref()
+            .is_none_or(|b| !b.contains(reason.as_str()))
+        {
             diagnostics.push(blocked_warning(user, reason));
         }
     }
@@ -479,5 +502,6 @@ fn plan_update(
         planned,
         private: private(rotation),
         diagnostics,
+        blocked,
     }
 }

@@ -133,8 +133,8 @@ impl Private {
         if bytes.is_empty() {
             return Private::default();
         }
-        let read = private_from_bytes::<Private>(bytes, VERSION)
-            .or_else(|| private_from_bytes(bytes, 1));
+        let read =
+            private_from_bytes::<Private>(bytes, VERSION).or_else(|| private_from_bytes(bytes, 1));
         match read {
             Some(mut p) => {
                 if let Some(b) = p.block.take() {
@@ -179,6 +179,7 @@ mod tests {
                 at: 9,
                 login: Some(LoginWith::Stored),
                 retry: None,
+                retried: None,
             },
             seed: None,
         }
@@ -214,7 +215,10 @@ mod tests {
         let v1 = br#"{"v":1,"block":{"user":"b","block":{"kind":"reset_unknown","at":3}}}"#;
         let p = Private::from_bytes(v1);
         assert_eq!(p.blocks.len(), 1);
-        assert_eq!(p.block_of("b").map(|b| b.block.kind), Some(BlockKind::ResetUnknown));
+        assert_eq!(
+            p.block_of("b").map(|b| b.block.kind),
+            Some(BlockKind::ResetUnknown)
+        );
         let written: serde_json::Value = serde_json::from_slice(&p.to_bytes()).unwrap();
         assert!(written.get("block").is_none(), "{written}");
         assert_eq!(written["v"], 2);
@@ -224,8 +228,12 @@ mod tests {
     fn reasons_name_their_users_and_are_read_back() {
         let names = ["blue".to_owned(), "green".to_owned()];
         let green = block("green", BlockKind::ResetUnknown);
-        assert_eq!(blocked_users(&green.reason(), &names), vec!["green".to_owned()]);
-        let both = joined_reasons(&[block("blue", BlockKind::LoginUnknown), green.clone()]).unwrap();
+        assert_eq!(
+            blocked_users(&green.reason(), &names),
+            vec!["green".to_owned()]
+        );
+        let both =
+            joined_reasons(&[block("blue", BlockKind::LoginUnknown), green.clone()]).unwrap();
         assert_eq!(blocked_users(&both, &names), names.to_vec());
         assert_eq!(blocked_users("edited by hand", &names), names.to_vec());
         assert_eq!(joined_reasons(&[]), None);

@@ -58,6 +58,18 @@ fn state(config: &Model, rotated_at: &str) -> Model {
     }
 }
 
+/// What a plan refuses: its errors, and a due rotation it plans only for the apply to refuse (a block).
+fn refused(p: &plan::Plan) -> Vec<String> {
+    p.diagnostics
+        .0
+        .iter()
+        .filter(|d| {
+            d.is_error() || (p.blocked.is_some() && d.summary.starts_with("Rotation blocked"))
+        })
+        .map(|d| d.summary.clone())
+        .collect()
+}
+
 fn errors(d: &Diagnostics) -> Vec<String> {
     d.0.iter()
         .filter(|d| d.is_error())
@@ -245,7 +257,10 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
         current_passwords: Attr::Null,
         ..cfg.clone()
     };
-    assert_eq!(decide(&early, &unseeded, &Private::default(), NOW).unwrap(), Decision::None);
+    assert_eq!(
+        decide(&early, &unseeded, &Private::default(), NOW).unwrap(),
+        Decision::None
+    );
     // A changed seed re-seeds that user only.
     let reseed = Model {
         current_passwords: seeds(&[("blue", "b0"), ("green", "from-support")]),
@@ -263,7 +278,10 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
         current_passwords: Attr::Unknown,
         ..cfg
     };
-    assert_eq!(decide(&early, &unknown, &Private::default(), NOW).unwrap(), Decision::Unknown);
+    assert_eq!(
+        decide(&early, &unknown, &Private::default(), NOW).unwrap(),
+        Decision::Unknown
+    );
 }
 
 fn user_block(user: &str, kind: BlockKind, with: LoginWith) -> UserBlock {
@@ -274,6 +292,7 @@ fn user_block(user: &str, kind: BlockKind, with: LoginWith) -> UserBlock {
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
             login: Some(with),
             retry: None,
+            retried: None,
         },
         seed: None,
     }
@@ -281,7 +300,11 @@ fn user_block(user: &str, kind: BlockKind, with: LoginWith) -> UserBlock {
 
 fn blocked(user: &str) -> Private {
     Private {
-        blocks: vec![user_block(user, BlockKind::LoginRejected, LoginWith::Stored)],
+        blocks: vec![user_block(
+            user,
+            BlockKind::LoginRejected,
+            LoginWith::Stored,
+        )],
         ..Private::default()
     }
 }
@@ -296,7 +319,7 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
     // The standby (blue) is blocked and due: refused.
     let p = plan(Some(&prior), &cfg, NOW, &blocked("blue"), &Known::default());
     assert_eq!(
-        errors(&p.diagnostics),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
     // The active user (green) is blocked: the standby may still rotate, with a warning.
@@ -519,7 +542,11 @@ fn decide_table() {
         login: Login::Stored,
     };
     let unknown_blue = Private {
-        blocks: vec![user_block("blue", BlockKind::LoginUnknown, LoginWith::Stored)],
+        blocks: vec![user_block(
+            "blue",
+            BlockKind::LoginUnknown,
+            LoginWith::Stored,
+        )],
         ..Private::default()
     };
     let both_blocked = Private {
@@ -534,7 +561,13 @@ fn decide_table() {
         ..Private::default()
     };
     let rows: Vec<(&str, Model, Model, Private, Decision)> = vec![
-        ("nothing changed", base.clone(), cfg.clone(), none.clone(), Decision::None),
+        (
+            "nothing changed",
+            base.clone(),
+            cfg.clone(),
+            none.clone(),
+            Decision::None,
+        ),
         (
             "imported: both users by usernames, with seeds",
             import("blue,green").unwrap(),
@@ -742,7 +775,11 @@ fn decide_table() {
         ),
     ];
     for (name, prior, config, private, want) in rows {
-        assert_eq!(decide(&prior, &config, &private, NOW).unwrap(), want, "{name}");
+        assert_eq!(
+            decide(&prior, &config, &private, NOW).unwrap(),
+            want,
+            "{name}"
+        );
     }
     // A state whose roles are missing or name the same user falls back to the order of usernames.
     let names = ["blue".to_owned(), "green".to_owned()];
@@ -784,7 +821,7 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
     // The same seed set again: still blocked, and blue (the standby) is due, so the plan refuses.
     let p = plan(Some(&seedless), &cfg, NOW, &private, &Known::default());
     assert_eq!(
-        errors(&p.diagnostics),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
     // A different seed lifts it.

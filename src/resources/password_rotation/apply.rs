@@ -193,7 +193,10 @@ pub async fn create(
             } else {
                 LoginWith::Seed
             };
-            let block = kind.map(|k| Block::new(k, now(), with, config.retry().cloned()));
+            let block = kind.map(|k| {
+                Block::new(k, now(), with, config.retry().cloned())
+                    .retrying(private.block.as_ref().filter(|_| private.retry))
+            });
             if let Some(b) = &block {
                 ctx.users
                     .record_failure(&username, &seed, Noted::of(b, &Remedy::single()));
@@ -243,22 +246,23 @@ pub async fn update(
 ) -> Applied {
     let block_seed = private.block_seed(prior);
     let reseeded = config.seed().reseeds(&block_seed);
-    // A re-seed lifts the block, and so does the plan's decision that a moved retry_stored_password_version allows
-    // this rotation's log-in with the stored password.
-    let prior_block = if reseeded || private.retry {
+    // A re-seed lifts the block; the plan's decision that a moved retry_stored_password_version allows this rotation's
+    // one log-in with the stored password lifts it for that log-in, the block staying as evidence.
+    let evidence = if reseeded {
         None
     } else {
         recorded_block(prior, &private)
     };
+    let prior_block = evidence.clone().filter(|_| !private.retry);
     // The prior object, with its block (if any) shown and kept.
     let keep_prior = |diagnostics: Diagnostics| {
         let mut state = prior.without_write_only();
-        if let (Some(b), false) = (&prior_block, state.blocked_reason.is_known()) {
+        if let (Some(b), false) = (&evidence, state.blocked_reason.is_known()) {
             state.blocked_reason = Attr::Known(b.reason(&Remedy::single()));
         }
         Applied {
             new_state: Some(state),
-            private: Private::settled(prior_block.clone(), None)
+            private: Private::settled(evidence.clone(), None)
                 .blocked_on(Some(block_seed.clone()))
                 .to_bytes(),
             diagnostics,
@@ -290,7 +294,8 @@ pub async fn update(
             };
         }
         if state.password_age_deadline.is_unknown() {
-            state.password_age_deadline = match age::deadline(&config.schedule(), &prior.rotated_at) {
+            state.password_age_deadline = match age::deadline(&config.schedule(), &prior.rotated_at)
+            {
                 Ok(v) => known_or_null(v),
                 Err(d) => return keep_prior(d.into()),
             };
@@ -369,7 +374,8 @@ pub async fn update(
                 // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
                 return keep_prior(failure_diagnostic(&e, update_state_note(None), None));
             };
-            let block = Block::new(kind, now(), with, config.retry().cloned());
+            let block = Block::new(kind, now(), with, config.retry().cloned())
+                .retrying(evidence.as_ref().filter(|_| private.retry));
             let diagnostics = failure_diagnostic(&e, update_state_note(Some(kind)), Some(&block));
             ctx.users
                 .record_failure(&username, &seed, Noted::of(&block, &Remedy::single()));

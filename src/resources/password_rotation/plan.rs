@@ -19,7 +19,7 @@ use crate::resources::schedule::{
     self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
 use crate::resources::users::{
-    ClaimKind, Noted, Remedy, Users, blocked_error, blocked_warning,
+    ClaimKind, Noted, Remedy, Users, blocked_error, blocked_warning, refused_at_apply,
 };
 
 /// The planned state and the private bytes that go with it.
@@ -28,6 +28,8 @@ pub struct Plan {
     pub planned: Model,
     pub private: Private,
     pub diagnostics: Diagnostics,
+    /// The block that stands for this plan (its reason), if any: a rotation it plans is refused at apply.
+    pub blocked: Option<String>,
 }
 
 /// What this process knows about the user that a create's prior state can't say (see `users.rs`): the block and the
@@ -135,7 +137,8 @@ pub fn plan_in_run(
     p.diagnostics
         .extend(schedule::warnings(&config.schedule(), now));
     if let Some(prior) = prior {
-        p.diagnostics.extend(age_diagnostics(prior, config, &p, now));
+        p.diagnostics
+            .extend(age_diagnostics(prior, config, &p, now));
     }
     claim(users, prior, config, prior_private, &mut p);
     p
@@ -144,21 +147,18 @@ pub fn plan_in_run(
 /// What the plan says about the password's age (see [`schedule::age`]): an error past `password_age_deadline` when
 /// this plan does not rotate, a warning while `rotation_window` holds a due rotation.
 fn age_diagnostics(prior: &Model, config: &Model, p: &Plan, now: OffsetDateTime) -> Diagnostics {
-    let refused = p.diagnostics.has_errors();
-    let rotating = p.private.rotation.is_some() && !refused;
-    let blocked = p.planned.blocked_reason.known().map(String::as_str).or_else(|| {
-        refused
-            .then(|| prior.blocked_reason.known().map(String::as_str))
-            .flatten()
-    });
+    let blocked = p.blocked.as_deref();
+    let rotating = p.private.rotation.is_some() && blocked.is_none() && !p.diagnostics.has_errors();
     let who = format!("user {}", quote(username_of(config)));
+    // The deadline of the password the state holds now: the one that is not replaced when this plan does not rotate.
+    let deadline = age::deadline(&config.schedule(), &prior.rotated_at).unwrap_or(Attr::Unknown);
     let diags = age::diagnostics(
         &config.schedule(),
         &prior.last(),
         age::AgePlan {
             who: &who,
             set_at: &prior.rotated_at,
-            deadline: &p.planned.password_age_deadline,
+            deadline: &deadline,
             rotating,
             blocked,
         },
@@ -256,7 +256,10 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
         .clone()
         .or_else(|| known.password.clone());
     // A moved retry_stored_password_version lets the create log in once with the password it takes over.
-    let retried = handoff.is_some() && block.as_ref().is_some_and(|b| b.retry_lifts(config.retry()));
+    let retried = handoff.is_some()
+        && block
+            .as_ref()
+            .is_some_and(|b| b.retry_lifts(config.retry()));
     if let Some(b) = block.as_ref().filter(|_| !retried) {
         diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
     } else if handoff.is_none() && config.configured_password().is_none() {
@@ -287,6 +290,7 @@ fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
             ..Private::default()
         },
         diagnostics,
+        blocked: block.filter(|_| !retried).map(|b| b.reason),
     }
 }
 
@@ -324,11 +328,17 @@ fn plan_update(
             return Plan {
                 planned,
                 private: Private {
-                    block: if reseeded { None } else { prior_private.block.clone() },
-                    blocked_seed: (!reseeded && prior_private.block.is_some()).then_some(block_seed),
+                    block: if reseeded {
+                        None
+                    } else {
+                        prior_private.block.clone()
+                    },
+                    blocked_seed: (!reseeded && prior_private.block.is_some())
+                        .then_some(block_seed),
                     ..Private::default()
                 },
                 diagnostics,
+                blocked: None,
             };
         }
     };
@@ -350,7 +360,8 @@ fn plan_update(
             .or_else(|| prior.blocked_reason.known().cloned())
             .unwrap_or_else(|| b.reason(&Remedy::single()))
     });
-    let carried_block = if reseeded || retried {
+    // A block a retry lifts still travels, as evidence: should the retry fail, its block says what it retried.
+    let carried_block = if reseeded {
         None
     } else {
         prior_private.block.clone()
@@ -421,16 +432,21 @@ but current_password_wo is not set. Set it to the user's password now.",
     };
     match (&block, rotation) {
         (Some(reason), Some(PlannedRotation::Due(_))) => {
-            diagnostics.push(refusal(blocked_error(username_of(config), reason)));
+            diagnostics.push(refused_at_apply(username_of(config), reason));
+            // The apply refuses and keeps the block: the plan shows it staying.
+            planned.blocked_reason = Attr::Known(
+                prior
+                    .blocked_reason
+                    .known()
+                    .cloned()
+                    .unwrap_or_else(|| reason.clone()),
+            );
         }
         (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
         (None, _) => {}
     }
-    if let Some(PlannedRotation::Due(reason)) = rotation
-        && block.is_none()
-        && let Some(why) = rotation_warning(reason, config)
-    {
-        diagnostics.push(why);
+    if retried {
+        diagnostics.push(retry_warning(config));
     }
     Plan {
         planned,
@@ -449,21 +465,21 @@ but current_password_wo is not set. Set it to the user's password now.",
             ..Private::default()
         },
         diagnostics,
+        blocked: block,
     }
 }
 
-/// The warning that says why a plan rotates, so `~ password = (sensitive value)` never stands without a reason.
-/// `None` for a rotation the configuration itself shows (nothing more to say).
-fn rotation_warning(reason: Reason, config: &Model) -> Option<Diagnostic> {
-    let user = quote(username_of(config));
-    let detail = match reason {
-        Reason::RetryStoredPassword => format!(
-            "retry_stored_password_version changed, so this apply logs in once more as user {user} with the password \
-in state and rotates. If that password no longer works, that one log-in fails and the resource blocks again."
+/// The warning on a plan that uses the acknowledgement: what the one log-in it allows will do.
+fn retry_warning(config: &Model) -> Diagnostic {
+    Diagnostic::warning(
+        "Rotation retries the password in state",
+        format!(
+            "retry_stored_password_version changed, so this apply logs in once more as user {} with the password in \
+state and rotates. If that password no longer works, that one log-in fails and the resource blocks again.",
+            quote(username_of(config))
         ),
-        _ => return None,
-    };
-    Some(Diagnostic::warning("Password rotation planned", detail))
+    )
+    .at("retry_stored_password_version")
 }
 
 /// The warning on a plan that destroys the object: no API call is made, and ThingSpace keeps the password that

@@ -45,8 +45,8 @@ pub struct Private {
     /// Pairs the update half and the create half of one replacement (see `users::Users::claim`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claim: Option<u64>,
-    /// Plan to apply: a moved `retry_stored_password_version` lifts the object's block for this rotation's one log-in
-    /// with the stored password (see [`Block::retry_lifts`]).
+    /// Plan to apply: a moved `retry_stored_password_version` lifts the object's block (`block`, carried as evidence)
+    /// for this rotation's one log-in with the stored password (see [`Block::retry_lifts`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retry: bool,
 }
@@ -102,6 +102,7 @@ impl Private {
                     at: 0,
                     login: None,
                     retry: None,
+                    retried: None,
                 }),
                 ..Private::default()
             };
@@ -162,6 +163,7 @@ mod tests {
                 at: 7,
                 login: Some(crate::resources::users::LoginWith::Stored),
                 retry: Some(crate::plugin::cty::Number::from(3i64)),
+                retried: Some(BlockKind::ResetUnknown),
             }),
             prior_password: Some(Secret::new("P\"1")),
             login: Some(Secret::new("P2")),

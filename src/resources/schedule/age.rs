@@ -13,15 +13,19 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{Last, MAX_PERIOD, MIN_PERIOD, Schedule, Window, jitter_attr, period_attr, time_attr, window_attr};
+use super::{
+    Last, MAX_PERIOD, MIN_PERIOD, Schedule, Window, jitter_attr, period_attr, time_attr,
+    window_attr,
+};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::timefmt::{format_duration, format_rfc3339, parse_duration};
 
 /// Parses `max_password_age`: a duration like `rotation_period`, in the same range.
 pub fn max_age_attr(value: &str) -> Result<Duration, Diagnostic> {
-    let bad =
-        |detail: String| Diagnostic::error("Invalid max_password_age", detail).at("max_password_age");
+    let bad = |detail: String| {
+        Diagnostic::error("Invalid max_password_age", detail).at("max_password_age")
+    };
     let d = parse_duration(value).map_err(|e| bad(format!("{e}.")))?;
     if d < MIN_PERIOD || d > MAX_PERIOD {
         return Err(bad(format!(
@@ -74,7 +78,11 @@ pub fn validate(config: &Schedule<'_>) -> Diagnostics {
             return diags;
         }
     };
-    let Some(period) = config.rotation_period.known().and_then(|p| period_attr(p).ok()) else {
+    let Some(period) = config
+        .rotation_period
+        .known()
+        .and_then(|p| period_attr(p).ok())
+    else {
         return diags;
     };
     if max_age < period {
@@ -116,7 +124,10 @@ period, so it would always outlive the maximum age. Shorten rotation_period (for
                 format_duration(worst)
             )
         } else {
-            format!("A password's age can reach {terms} = {}", format_duration(worst))
+            format!(
+                "A password's age can reach {terms} = {}",
+                format_duration(worst)
+            )
         };
         diags.push(
             Diagnostic::error(
@@ -213,15 +224,25 @@ pub fn diagnostics(
         return diags;
     }
     let held = held(last, config, now);
-    let deadline = plan.deadline.known().and_then(|d| time_attr("password_age_deadline", d).ok());
+    let deadline = plan
+        .deadline
+        .known()
+        .and_then(|d| time_attr("password_age_deadline", d).ok());
     let when = |t: OffsetDateTime| format_rfc3339(t);
     if let Some(deadline) = deadline.filter(|d| now >= *d) {
-        let set_at = plan.set_at.known().and_then(|s| time_attr("rotated_at", s).ok());
+        let set_at = plan
+            .set_at
+            .known()
+            .and_then(|s| time_attr("rotated_at", s).ok());
         let age = set_at
             .and_then(|s| Duration::try_from(now - s).ok())
             .map(|a| format!(", {} ago", format_duration(a)))
             .unwrap_or_default();
-        let max = config.max_password_age.known().map(String::as_str).unwrap_or("?");
+        let max = config
+            .max_password_age
+            .known()
+            .map(String::as_str)
+            .unwrap_or("?");
         let (why, fix) = match (plan.blocked, held) {
             (Some(reason), _) => (
                 format!("the resource is blocked: {reason}"),

@@ -75,3 +75,13 @@ pub fn encodings(secret: &str) -> Vec<String> {
     forms.dedup();
     forms
 }
+
+/// The summaries of the warnings in a command's output, without Terraform's own note that `dev_overrides` (how the
+/// tests install the provider) is in effect.
+pub fn warnings(text: &str) -> Vec<String> {
+    text.lines()
+        .filter_map(|l| l.trim().strip_prefix("Warning: "))
+        .filter(|w| !w.starts_with("Provider development overrides are in effect"))
+        .map(str::to_owned)
+        .collect()
+}

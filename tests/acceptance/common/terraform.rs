@@ -545,6 +545,24 @@ impl Workspace {
             .is_ok_and(|s| s.success())
     }
 
+    /// Puts the provider binary where `terraform init` installs one from a mirror
+    /// (`.terraform/providers/<address>/<version>/<os_arch>/`), for CI scripts that run its `report` command from there
+    /// in a workspace that installs the provider through `dev_overrides`, which installs nothing.
+    pub fn place_provider_as_init_does(&self) {
+        let dir = self
+            .work
+            .join(".terraform/providers/registry.terraform.io")
+            .join(PROVIDER_SOURCE)
+            .join("0.0.0")
+            .join("linux_amd64");
+        std::fs::create_dir_all(&dir).expect("create the provider directory");
+        let bin = std::path::absolute(provider_bin()).expect("absolute provider path");
+        let link = dir.join("terraform-provider-thingspace_v0.0.0");
+        if !link.exists() {
+            std::os::unix::fs::symlink(bin, link).expect("link the provider binary");
+        }
+    }
+
     /// The raw `terraform.tfstate` text, for asserting that a secret is absent.
     pub fn state_file(&self) -> String {
         self.read("terraform.tfstate")

@@ -21,7 +21,7 @@ fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
         &Known::default(),
     );
     assert_eq!(
-        errors(&p),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
     assert_eq!(
@@ -96,7 +96,7 @@ fn blocked_reason_alone_blocks_even_without_private_bytes() {
         ..config()
     };
     let p = plain(Some(&prior), &due);
-    assert!(p.diagnostics.has_errors());
+    assert!(!refused(&p).is_empty(), "{:?}", p.diagnostics);
     // An object with no password (imported, or left by a failed create) and the same seed is blocked too: that
     // rotation would log in with the seed that failed.
     let no_password = Model {
@@ -104,7 +104,7 @@ fn blocked_reason_alone_blocks_even_without_private_bytes() {
         ..prior.clone()
     };
     let p = plain(Some(&no_password), &config());
-    assert!(p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert!(!refused(&p).is_empty(), "{:?}", p.diagnostics);
 }
 
 #[test]
@@ -126,7 +126,7 @@ fn a_create_is_refused_when_the_process_saw_its_seed_blocked() {
     observe(&users, &tainted, &Private::default());
     let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
     assert_eq!(
-        errors(&p),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
     // A re-seed (another current_password) may log in; another user is not affected.
@@ -281,6 +281,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
             login: Some(crate::resources::users::LoginWith::Stored),
             retry: None,
+            retried: None,
         }),
         blocked_seed: Some(prior.seed()),
         ..Private::default()
@@ -304,7 +305,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
     };
     let p = plan(Some(&prior), &due, NOW, &private, &Known::default());
     assert_eq!(
-        errors(&p),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
 
@@ -324,7 +325,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
     };
     let p = plan(Some(&seedless), &again, NOW, &carried, &Known::default());
     assert_eq!(
-        errors(&p),
+        refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
 

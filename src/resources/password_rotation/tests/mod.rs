@@ -65,9 +65,23 @@ pub(super) fn blocked_private() -> Private {
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
             login: Some(crate::resources::users::LoginWith::Stored),
             retry: None,
+            retried: None,
         }),
         ..Private::default()
     }
+}
+
+/// What a plan refuses: its errors, and a due rotation it plans only for the apply to refuse (a block, which must not
+/// stop the other resources' plans).
+pub(super) fn refused(p: &Plan) -> Vec<&str> {
+    p.diagnostics
+        .0
+        .iter()
+        .filter(|d| {
+            d.is_error() || (p.blocked.is_some() && d.summary.starts_with("Rotation blocked"))
+        })
+        .map(|d| d.summary.as_str())
+        .collect()
 }
 
 pub(super) fn errors(p: &Plan) -> Vec<&str> {

@@ -1,6 +1,7 @@
 //! Tests of the shared schedule: shared fixtures here, the due table beside them, argument checks in `args`, and
 //! windows and jitter in `window`.
 
+mod age;
 mod args;
 mod window;
 
