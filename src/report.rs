@@ -490,3 +490,201 @@ fn summary_counts(rows: &[Row]) -> String {
         parts.join(", ")
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    const NOW: OffsetDateTime = datetime!(2027-04-05 06:17 UTC);
+
+    fn single(name: &str, values: Value) -> Value {
+        json!({
+            "address": format!("thingspace_password_rotation.{name}"),
+            "mode": "managed",
+            "type": "thingspace_password_rotation",
+            "values": values,
+        })
+    }
+
+    fn change(address: &str, kind: &str, after: Value, unknown: Value) -> Value {
+        json!({
+            "address": address,
+            "mode": "managed",
+            "type": kind,
+            "change": {"actions": ["update"], "after": after, "after_unknown": unknown},
+        })
+    }
+
+    fn values(user: &str, extra: Value) -> Value {
+        let mut v = json!({
+            "username": user,
+            "password": "Secret-Must-Not-Show",
+            "rotated_at": "2027-01-04T06:17:00Z",
+            "rotation_period": "83d",
+            "max_password_age": "90d",
+            "password_age_deadline": "2027-04-04T06:17:00Z",
+            "blocked_reason": null,
+        });
+        if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
+            for (k, x) in extra {
+                v.insert(k.clone(), x.clone());
+            }
+        }
+        v
+    }
+
+    fn status_of(rows: &[Row], user: &str) -> Status {
+        rows.iter()
+            .find(|r| r.username == user)
+            .unwrap_or_else(|| panic!("no {user} in {rows:?}"))
+            .status
+    }
+
+    #[test]
+    fn a_plan_gives_each_user_a_status_and_no_secret() {
+        let window =
+            json!({"days": ["mon", "tue", "wed", "thu"], "start": "02:00", "end": "05:00"});
+        let doc = json!({
+            "format_version": "1.2",
+            "timestamp": "2027-03-29T06:17:00Z",
+            "resource_changes": [
+                change("thingspace_password_rotation.a", "thingspace_password_rotation",
+                    values("svc-a", json!({"password": null})), json!({"password": true})),
+                change("thingspace_password_rotation.b", "thingspace_password_rotation",
+                    values("svc-b", json!({"blocked_reason": "ThingSpace rejected a log-in."})), json!({})),
+                change("thingspace_password_rotation.c", "thingspace_password_rotation",
+                    values("svc-c", json!({"rotation_window": window})), json!({})),
+                change("thingspace_password_rotation.d", "thingspace_password_rotation",
+                    values("svc-d", json!({"rotated_at": "2027-03-01T00:00:00Z",
+                        "password_age_deadline": "2027-05-30T00:00:00Z"})), json!({})),
+                change("aws_secretsmanager_secret.x", "aws_secretsmanager_secret", json!({}), json!({})),
+            ],
+        });
+        // As of the plan's own time: Monday 06:17, svc-c's rotation is due but outside its window.
+        let rows = rows(&doc, None).unwrap();
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(status_of(&rows, "svc-a"), Status::Due);
+        assert_eq!(status_of(&rows, "svc-b"), Status::Blocked);
+        assert_eq!(status_of(&rows, "svc-c"), Status::Held);
+        assert_eq!(status_of(&rows, "svc-d"), Status::Ok);
+        let held = rows.iter().find(|r| r.username == "svc-c").unwrap();
+        assert!(
+            held.reason.contains("until 2027-03-30T02:00:00Z"),
+            "{held:?}"
+        );
+        // A week later the held one is overdue.
+        let later = super::rows(&doc, Some(NOW)).unwrap();
+        assert_eq!(status_of(&later, "svc-c"), Status::Overdue);
+        let md = markdown(&later);
+        assert!(
+            md.contains("| overdue | `thingspace_password_rotation.c` | `svc-c` |"),
+            "{md}"
+        );
+        assert!(
+            !md.contains("Secret-Must-Not-Show")
+                && !format!("{later:?}").contains("Secret-Must-Not-Show")
+        );
+    }
+
+    #[test]
+    fn a_state_is_judged_by_the_clock_and_a_due_rotation_says_so() {
+        let doc = json!({
+            "format_version": "1.0",
+            "values": {"root_module": {
+                "resources": [single("a", values("svc-a", json!({})))],
+                "child_modules": [{"resources": [single("b", values("svc-b", json!({
+                    "rotated_at": "2027-03-01T00:00:00Z",
+                    "password_age_deadline": "2027-05-30T00:00:00Z"})))]}],
+            }},
+        });
+        let rows = rows(&doc, Some(NOW)).unwrap();
+        assert_eq!(status_of(&rows, "svc-a"), Status::Overdue);
+        assert_eq!(status_of(&rows, "svc-b"), Status::Ok);
+        let rows = super::rows(&doc, Some(datetime!(2027-03-30 00:00 UTC))).unwrap();
+        assert_eq!(
+            status_of(&rows, "svc-a"),
+            Status::Due,
+            "due since 2027-03-28, no window"
+        );
+        // An empty state and a plan without our resources report nothing.
+        assert!(
+            super::rows(&json!({"format_version": "1.0"}), None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            super::rows(&json!({"planned_values": {}}), None)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(super::rows(&json!({"something": "else"}), None).is_err());
+    }
+
+    #[test]
+    fn the_alternating_resource_reports_both_users_and_blames_the_named_one() {
+        let doc = json!({
+            "format_version": "1.0",
+            "values": {"root_module": {"resources": [{
+                "address": "thingspace_alternating_password_rotation.api",
+                "mode": "managed",
+                "type": "thingspace_alternating_password_rotation",
+                "values": {
+                    "usernames": ["svc-blue", "svc-green"],
+                    "active_username": "svc-green",
+                    "standby_username": "svc-blue",
+                    "rotated_at": "2027-03-01T00:00:00Z",
+                    "standby_rotated_at": "2027-01-30T00:00:00Z",
+                    "rotation_period": "30d",
+                    "max_password_age": "90d",
+                    "blocked_reason": "User \"svc-blue\": A log-in got no usable answer.",
+                },
+            }]}},
+        });
+        let rows = rows(&doc, Some(datetime!(2027-03-10 00:00 UTC))).unwrap();
+        assert_eq!(status_of(&rows, "svc-blue"), Status::Blocked);
+        assert_eq!(status_of(&rows, "svc-green"), Status::Ok);
+        let blue = rows.iter().find(|r| r.username == "svc-blue").unwrap();
+        assert_eq!(blue.rotated_at.as_deref(), Some("2027-01-30T00:00:00Z"));
+        assert_eq!(blue.deadline.as_deref(), Some("2027-04-30T00:00:00Z"));
+    }
+
+    #[test]
+    fn the_command_fails_on_the_statuses_asked_for_and_on_bad_input() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("show.json");
+        let blocked = json!({"format_version": "1.0", "values": {"root_module": {"resources": [
+            single("a", values("svc-a", json!({"blocked_reason": "stuck", "password_age_deadline": null})))]}}});
+        std::fs::write(&input, blocked.to_string()).unwrap();
+        let md = dir.path().join("summary.md");
+        let args = |extra: &[&str]| -> Vec<String> {
+            let mut a: Vec<String> = extra.iter().map(|s| (*s).to_owned()).collect();
+            a.push(input.display().to_string());
+            a
+        };
+        assert_eq!(run(&args(&[])), Ok(true));
+        assert_eq!(run(&args(&["--fail-on", "none"])), Ok(false));
+        assert_eq!(run(&args(&["--fail-on", "overdue"])), Ok(false));
+        assert_eq!(
+            run(&args(&[
+                "--markdown",
+                md.to_str().unwrap(),
+                "--fail-on",
+                "blocked"
+            ])),
+            Ok(true)
+        );
+        assert!(
+            std::fs::read_to_string(&md)
+                .unwrap()
+                .contains("| blocked |")
+        );
+        assert!(run(&args(&["--fail-on", "stuck"])).is_err());
+        assert!(run(&args(&["--now", "yesterday"])).is_err());
+        assert!(run(&args(&["--bogus"])).is_err());
+        std::fs::write(&input, "not json").unwrap();
+        assert!(run(&args(&[])).unwrap_err().contains("not JSON"));
+    }
+}

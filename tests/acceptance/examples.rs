@@ -400,10 +400,29 @@ fn pattern_rotate_every_90_days_applies() {
 
     assert_one_rotation_recorded(&emu, "svc-billing");
     let addr = "thingspace_password_rotation.billing";
-    assert_rotated_every_90_days(&emu, &ws, addr, "svc-billing");
+    // 83 days between rotations, so a daily run keeps every password under the 90-day maximum.
+    let r = ws.resource(addr);
+    let user = emu.user("svc-billing");
+    assert_eq!(str_of(&r, "password"), user.password);
+    assert_eq!((user.resets, user.failed_logins), (1, 0));
+    let rotated = parse_time(str_of(&r, "rotated_at"));
+    assert_eq!(
+        parse_time(str_of(&r, "rotate_after")) - rotated,
+        time::Duration::days(83)
+    );
+    assert_eq!(
+        parse_time(str_of(&r, "password_age_deadline")) - rotated,
+        NINETY_DAYS
+    );
     let out = ws.tf(&["output", "-raw", "next_rotation_after"]);
     out.assert_success();
     assert_eq!(out.stdout, str_of(&ws.resource(addr), "rotate_after"));
+    let out = ws.tf(&["output", "-raw", "password_age_deadline"]);
+    out.assert_success();
+    assert_eq!(
+        out.stdout,
+        str_of(&ws.resource(addr), "password_age_deadline")
+    );
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0, "nothing due");
 }
 

@@ -95,6 +95,13 @@ fn providers_schema_json_shows_every_attribute_with_its_flags() {
         ("blocked_reason", "string".into(), &["computed"]),
         ("rotation_jitter", "string".into(), &["optional"]),
         ("next_window_start", "string".into(), &["computed"]),
+        ("max_password_age", "string".into(), &["optional"]),
+        ("password_age_deadline", "string".into(), &["computed"]),
+        (
+            "retry_stored_password_version",
+            "number".into(),
+            &["optional"],
+        ),
     ];
     // rotation_window is a nested attribute: its own attributes say which are required.
     assert_eq!(flags("rotation_window"), ["optional"]);

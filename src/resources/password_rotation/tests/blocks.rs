@@ -342,3 +342,93 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
     );
     assert_eq!(p.private.block, None);
 }
+
+/// A moved `retry_stored_password_version` lifts a block for one rotation with the stored password; the recorded
+/// value, no value, a locked user, or a state without a password do not. The block travels on as evidence.
+#[test]
+fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
+    use crate::resources::users::LoginWith;
+    let prior = Model {
+        retry_stored_password_version: Attr::Known(Number::from(1i64)),
+        blocked_reason: s("A log-in got no usable answer."),
+        ..state(&config(), "2027-03-01T00:00:00Z")
+    };
+    let block = |kind: BlockKind| Private {
+        block: Some(Block {
+            kind,
+            at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
+            login: Some(LoginWith::Stored),
+            retry: Some(Number::from(1i64)),
+            retried: None,
+        }),
+        blocked_seed: Some(prior.seed()),
+        ..Private::default()
+    };
+    let with_retry = |n: i64| Model {
+        retry_stored_password_version: Attr::Known(Number::from(n)),
+        ..config()
+    };
+    let p = plan(
+        Some(&prior),
+        &with_retry(2),
+        NOW,
+        &block(BlockKind::LoginUnknown),
+        &Known::default(),
+    );
+    assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
+    assert_eq!(
+        p.private.rotation,
+        Some(PlannedRotation::Due(decide::Reason::RetryStoredPassword))
+    );
+    assert!(p.private.retry);
+    assert_eq!(
+        p.private.block,
+        block(BlockKind::LoginUnknown).block,
+        "kept as evidence"
+    );
+    assert_eq!(p.blocked, None);
+    assert!(p.planned.password.is_unknown());
+    assert_eq!(
+        p.diagnostics.0[0].summary,
+        "Rotation retries the password in state"
+    );
+    // The recorded value, or none: still blocked, and nothing is due, so only the warning.
+    for cfg in [with_retry(1), config()] {
+        let p = plan(
+            Some(&prior),
+            &cfg,
+            NOW,
+            &block(BlockKind::LoginUnknown),
+            &Known::default(),
+        );
+        assert_eq!(p.private.rotation, None);
+        assert!(!p.private.retry);
+        assert_eq!(p.diagnostics.0[0].summary, "Password rotation is blocked");
+    }
+    // A locked user: no retry.
+    let p = plan(
+        Some(&prior),
+        &with_retry(2),
+        NOW,
+        &block(BlockKind::UserLocked),
+        &Known::default(),
+    );
+    assert_eq!(p.private.rotation, None);
+    // No stored password: the rotation would need the seed the block is on.
+    let no_password = Model {
+        password: Attr::Null,
+        ..prior.clone()
+    };
+    let p = plan(
+        Some(&no_password),
+        &with_retry(2),
+        NOW,
+        &block(BlockKind::LoginUnknown),
+        &Known::default(),
+    );
+    assert!(!p.private.retry);
+    assert_eq!(
+        refused(&p),
+        vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
+    );
+}
