@@ -634,3 +634,228 @@ fn a_reseed_whose_second_reset_had_no_effect_is_still_pending_for_that_user() {
     assert_eq!(str_of(&r, "active_password"), green.password);
     assert_eq!(str_of(&r, "standby_password"), emu.user(BLUE).password);
 }
+
+// ----- Issue 20: re-seeds that never log in with a stale seed nor drop a generated password -----
+
+/// The resource seeded write-only from `var.seeds` (a map, TF_VAR_seeds), with `extra` in its block.
+fn write_only(ws: &Workspace, version: u32, extra: &str) {
+    ws.write(
+        "main.tf",
+        &format!(
+            "{REQUIRED_PROVIDERS}\nprovider \"thingspace\" {{\n  request_timeout = \"{TIMEOUT}\"\n}}\n\nvariable \
+\"seeds\" {{\n  type      = map(string)\n  sensitive = true\n  ephemeral = true\n}}\n\nresource \
+\"thingspace_alternating_password_rotation\" \"api\" {{\n  usernames                    = [\"{BLUE}\", \"{GREEN}\"]\n  \
+current_passwords_wo         = var.seeds\n  current_passwords_wo_version = {version}\n{extra}}}\n"
+        ),
+    );
+}
+
+/// `TF_VAR_seeds` for the two users.
+fn seeds_var(blue: &str, green: &str) -> String {
+    serde_json::json!({ BLUE: blue, GREEN: green }).to_string()
+}
+
+/// Failed log-ins as `name`, whatever the password.
+fn failed(emu: &Emulator, name: &str) -> usize {
+    emu.user(name).failed_logins as usize
+}
+
+/// Asserts each user's password at ThingSpace is the one the state holds for it, and nothing is blocked.
+fn assert_both_live_in_state(emu: &Emulator, ws: &Workspace, ctx: &str) {
+    for name in [BLUE, GREEN] {
+        let live = emu.user(name).password;
+        assert!(
+            passwords_in_state(ws).contains(&(name.to_owned(), live)),
+            "{ctx}: {name}'s password at ThingSpace is not in state: {}",
+            ws.resource(ADDR)
+        );
+    }
+    assert!(ws.resource(ADDR)["blocked_reason"].is_null(), "{ctx}");
+}
+
+/// Finding 1: a rotation's reset of the standby answers 500 after it took effect, so the standby is blocked. Doing
+/// what blocked_reason says (the standby's real password in the map, a new current_passwords_wo_version) while the
+/// active user's entry still holds its original, stale seed must not log in as the active user at all: the version
+/// moved, but the active user's stored password works, so the seed is not used. Repeating the step costs nothing.
+#[test]
+fn reseeding_the_standby_never_logs_in_as_the_active_user_with_its_stale_seed() {
+    let emu = Emulator::start();
+    emu.add_user(BLUE, SEED_BLUE);
+    emu.add_user(GREEN, SEED_GREEN);
+    let mut ws = Workspace::new(&emu);
+    ws.set_env("TF_VAR_seeds", &seeds_var(SEED_BLUE, SEED_GREEN));
+    write_only(&ws, 1, "  triggers = { n = \"0\" }\n");
+    ws.apply();
+    write_only(&ws, 1, "  triggers = { n = \"1\" }\n");
+    emu.fault(
+        Fault::status(RESET_PATH, 500, "<html>oops</html>")
+            .content_type("text/html")
+            .after(),
+    );
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "{out}");
+    let reason = str_of(&ws.resource(ADDR), "blocked_reason").to_owned();
+    assert!(reason.starts_with("User \"svc-blue\""), "{reason}");
+    assert!(
+        reason.contains("current_passwords_wo[\"svc-blue\"]"),
+        "{reason}"
+    );
+
+    for version in [2, 3] {
+        // What support says blue's password is now; green's entry still its first seed.
+        ws.set_env(
+            "TF_VAR_seeds",
+            &seeds_var(&emu.user(BLUE).password, SEED_GREEN),
+        );
+        write_only(&ws, version, "  triggers = { n = \"1\" }\n");
+        emu.clear_requests();
+        ws.apply();
+        check_invariants(&emu, &ws, &format!("re-seed at version {version}"));
+        assert_eq!(
+            failed(&emu, GREEN),
+            0,
+            "the active user is never logged in with its stale seed"
+        );
+        assert_eq!(
+            touched(&emu.requests(), LOGIN_PATH, GREEN),
+            0,
+            "version {version}: no log-in as the active user"
+        );
+        assert_both_live_in_state(&emu, &ws, &format!("version {version}"));
+    }
+    assert_eq!(failed(&emu, BLUE), 0);
+}
+
+/// Finding 2: a create's second reset takes effect but answers 500, so the second user is blocked; the first user's
+/// new password is in the tainted state. Re-seeding the second user the same way must keep the first user's
+/// generated password: the replacement logs in as the first user with it, not with its stale seed.
+#[test]
+fn a_partial_create_keeps_the_first_users_password_through_the_second_users_reseed() {
+    let emu = Emulator::start();
+    emu.add_user(BLUE, SEED_BLUE);
+    emu.add_user(GREEN, SEED_GREEN);
+    let mut ws = Workspace::new(&emu);
+    ws.set_env("TF_VAR_seeds", &seeds_var(SEED_BLUE, SEED_GREEN));
+    write_only(&ws, 1, "");
+    emu.fault(Fault::delay(RESET_PATH, 1));
+    emu.fault(
+        Fault::status(RESET_PATH, 500, "<html>oops</html>")
+            .content_type("text/html")
+            .after(),
+    );
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "{out}");
+    let blue_generated = emu.user(BLUE).password;
+    assert_ne!(blue_generated, SEED_BLUE);
+    assert!(passwords_in_state(&ws).contains(&(BLUE.to_owned(), blue_generated.clone())));
+    check_invariants(&emu, &ws, "the partial create");
+
+    ws.set_env(
+        "TF_VAR_seeds",
+        &seeds_var(SEED_BLUE, &emu.user(GREEN).password),
+    );
+    write_only(&ws, 2, "");
+    ws.apply();
+    check_invariants(&emu, &ws, "the re-seed of the second user");
+    assert_eq!(
+        failed(&emu, BLUE),
+        0,
+        "never the stale seed of the first user"
+    );
+    assert_eq!(failed(&emu, GREEN), 0);
+    assert_both_live_in_state(&emu, &ws, "after the re-seed");
+    assert!(!ws.tainted(ADDR));
+}
+
+/// Finding 4: after a partial create whose second log-in got no usable answer, the recovery needs no password
+/// copied out of state: moving the version re-seeds only the blocked second user (with its seed, which still works),
+/// and the first user logs in with its new password from state.
+#[test]
+fn recovering_a_partial_create_needs_no_password_from_state() {
+    let emu = Emulator::start();
+    emu.add_user(BLUE, SEED_BLUE);
+    emu.add_user(GREEN, SEED_GREEN);
+    let mut ws = Workspace::new(&emu);
+    ws.set_env("TF_VAR_seeds", &seeds_var(SEED_BLUE, SEED_GREEN));
+    write_only(&ws, 1, "");
+    emu.fault(Fault::delay(LOGIN_PATH, 1));
+    emu.fault(Fault::status(LOGIN_PATH, 503, "<html>busy</html>").content_type("text/html"));
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "{out}");
+    let text = flat(&out.combined());
+    assert!(text.contains("new passwords are stored in state"), "{out}");
+    assert!(
+        text.contains("no password needs copying out of state"),
+        "{out}"
+    );
+    assert!(
+        !text.contains("current_password_wo ") && !text.contains("current_password "),
+        "the single resource's names: {out}"
+    );
+    // The same secrets, one number moved: nothing from state is handled by anyone.
+    write_only(&ws, 2, "");
+    let out = ws.apply();
+    assert!(
+        !flat(&out.combined()).contains("No password to log in with"),
+        "{out}"
+    );
+    check_invariants(&emu, &ws, "the recovery");
+    assert_eq!((failed(&emu, BLUE), failed(&emu, GREEN)), (0, 0));
+    assert_both_live_in_state(&emu, &ws, "after the recovery");
+}
+
+/// Issue 19 on the alternating resource: the acknowledgement lifts a user's transient block with one log-in as that
+/// user with its stored password, and max_password_age counts from the older (standby) password.
+#[test]
+fn the_acknowledgement_and_max_password_age_work_per_user() {
+    let (emu, mut ws) = setup(&format!(
+        "{}  triggers = {{ n = \"0\" }}\n  rotation_period = \"30d\"\n  max_password_age = \"61d\"\n",
+        seeds(SEED_BLUE, SEED_GREEN)
+    ));
+    ws.apply();
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "standby_rotated_at"), str_of(&r, "rotated_at"));
+    // 31 days on, the scheduled rotation of the standby (blue): its log-in is processed but answered 503.
+    ws.set_clock_offset(31 * 86_400);
+    emu.fault(
+        Fault::status(LOGIN_PATH, 503, "<html>busy</html>")
+            .content_type("text/html")
+            .after(),
+    );
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "{out}");
+    let reason = str_of(&ws.resource(ADDR), "blocked_reason").to_owned();
+    assert!(reason.contains("retry_stored_password_version"), "{reason}");
+    // Past the older password's deadline (61 days from the create), the blocked rotation fails the plan.
+    ws.set_clock_offset(62 * 86_400);
+    let out = ws.tf(&["plan", "-input=false"]);
+    assert!(!out.success(), "{out}");
+    let text = flat(&out.combined());
+    assert!(
+        text.contains("Password older than max_password_age"),
+        "{out}"
+    );
+    assert!(text.contains("user \"svc-blue\" (the standby)"), "{out}");
+    // The acknowledgement: one log-in as blue with its stored password, and it rotates.
+    write(
+        &ws,
+        &format!(
+            "{}  triggers = {{ n = \"0\" }}\n  rotation_period = \"30d\"\n  max_password_age = \"61d\"\n  \
+retry_stored_password_version = 1\n",
+            seeds(SEED_BLUE, SEED_GREEN)
+        ),
+        "",
+    );
+    emu.clear_requests();
+    ws.apply();
+    assert_eq!(touched(&emu.requests(), LOGIN_PATH, BLUE), 1);
+    assert_eq!(touched(&emu.requests(), LOGIN_PATH, GREEN), 0);
+    assert_eq!((failed(&emu, BLUE), failed(&emu, GREEN)), (0, 0));
+    let r = ws.resource(ADDR);
+    assert_eq!(str_of(&r, "active_username"), BLUE);
+    assert!(r["blocked_reason"].is_null(), "{r}");
+    // The standby (green) was set at the create: its deadline is the resource's.
+    assert_eq!(str_of(&r, "standby_username"), GREEN);
+    assert_ne!(str_of(&r, "standby_rotated_at"), str_of(&r, "rotated_at"));
+    check_invariants(&emu, &ws, "after the acknowledgement");
+}

@@ -5,7 +5,8 @@
 //! Run one module with a filter: `cargo test --test acceptance faults::`. The modules, one concept each:
 //! - `password_rotation`, `alternating`: the two resources' workflows; `pipeline`: what CI pipelines do with Terraform;
 //!   `schedule`: rotation windows, jitter and "rotate now" from the CI examples.
-//! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix.
+//! - `faults`, `lockout`, `matrix`: injected faults, lock-out safety across workflows, the fault-sequence matrix;
+//!   `matrix_alternating`: the same for the alternating resource's recoveries, per user.
 //! - `secrets`: nothing secret in any output; `compat`: the Terraform versions we support; `identity`: resource
 //!   identity with the real CLI.
 //! - `plugin`: the plugin's lifecycle under Terraform; `plugin_transport`: the gRPC transport in-process.
@@ -33,6 +34,7 @@ mod harness;
 mod identity;
 mod lockout;
 mod matrix;
+mod matrix_alternating;
 mod network;
 mod password_rotation;
 mod pipeline;

@@ -32,13 +32,13 @@ const USER: &str = "svc-matrix";
 const SEED: &str = "Seed\"P@ss/w0rd&1";
 const ADDR: &str = "thingspace_password_rotation.ci";
 /// The provider's per-request limit in these sequences; a late effect lands after it.
-const TIMEOUT: &str = "2s";
-const LATE_MS: u64 = 3_000;
+pub(crate) const TIMEOUT: &str = "2s";
+pub(crate) const LATE_MS: u64 = 3_000;
 /// How long a faulted request is held for a Ctrl-C or kill -9 to arrive while it is on the wire.
 const HOLD_MS: u64 = 2_500;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Step {
+pub(crate) enum Step {
     Token,
     Login,
     Reset,
@@ -46,7 +46,7 @@ enum Step {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Outcome {
+pub(crate) enum Outcome {
     Refused,
     Status5xxBefore,
     Status5xxAfter,
@@ -71,7 +71,7 @@ enum Workflow {
 }
 
 const STEPS: [Step; 4] = [Step::Token, Step::Login, Step::Reset, Step::Logout];
-const OUTCOMES: [Outcome; 6] = [
+pub(crate) const OUTCOMES: [Outcome; 6] = [
     Outcome::Refused,
     Outcome::Status5xxBefore,
     Outcome::Status5xxAfter,
@@ -101,7 +101,7 @@ struct Cell {
 }
 
 impl Step {
-    fn path(self) -> &'static str {
+    pub(crate) fn path(self) -> &'static str {
         match self {
             Step::Token => TOKEN_PATH,
             Step::Login => LOGIN_PATH,
@@ -112,7 +112,7 @@ impl Step {
 }
 
 /// The fault for `step` and `outcome`; `hold` keeps the request on the wire for a signal to arrive.
-fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
+pub(crate) fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
     let path = step.path();
     let refused_body = match step {
         Step::Token => {
@@ -438,7 +438,7 @@ impl Run {
     }
 }
 
-fn describe(reqs: &[Request]) -> String {
+pub(crate) fn describe(reqs: &[Request]) -> String {
     reqs.iter()
         .map(|r| {
             let step = r.path.rsplit('/').next().unwrap_or("?");

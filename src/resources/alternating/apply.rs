@@ -139,6 +139,20 @@ are blocked or have no password in state, so no password needs copying out of st
     )
 }
 
+/// The text of [`failure_diagnostic`], for the test that checks every message names this resource's arguments.
+#[cfg(test)]
+pub(super) fn failure_text(e: &RotateError, block: Option<&UserBlock>) -> String {
+    let d = failure_diagnostic(e, block);
+    format!("{}: {}", d.summary, d.detail)
+}
+
+/// The text of [`partial_error`], for the same test.
+#[cfg(test)]
+pub(super) fn partial_text() -> String {
+    let d = partial_error(&[("green".to_owned(), Secret::new("x"))], "blue", true);
+    format!("{}: {}", d.summary, d.detail)
+}
+
 /// A failed reset's diagnostic, with the steps that lift the block it left for that user (if it left one).
 fn failure_diagnostic(e: &RotateError, block: Option<&UserBlock>) -> Diagnostic {
     let steps = block

@@ -46,9 +46,9 @@ pub fn remedy(user: &str) -> Remedy {
     let key = quote(user);
     Remedy {
         reseed: format!(
-            "set current_passwords_wo[{key}] to that user's current password and change \
-current_passwords_wo_version (with current_passwords instead, change current_passwords[{key}]); the other user, whose \
-password in state still works, is not logged in with its seed"
+            "set current_passwords_wo[{key}] (or current_passwords[{key}]) to that user's current password and \
+change current_passwords_wo_version; the other user, whose password in state still works, is not logged in with its \
+seed"
         ),
     }
 }

@@ -841,3 +841,176 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
     // The block travels to the apply, which judges it as the plan did.
     assert_eq!(p.private.blocks.len(), 1);
 }
+
+/// Whether `text` names one of the single resource's seed arguments (`current_password`, `current_password_wo`,
+/// `current_password_wo_version`): a "current_password" not followed by an "s".
+fn names_single_resource_arguments(text: &str) -> bool {
+    text.match_indices("current_password")
+        .any(|(i, m)| !text[i + m.len()..].starts_with('s'))
+}
+
+/// Issue 20, finding 3: every diagnostic and `blocked_reason` this resource can produce names its own arguments
+/// (`current_passwords_wo["user"]`, `current_passwords_wo_version`), never the single resource's.
+#[tokio::test]
+async fn no_message_of_this_resource_names_the_single_resources_arguments() {
+    use crate::thingspace::{ApiError, Error, ErrorShape, RotateError, Step as CallStep};
+    let mut texts: Vec<String> = Vec::new();
+    let mut collect = |d: &Diagnostics| {
+        texts.extend(d.0.iter().map(|d| format!("{}: {}", d.summary, d.detail)));
+    };
+    // Every block kind and log-in, as blocked_reason and in the messages that quote it.
+    let kinds = [
+        BlockKind::LoginRejected,
+        BlockKind::UserLocked,
+        BlockKind::LoginUnknown,
+        BlockKind::ResetUnknown,
+        BlockKind::Unknown,
+    ];
+    let mut reasons = Vec::new();
+    for kind in kinds {
+        for with in [LoginWith::Stored, LoginWith::Seed] {
+            let mut b = user_block("blue", kind, with);
+            reasons.push(b.reason());
+            b.block.retried = Some(BlockKind::ResetUnknown);
+            reasons.push(b.reason());
+        }
+    }
+    // Plans: blocked users (due and not), missing seeds, creates, destroys, validation.
+    let cfg = Model {
+        rotation_period: s("7d"),
+        max_password_age: s("8d"),
+        ..config()
+    };
+    let prior = state(&cfg, "2027-02-01T00:00:00Z");
+    for kind in kinds {
+        let private = Private {
+            blocks: vec![user_block("blue", kind, LoginWith::Stored)],
+            ..Private::default()
+        };
+        collect(&plan(Some(&prior), &cfg, NOW, &private, &Known::default()).diagnostics);
+        collect(&plan_in_run(Some(&prior), &cfg, NOW, &private, &Users::default()).diagnostics);
+        let known = Known {
+            blocks: [(
+                "blue".to_owned(),
+                crate::resources::users::Noted {
+                    reason: user_block("blue", kind, LoginWith::Seed).reason(),
+                    retry: None,
+                    locked: false,
+                },
+            )]
+            .into(),
+            ..Known::default()
+        };
+        collect(&plan(None, &config(), NOW, &Private::default(), &known).diagnostics);
+    }
+    let unseeded = Model {
+        current_passwords: Attr::Null,
+        ..config()
+    };
+    collect(&plan(None, &unseeded, NOW, &Private::default(), &Known::default()).diagnostics);
+    collect(&plan_destroy(&prior, &[], &Users::default()).1);
+    let bad = Model {
+        usernames: Attr::Known(vec![s("blue"), s("blue")]),
+        current_passwords: seeds(&[("red", "x")]),
+        current_passwords_wo: seeds(&[("blue", "x")]),
+        max_password_age: s("1d"),
+        ..cfg.clone()
+    };
+    collect(&validate(&bad, false));
+    // Applies that refuse before any call.
+    let users = Users::default();
+    let ctx = apply::ApplyContext {
+        client: None,
+        users: &users,
+    };
+    let private = Private {
+        rotation: Some(Planned::Steps(vec![Step {
+            user: "blue".into(),
+            login: Login::Stored,
+        }])),
+        ..blocked("blue")
+    };
+    collect(
+        &apply::update(&ctx, &prior, &cfg, from_config(&cfg), private, || NOW)
+            .await
+            .diagnostics,
+    );
+    collect(
+        &apply::create(
+            &ctx,
+            &unseeded,
+            from_config(&unseeded),
+            Private::default(),
+            || NOW,
+        )
+        .await
+        .diagnostics,
+    );
+    // Every failure of a reset, with the block it leaves, and the partial-rotation error.
+    let api = ApiError {
+        status: 400,
+        code: "REQUEST_FAILED.Login.UserLocked".into(),
+        message: "locked".into(),
+        shape: ErrorShape::M2m,
+    };
+    let failures = [
+        RotateError::LoginRejected {
+            username: "blue".into(),
+            error: api.clone(),
+        },
+        RotateError::UserLocked {
+            username: "blue".into(),
+            error: api.clone(),
+        },
+        RotateError::LoginUnknown {
+            username: "blue".into(),
+            error: Error::Cancelled,
+        },
+        RotateError::ResetUnknown {
+            username: "blue".into(),
+            error: Error::Cancelled,
+        },
+        RotateError::ResetFailed {
+            username: "blue".into(),
+            error: Error::Cancelled,
+        },
+        RotateError::Cancelled {
+            username: "blue".into(),
+            step: CallStep::Reset,
+        },
+    ];
+    for e in &failures {
+        texts.push(e.to_string());
+        for kind in kinds {
+            texts.push(apply::failure_text(
+                e,
+                Some(&user_block("blue", kind, LoginWith::Stored)),
+            ));
+        }
+    }
+    texts.push(apply::partial_text());
+    texts.extend(reasons);
+    assert!(texts.len() > 60, "{}", texts.len());
+    let wrong: Vec<&String> = texts
+        .iter()
+        .filter(|t| names_single_resource_arguments(t))
+        .collect();
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // And they do name this resource's own arguments, per user.
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("current_passwords_wo[\"blue\"]"))
+    );
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("current_passwords_wo_version"))
+    );
+    assert!(names_single_resource_arguments(
+        "set current_password_wo (or current_password)"
+    ));
+    assert!(!names_single_resource_arguments(
+        "current_passwords_wo[\"blue\"]"
+    ));
+}
