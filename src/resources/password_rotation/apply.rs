@@ -60,6 +60,10 @@ replaced, and the replacement is refused until you re-seed."
 object it replaces, which no longer works if the reset took effect: plans show it must be replaced, and the \
 replacement is refused until you re-seed."
         }
+        (Some(BlockKind::LoginRejected), true) => {
+            "Terraform stores this object tainted, with the password of the object it replaces, which ThingSpace \
+just rejected: plans show it must be replaced, and the replacement is refused until you re-seed."
+        }
         (Some(_), true) => {
             "Terraform stores this object tainted, with the password of the object it replaces: plans \
 show it must be replaced, and the replacement is refused until you re-seed."
@@ -201,12 +205,11 @@ pub async fn create(
                 ctx.users
                     .record_failure(&username, &seed, Noted::of(b, &Remedy::single()));
             }
-            // Terraform stores this object tainted. It keeps the hand-off password (unless ThingSpace just rejected
-            // it): the object it came from is gone from state in a replacement, and the next plan hands it on again.
-            let password = match (kind, handoff) {
-                (Some(BlockKind::LoginRejected), _) | (_, None) => Attr::Null,
-                (_, Some(p)) => Attr::Known(p),
-            };
+            // Terraform stores this object tainted. It keeps the hand-off password, even one ThingSpace just rejected:
+            // the object it came from is gone from state in a replacement, the password may still be the real one
+            // (a rejection can be wrong), and only a successful reset replaces a password in state. The block keeps
+            // it from being used again unless someone says so.
+            let password = handoff.map_or(Attr::Null, Attr::Known);
             let diagnostics = failure_diagnostic(
                 &e,
                 create_state_note(kind, password.is_known()),
