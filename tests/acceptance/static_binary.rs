@@ -7,8 +7,7 @@
 //! sets it. Without it each test prints a SKIPPED line and checks nothing.
 
 use crate::common::{
-    Emulator, PROVIDER_SOURCE, Workspace, mirror_cli_config, provider_bin, repo_root,
-    required_providers_at,
+    Emulator, PROVIDER_SOURCE, Workspace, mirror_cli_config, repo_root, required_providers_at,
 };
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -120,6 +119,12 @@ fn describe(tool: &str, path: &Path) -> Option<String> {
     ))
 }
 
+/// An ordinary (glibc) build of the provider, the control the static one is told apart from: the test build cargo
+/// made for this run (the tests' provider, `TS_PROVIDER_BIN`, is the static one itself in scripts/test.sh).
+fn dynamic_bin() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_terraform-provider-thingspace"))
+}
+
 #[test]
 fn static_binary_needs_no_dynamic_loader_and_no_shared_library() {
     let Some(bin) = static_bin("static_binary_needs_no_dynamic_loader_and_no_shared_library")
@@ -132,7 +137,7 @@ fn static_binary_needs_no_dynamic_loader_and_no_shared_library() {
 
     // The same reading of the ordinary (glibc) build finds what the static one must not have, so the check above
     // can tell the two apart.
-    let dynamic = linkage(&provider_bin());
+    let dynamic = linkage(&dynamic_bin());
     assert!(
         dynamic
             .interpreter
@@ -240,7 +245,7 @@ fn static_binary_runs_in_an_empty_root_and_refuses_to_serve_outside_terraform() 
 
     // The glibc build in the same kind of root cannot even start: there is no loader or libc to find, which is
     // what makes the run above a proof.
-    let control = empty_root_with(&provider_bin(), "dynamic");
+    let control = empty_root_with(&dynamic_bin(), "dynamic");
     let out = run_in_root(&control, "dynamic");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
