@@ -14,7 +14,7 @@
 #
 # Usage: scripts/release.sh [--binary PATH] [--target TRIPLE] [--out-dir DIR]
 #   --binary PATH    package this already built provider binary instead of running `cargo build --release`
-#                    (scripts/test.sh builds target/release once; the release test reuses it)
+#                    (scripts/test.sh builds the release binary once; the release test reuses it)
 #   --target TRIPLE  build for a Rust target triple (default: the host) and name the zip after its <os>_<arch>;
 #                    with --binary, only names the zip (the release workflow builds on each OS, packages here)
 #   --out-dir DIR    write the artifacts here instead of <repo>/dist
