@@ -12,8 +12,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use thingspace_provider::thingspace::error::{Error, parse_error_body};
-use thingspace_provider::thingspace::{AnswerKind, ECHOED, parse_answer, redact};
+use thingspace_provider::thingspace::error::Error;
+use thingspace_provider::thingspace::{Call, ECHOED, parse_answer, parse_error_body, redact};
 
 /// Secrets the parser is told about. They hold the characters encoders escape, so an echo in another encoding is
 /// something the fuzzer can build from the dictionary-free input.
@@ -37,10 +37,10 @@ fn parsing(data: &[u8]) {
         return;
     };
     let kind = match kind % 4 {
-        0 => AnswerKind::Token,
-        1 => AnswerKind::Login,
-        2 => AnswerKind::Reset,
-        _ => AnswerKind::Logout,
+        0 => Call::Token,
+        1 => Call::Login,
+        2 => Call::Reset,
+        _ => Call::Logout,
     };
     let status = u16::from_be_bytes([*hi, *lo]) % 1000;
     let ct_len = usize::from(*ct_len).min(rest.len());
@@ -74,7 +74,7 @@ fn parsing(data: &[u8]) {
     match parse_answer(kind, status, ct, body, &SECRETS) {
         Ok(value) => {
             assert!((200..300).contains(&status), "a value from status {status}");
-            assert_eq!(value.is_some(), kind != AnswerKind::Logout);
+            assert_eq!(value.is_some(), kind != Call::Logout);
         }
         Err(error) => check(&error),
     }

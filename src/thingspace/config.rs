@@ -1,5 +1,5 @@
-//! What the provider configuration gives the client, and where the API lives: the `base_url` check (https, or
-//! plain http only to a loopback emulator) and the endpoint URLs built from it.
+//! What the provider configuration gives the client: the settings, and the `base_url` check (https, or plain http
+//! only to a loopback emulator) with its error.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,18 +8,8 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::{Host, Url};
 
-use super::error::BaseUrlError;
 use super::network::{BaseUrlSource, ProxyConfig};
 use super::trust::CaBundle;
-
-/// Paths appended to `base_url`.
-pub(super) const TOKEN_PATH: &str = "/api/ts/v1/oauth2/token";
-pub(super) const LOGIN_PATH: &str = "/api/m2m/v1/session/login";
-pub(super) const RESET_PATH: &str = "/api/m2m/v1/session/password/actions/reset";
-pub(super) const LOGOUT_PATH: &str = "/api/m2m/v1/session/logout";
-
-/// The session-token header of the M2M API.
-pub(super) const SESSION_HEADER: &str = "VZ-M2M-Token";
 
 /// What the provider configuration gives the client.
 pub struct ClientConfig {
@@ -88,12 +78,33 @@ pub(super) fn is_loopback(host: &Host<&str>) -> bool {
     }
 }
 
-/// `base` with `path` appended to whatever path prefix it has, with or without a trailing slash.
-pub(super) fn endpoint(base: &Url, path: &str) -> Url {
-    let mut url = base.clone();
-    let joined = format!("{}{path}", base.path().trim_end_matches('/'));
-    url.set_path(&joined);
-    url
+/// An invalid `base_url`.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
+pub enum BaseUrlError {
+    /// Not a URL at all.
+    #[error("base_url is not a valid URL: {0}")]
+    Invalid(String),
+    /// Not `https` (or `http` to a loopback host).
+    #[error(
+        "base_url must use https (plain http is only allowed to a loopback host such as 127.0.0.1, ::1 or localhost, \
+         for an emulator); got scheme \"{scheme}\" with host \"{host}\""
+    )]
+    Insecure {
+        /// The URL's scheme.
+        scheme: String,
+        /// The URL's host.
+        host: String,
+    },
+    /// No host.
+    #[error("base_url must name a host, such as https://thingspace.verizon.com")]
+    NoHost,
+    /// A user name or password in the URL: credentials belong in client_id / client_secret, and a URL ends up in
+    /// error messages.
+    #[error("base_url must not contain a user name or password; use client_id and client_secret")]
+    Credentials,
+    /// A query or fragment, which the API paths appended to base_url would silently drop.
+    #[error("base_url must not contain a query (?...) or fragment (#...)")]
+    QueryOrFragment,
 }
 
 #[cfg(test)]
@@ -153,31 +164,5 @@ mod tests {
         ));
         let e = validate_base_url("https://u:hunter2@example.com").unwrap_err();
         assert!(!e.to_string().contains("hunter2"));
-    }
-
-    #[test]
-    fn endpoints_join_with_or_without_slash_and_prefix() {
-        let cases = [
-            (
-                "https://h.example",
-                "https://h.example/api/m2m/v1/session/login",
-            ),
-            (
-                "https://h.example/",
-                "https://h.example/api/m2m/v1/session/login",
-            ),
-            (
-                "https://h.example/gw",
-                "https://h.example/gw/api/m2m/v1/session/login",
-            ),
-            (
-                "https://h.example/gw/",
-                "https://h.example/gw/api/m2m/v1/session/login",
-            ),
-        ];
-        for (base, want) in cases {
-            let base = validate_base_url(base).unwrap();
-            assert_eq!(endpoint(&base, LOGIN_PATH).as_str(), want);
-        }
     }
 }

@@ -6,6 +6,8 @@
 //! - then the text is decoded every way a server could have encoded it (HTML entities, percent-encoding, JSON string
 //!   escapes, base64 tokens, up to three layers deep), and if any secret shows up in any decoded view the text is
 //!   replaced whole by a neutral phrase, because mixed encodings can't be enumerated.
+//!
+//! [`clean`] applies both passes to any server-supplied string a message shows, and makes it one printable line.
 
 use std::collections::HashSet;
 
@@ -413,6 +415,76 @@ fn decode_lenient(run: &[u8]) -> Vec<u8> {
         }
     }
     out
+}
+
+/// A server-supplied string made fit for a diagnostic: every known encoding of a secret replaced (before the cut,
+/// so no half survives), control characters (terminal escapes, new lines) turned into spaces, at most `max`
+/// characters, and dropped whole if a secret still shows up once decoded.
+pub(crate) fn clean(text: &str, secrets: &[&str], max: usize) -> String {
+    let scrubbed = replace_encodings(text, secrets);
+    let printable = scrubbed
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c });
+    let shown = if scrubbed.chars().count() > max {
+        let mut cut: String = printable.take(max).collect();
+        cut.push('…');
+        cut
+    } else {
+        printable.collect()
+    };
+    checked(shown, secrets)
+}
+
+/// `shown` as it is, or [`ECHOED`] when a secret, or a secret with its white space folded the way [`clean`] and
+/// `answer`'s excerpt folds it, shows up in it once decoded.
+pub(crate) fn checked(shown: String, secrets: &[&str]) -> String {
+    let reshaped: Vec<String> = secrets
+        .iter()
+        .flat_map(|s| {
+            let folded = fold_space(s);
+            [
+                s.chars()
+                    .map(|c| if c.is_control() { ' ' } else { c })
+                    .collect(),
+                folded.trim().to_owned(),
+                folded,
+            ]
+        })
+        .collect();
+    let mut all: Vec<&str> = secrets.to_vec();
+    all.extend(reshaped.iter().map(String::as_str));
+    if reveals(&shown, &all) {
+        ECHOED.to_owned()
+    } else {
+        shown
+    }
+}
+
+/// Control characters to spaces, and runs of white space to one space.
+fn fold_space(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut last_space = false;
+    for c in s.chars() {
+        if c.is_whitespace() || c.is_control() {
+            if !last_space {
+                out.push(' ');
+            }
+            last_space = true;
+        } else {
+            out.push(c);
+            last_space = false;
+        }
+    }
+    out
+}
+
+/// The longest prefix of `s` of at most `max` bytes that ends on a character boundary.
+pub(crate) fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
 }
 
 #[cfg(test)]

@@ -1,42 +1,14 @@
 //! The failure of a whole rotation as the resource sees it: what it did at ThingSpace ([`Effect`], recorded in
 //! state) and the summary and detail of the Terraform diagnostic, which say what state the password is in and what
-//! to do.
+//! to do; and the one translation from a call's failure to it, which reads the verdict the failure carries.
 
 use std::fmt;
 
+use super::attempts::CallFailure;
+use super::endpoints::Call;
 use super::error::{ApiError, Error, ErrorShape};
 use super::network::Route;
-
-/// A step of a rotation, for messages and logs.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Step {
-    /// Getting the OAuth access token.
-    Token,
-    /// The session log-in.
-    Login,
-    /// The password reset.
-    Reset,
-    /// The session log-out.
-    Logout,
-}
-
-impl Step {
-    /// The step's name in logs and messages.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Step::Token => "token",
-            Step::Login => "log-in",
-            Step::Reset => "reset",
-            Step::Logout => "log-out",
-        }
-    }
-}
-
-impl fmt::Display for Step {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+use super::policy::Verdict;
 
 /// What a failed rotation did at ThingSpace, for the resource to record. Only the three effects other than
 /// [`Effect::None`] need evidence in state: each of them blocks further log-ins with the password that was tried.
@@ -64,11 +36,11 @@ const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed l
 /// says what happened at ThingSpace.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateError {
-    /// The OAuth access token needed before `step` could not be obtained. With [`Step::Login`], no log-in was
-    /// processed; with [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
+    /// The OAuth access token needed before `step` could not be obtained. With [`Call::Login`], no log-in was
+    /// processed; with [`Call::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Token {
-        /// The call the token was for: [`Step::Login`] or [`Step::Reset`].
-        step: Step,
+        /// The call the token was for: [`Call::Login`] or [`Call::Reset`].
+        step: Call,
         /// The token call's failure.
         error: Error,
         /// Where the token call went, for the hint about a wrong `base_url`.
@@ -119,13 +91,13 @@ pub enum RotateError {
         /// The reset call's failure.
         error: Error,
     },
-    /// The provider was asked to stop before `step` was sent: with [`Step::Login`], no log-in was processed; with
-    /// [`Step::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
+    /// The provider was asked to stop before `step` was sent: with [`Call::Login`], no log-in was processed; with
+    /// [`Call::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
     Cancelled {
         /// The user.
         username: String,
-        /// The call that was not sent: [`Step::Login`] or [`Step::Reset`].
-        step: Step,
+        /// The call that was not sent: [`Call::Login`] or [`Call::Reset`].
+        step: Call,
     },
 }
 
@@ -186,7 +158,7 @@ impl RotateError {
                     _ => String::new(),
                 };
                 let what = match step {
-                    Step::Reset => "The log-in succeeded, but no reset was applied",
+                    Call::Reset => "The log-in succeeded, but no reset was applied",
                     _ => "No log-in was processed, so no failed log-in was counted",
                 };
                 format!(
@@ -248,7 +220,7 @@ impl RotateError {
                 sentence(error)
             ),
             RotateError::Cancelled { step, .. } => match step {
-                Step::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
+                Call::Reset => "Terraform asked the provider to stop after the log-in and before a password reset \
                                 was applied: the password is unchanged."
                     .to_owned(),
                 _ => "Terraform asked the provider to stop before a log-in was processed: no failed log-in was \
@@ -271,6 +243,82 @@ impl RotateError {
             | RotateError::ResetUnknown { error, .. } => error.api(),
             RotateError::Cancelled { .. } => None,
         }
+    }
+}
+
+/// A failed log-in, told apart by the verdict its failure carries: refused (a counted failed log-in, or a locked
+/// user), not processed, or unknown.
+pub(super) fn login_error(user: &str, failure: CallFailure, route: &Route) -> RotateError {
+    let username = user.to_owned();
+    match failure {
+        CallFailure {
+            error: Error::Cancelled,
+            ..
+        } => cancelled(user, Call::Login),
+        CallFailure {
+            call: Call::Token,
+            error,
+            ..
+        } => token_error(Call::Login, error, route),
+        CallFailure {
+            verdict: Verdict::Refused,
+            error: Error::Api(error),
+            ..
+        } if error.is_user_locked() => RotateError::UserLocked { username, error },
+        CallFailure {
+            verdict: Verdict::Refused,
+            error: Error::Api(error),
+            ..
+        } => RotateError::LoginRejected { username, error },
+        CallFailure {
+            verdict: Verdict::NotProcessed,
+            error,
+            ..
+        } => RotateError::Login { username, error },
+        CallFailure { error, .. } => RotateError::LoginUnknown { username, error },
+    }
+}
+
+/// A failed reset: unknown when it may have taken effect, otherwise a clean failure. A failure of the new log-in
+/// after an expired session is judged as a log-in, except that a token failure or a stop then means a reset that was
+/// not applied.
+pub(super) fn reset_error(user: &str, failure: CallFailure, route: &Route) -> RotateError {
+    let username = user.to_owned();
+    match failure {
+        CallFailure {
+            error: Error::Cancelled,
+            ..
+        } => cancelled(user, Call::Reset),
+        CallFailure {
+            call: Call::Token,
+            error,
+            ..
+        } => token_error(Call::Reset, error, route),
+        failure @ CallFailure {
+            call: Call::Login, ..
+        } => login_error(user, failure, route),
+        CallFailure {
+            verdict: Verdict::Unknown,
+            error,
+            ..
+        } => RotateError::ResetUnknown { username, error },
+        CallFailure { error, .. } => RotateError::ResetFailed { username, error },
+    }
+}
+
+/// The token needed before `step` could not be had, so `step` never reached the session service.
+fn token_error(step: Call, error: Error, route: &Route) -> RotateError {
+    RotateError::Token {
+        step,
+        error,
+        route: Route::clone(route),
+    }
+}
+
+fn cancelled(user: &str, step: Call) -> RotateError {
+    RotateError::Cancelled {
+        username: user.to_owned(),
+        step,
     }
 }
 
@@ -398,12 +446,12 @@ mod tests {
         });
         let none = [
             RotateError::Token {
-                step: Step::Login,
+                step: Call::Login,
                 error: throttled.clone(),
                 route: Route::default(),
             },
             RotateError::Token {
-                step: Step::Reset,
+                step: Call::Reset,
                 error: throttled.clone(),
                 route: Route::default(),
             },
@@ -417,11 +465,11 @@ mod tests {
             },
             RotateError::Cancelled {
                 username: "svc".into(),
-                step: Step::Login,
+                step: Call::Login,
             },
             RotateError::Cancelled {
                 username: "svc".into(),
-                step: Step::Reset,
+                step: Call::Reset,
             },
         ];
         for e in none {
@@ -446,7 +494,7 @@ mod tests {
             "{garbled}"
         );
         let after_login = RotateError::Token {
-            step: Step::Reset,
+            step: Call::Reset,
             error: Error::Cancelled,
             route: Route::default(),
         };
@@ -514,7 +562,7 @@ mod tests {
             shape: ErrorShape::Gateway,
         });
         let token = RotateError::Token {
-            step: Step::Login,
+            step: Call::Login,
             error: not_found.clone(),
             route: Route {
                 base_url: "https://thingspace.verizon.com/api".into(),

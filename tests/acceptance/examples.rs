@@ -775,7 +775,7 @@ fn readme_guarantees_name_tests_that_exist() {
     use thingspace_provider::provider::DEFAULT_REQUEST_TIMEOUT;
     use thingspace_provider::resources::users::USERNAME_MAX_CHARS;
     use thingspace_provider::thingspace::Policy;
-    use thingspace_provider::thingspace::retry::MAX_RESETS;
+    use thingspace_provider::thingspace::policy::MAX_RESETS;
     assert!(readme.contains(&format!(
         "`username` is 1 to {USERNAME_MAX_CHARS} printable"
     )));

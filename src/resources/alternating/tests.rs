@@ -853,7 +853,7 @@ fn names_single_resource_arguments(text: &str) -> bool {
 /// (`current_passwords_wo["user"]`, `current_passwords_wo_version`), never the single resource's.
 #[tokio::test]
 async fn no_message_of_this_resource_names_the_single_resources_arguments() {
-    use crate::thingspace::{ApiError, Error, ErrorShape, RotateError, Step as CallStep};
+    use crate::thingspace::{ApiError, Call as CallStep, Error, ErrorShape, RotateError};
     let mut texts: Vec<String> = Vec::new();
     let mut collect = |d: &Diagnostics| {
         texts.extend(d.0.iter().map(|d| format!("{}: {}", d.summary, d.detail)));

@@ -16,7 +16,7 @@ mod redaction;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
 
-use super::answer::AnswerKind;
+use super::endpoints::Call;
 use super::error::Error;
 
 /// The same seed every run: a failure reproduces, and the suite's time stays fixed.
@@ -39,12 +39,12 @@ fn secret() -> impl Strategy<Value = String> {
     "[A-Za-z0-9]{8,20}".prop_map(|s| format!("Zq9{s}"))
 }
 
-fn kind() -> impl Strategy<Value = AnswerKind> {
+fn kind() -> impl Strategy<Value = Call> {
     prop_oneof![
-        Just(AnswerKind::Token),
-        Just(AnswerKind::Login),
-        Just(AnswerKind::Reset),
-        Just(AnswerKind::Logout),
+        Just(Call::Token),
+        Just(Call::Login),
+        Just(Call::Reset),
+        Just(Call::Logout),
     ]
 }
 

@@ -5,8 +5,9 @@ use proptest::prelude::*;
 use secrecy::ExposeSecret;
 
 use super::{kind, runner, secret, texts};
-use crate::thingspace::answer::{AnswerKind, parse_answer};
-use crate::thingspace::error::{Error, parse_error_body};
+use crate::thingspace::answer::{parse_answer, parse_error_body};
+use crate::thingspace::endpoints::Call;
+use crate::thingspace::error::Error;
 
 fn status() -> impl Strategy<Value = u16> {
     prop_oneof![
@@ -78,7 +79,7 @@ fn any_answer_parses_without_panic_and_never_echoes_a_secret() {
             Ok(value) => {
                 // Only a success answer carries a value, and only the calls that expect one.
                 prop_assert!((200..300).contains(&status));
-                prop_assert_eq!(value.is_some(), kind != AnswerKind::Logout);
+                prop_assert_eq!(value.is_some(), kind != Call::Logout);
             }
             Err(error) => {
                 let text = texts(&error);
@@ -122,18 +123,18 @@ fn well_formed_success_answers_give_back_exactly_their_value() {
     let input = (kind(), value, 200u16..300);
     let result = runner(500).run(&input, |(kind, value, status)| {
         let body = match kind {
-            AnswerKind::Token => serde_json::json!({
+            Call::Token => serde_json::json!({
                 "access_token": value, "token_type": "Bearer", "expires_in": 3599, "scope": "x"
             }),
-            AnswerKind::Login => serde_json::json!({ "sessionToken": value }),
-            AnswerKind::Reset => serde_json::json!({ "newPassword": value }),
-            AnswerKind::Logout => serde_json::json!({ "sessionToken": value }),
+            Call::Login => serde_json::json!({ "sessionToken": value }),
+            Call::Reset => serde_json::json!({ "newPassword": value }),
+            Call::Logout => serde_json::json!({ "sessionToken": value }),
         };
         let body = serde_json::to_vec(&body).unwrap_or_default();
         let got = parse_answer(kind, status, Some("application/json"), &body, &[]);
         match got {
             Ok(Some(v)) => prop_assert_eq!(v.expose_secret(), value.as_str()),
-            Ok(None) => prop_assert_eq!(kind, AnswerKind::Logout),
+            Ok(None) => prop_assert_eq!(kind, Call::Logout),
             Err(e) => prop_assert!(false, "{:?} rejected: {}", kind, e),
         }
         Ok(())
@@ -145,52 +146,48 @@ fn well_formed_success_answers_give_back_exactly_their_value() {
 
 #[test]
 fn success_answers_without_a_usable_value_are_errors_not_values() {
-    let cases: &[(AnswerKind, &[u8], &str)] = &[
-        (AnswerKind::Reset, b"", "empty body"),
-        (AnswerKind::Reset, b"  \n", "empty body"),
-        (AnswerKind::Reset, b"{}", "JSON body without newPassword"),
+    let cases: &[(Call, &[u8], &str)] = &[
+        (Call::Reset, b"", "empty body"),
+        (Call::Reset, b"  \n", "empty body"),
+        (Call::Reset, b"{}", "JSON body without newPassword"),
         (
-            AnswerKind::Reset,
+            Call::Reset,
             br#"{"newPassword":""}"#,
             "newPassword that is empty or only white space",
         ),
         (
-            AnswerKind::Reset,
+            Call::Reset,
             br#"{"newPassword":" \t "}"#,
             "newPassword that is empty or only white space",
         ),
         (
-            AnswerKind::Reset,
+            Call::Reset,
             br#"{"newPassword":"Ab\n12"}"#,
             "newPassword with control characters",
         ),
         (
-            AnswerKind::Reset,
+            Call::Reset,
             br#"{"newPassword":5}"#,
             "JSON body without a usable newPassword",
         ),
+        (Call::Reset, b"<html>ok</html>", "body that is not JSON"),
         (
-            AnswerKind::Reset,
-            b"<html>ok</html>",
-            "body that is not JSON",
-        ),
-        (
-            AnswerKind::Token,
+            Call::Token,
             br#"{"access_token":""}"#,
             "access_token that is not a valid header value",
         ),
         (
-            AnswerKind::Token,
+            Call::Token,
             b"{\"access_token\":\"a\\nb\"}",
             "access_token that is not a valid header value",
         ),
         (
-            AnswerKind::Login,
+            Call::Login,
             br#"{"sessionToken":"  "}"#,
             "sessionToken that is not a valid header value",
         ),
         (
-            AnswerKind::Login,
+            Call::Login,
             b"[]",
             "JSON body without a usable sessionToken",
         ),

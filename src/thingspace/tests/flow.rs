@@ -10,7 +10,7 @@ use tokio::net::TcpListener;
 use super::*;
 use crate::shutdown::Shutdown;
 use crate::thingspace::testing::*;
-use crate::thingspace::{Client, ClientConfig, Error, RotateError, Step, validate_base_url};
+use crate::thingspace::{Call, Client, ClientConfig, Error, RotateError, validate_base_url};
 
 #[tokio::test]
 async fn happy_path_makes_one_token_request_and_three_m2m_calls() {
@@ -219,7 +219,7 @@ async fn connect_errors_are_retried_within_the_budget_then_reported() {
     let client = Client::with_retry_policy(cfg, Shutdown::new(), policy).unwrap();
     let err = client.rotate("svc", &secret("old")).await.unwrap_err();
     let RotateError::Token {
-        step: Step::Login,
+        step: Call::Login,
         error: Error::Transport(t),
         ..
     } = &err

@@ -5,7 +5,8 @@
 //! - `login`: every outcome of the log-in; `reset`: every outcome of the reset;
 //! - `stop`: the stop signal before, during and after each call;
 //! - `secrets`: echoed secrets in messages, and the trace log;
-//! - `network`: failures to connect, trust of a test-made CA, a CONNECT proxy.
+//! - `network`: failures to connect, trust of a test-made CA, a CONNECT proxy;
+//! - `verdict`: each failure classified once, its verdict carried to the rotation error.
 
 mod flow;
 mod login;
@@ -13,6 +14,7 @@ mod network;
 mod reset;
 mod secrets;
 mod stop;
+mod verdict;
 
 use std::time::Duration;
 

@@ -10,7 +10,7 @@ use crate::shutdown::Shutdown;
 use crate::thingspace::network::{BaseUrlSource, NetCause};
 use crate::thingspace::testing::*;
 use crate::thingspace::{
-    CaBundle, Client, ClientConfig, Error, Policy, ProxyConfig, RotateError, Step,
+    CaBundle, Call, Client, ClientConfig, Error, Policy, ProxyConfig, RotateError,
     validate_base_url,
 };
 
@@ -47,7 +47,7 @@ fn proxy(url: &str, no_proxy: Option<&str>) -> ProxyConfig {
 fn transport(err: &RotateError) -> &crate::thingspace::error::TransportError {
     match err {
         RotateError::Token {
-            step: Step::Login,
+            step: Call::Login,
             error: Error::Transport(t),
             ..
         } => t,

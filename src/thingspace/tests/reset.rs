@@ -8,7 +8,7 @@ use thingspace_emulator::Request;
 use super::*;
 use crate::shutdown::Shutdown;
 use crate::thingspace::testing::*;
-use crate::thingspace::{Effect, RotateError, Step};
+use crate::thingspace::{Call, Effect, RotateError};
 
 const EXPIRED: &str = r#"{"errorCode":"UnifiedWebService.REQUEST_FAILED.SessionToken.Expired","errorMessage":"The Session has expired."}"#;
 
@@ -138,7 +138,7 @@ async fn token_failure_on_the_second_log_in_is_a_reset_not_applied() {
         matches!(
             err,
             RotateError::Token {
-                step: Step::Reset,
+                step: Call::Reset,
                 ..
             }
         ),

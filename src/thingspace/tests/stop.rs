@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use super::*;
 use crate::shutdown::Shutdown;
 use crate::thingspace::testing::*;
-use crate::thingspace::{Effect, RotateError, Step};
+use crate::thingspace::{Call, Effect, RotateError};
 
 #[tokio::test]
 async fn stop_before_the_log_in_sends_nothing() {
@@ -27,7 +27,7 @@ async fn stop_before_the_log_in_sends_nothing() {
         matches!(
             err,
             RotateError::Cancelled {
-                step: Step::Login,
+                step: Call::Login,
                 ..
             }
         ),
@@ -91,7 +91,7 @@ async fn stop_while_the_log_in_is_on_the_wire_waits_for_it_and_sends_no_reset() 
         matches!(
             err,
             RotateError::Cancelled {
-                step: Step::Reset,
+                step: Call::Reset,
                 ..
             }
         ),
@@ -187,7 +187,7 @@ async fn cancel_during_backoff_stops_before_anything_is_reset() {
         matches!(
             err,
             RotateError::Cancelled {
-                step: Step::Login,
+                step: Call::Login,
                 ..
             }
         ),
@@ -221,7 +221,7 @@ async fn cancel_during_login_backoff_never_sends_the_reset() {
         matches!(
             err,
             RotateError::Cancelled {
-                step: Step::Login,
+                step: Call::Login,
                 ..
             }
         ),
