@@ -23,6 +23,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::plugin::cty::Attr;
+use crate::resources::rotating::Rotating;
 use crate::resources::schedule::{Last, Schedule, age, time_attr};
 use crate::resources::{alternating, password_rotation};
 use crate::timefmt::{format_rfc3339, parse_rfc3339};
@@ -235,7 +236,7 @@ fn judge(
         );
     }
     match crate::resources::schedule::due(last, schedule, now) {
-        Ok(crate::resources::schedule::Verdict::Due(_)) => {
+        Ok(crate::resources::schedule::Timing::Due(_)) => {
             (Status::Due, "the next apply rotates it".to_owned())
         }
         _ => (Status::Ok, "nothing to do yet".to_owned()),

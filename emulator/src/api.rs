@@ -17,12 +17,13 @@
 //! of an expired bearer token.
 
 use base64::Engine;
-use http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use serde::Deserialize;
 use serde_json::json;
 
 use crate::model::Outcome;
 use crate::paths::{LOGIN_PATH, LOGOUT_PATH, RESET_PATH, REVOKE_PATH, TOKEN_PATH};
+use crate::reply::Reply;
 use crate::state::{BearerError, LoginError, ResetError, SessionError, State};
 
 pub const CODE_LOGIN_INVALID: &str = "UnifiedWebService.REQUEST_FAILED.Login.InvalidCredentials";
@@ -46,32 +47,6 @@ pub struct ApiRequest<'a> {
     pub body: &'a [u8],
     /// Under a `refuse` fault: the credential the endpoint checks is taken as wrong.
     pub refuse: bool,
-}
-
-/// An HTTP answer, independent of hyper.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    pub status: StatusCode,
-    pub headers: Vec<(HeaderName, HeaderValue)>,
-    pub body: Vec<u8>,
-}
-
-impl Reply {
-    pub fn json(status: StatusCode, value: &serde_json::Value) -> Self {
-        Self {
-            status,
-            headers: vec![(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            )],
-            body: value.to_string().into_bytes(),
-        }
-    }
-
-    fn with_header(mut self, name: HeaderName, value: &'static str) -> Self {
-        self.headers.push((name, HeaderValue::from_static(value)));
-        self
-    }
 }
 
 /// What the request did, for the request log.

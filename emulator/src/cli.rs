@@ -1,7 +1,8 @@
 //! Command-line parsing for the emulator binary (hand-rolled: four flags don't need a parser crate).
 
-use crate::handle::{Config, Tls};
+use crate::handle::Config;
 use crate::model::{DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET};
+use crate::server::Tls;
 
 pub const USAGE: &str = "usage: thingspace-emulator [--listen ADDR] [--client ID:SECRET]... \
 [--user NAME:PASSWORD]... [--tls-cert PEM_FILE --tls-key PEM_FILE] [--exit-on-stdin-eof]";

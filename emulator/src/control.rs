@@ -4,11 +4,11 @@
 use http::{Method, StatusCode};
 use serde::Deserialize;
 
-use crate::api::Reply;
 use crate::model::{
     AdvanceClock, Cleared, Clock, ControlError, Expire, Fault, NewUser, Pending, Release, Released,
 };
 use crate::paths::CONTROL_PREFIX;
+use crate::reply::Reply;
 use crate::state::State;
 
 fn error(status: StatusCode, message: &str) -> Reply {

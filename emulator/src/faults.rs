@@ -8,9 +8,9 @@ use std::collections::{HashMap, VecDeque};
 
 use http::{HeaderName, HeaderValue, StatusCode, header};
 
-use crate::api::Reply;
 use crate::echo::{Echoed, Template};
 use crate::model::{Fault, When};
+use crate::reply::Reply;
 
 /// A checked fault, ready to apply to one request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,7 +13,7 @@ use crate::model::{
     ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire, Expired, Fault, Held, Issued,
     Request, Stats, User,
 };
-use crate::server::{self, Shared};
+use crate::server::{self, Shared, Tls};
 use crate::state::{State, TOKEN_LIFETIME_MS};
 
 /// What an emulator starts with.
@@ -30,21 +30,6 @@ pub struct Config {
     pub token_lifetime: Duration,
     /// Serve HTTPS with this certificate instead of plain HTTP (tests of trust, proxies and TLS failures).
     pub tls: Option<Tls>,
-}
-
-/// A server certificate chain and its private key, both PEM. The emulator's own test identity, never a real one.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Tls {
-    /// The certificate chain, leaf first.
-    pub cert_chain_pem: String,
-    /// The leaf's private key.
-    pub key_pem: String,
-}
-
-impl std::fmt::Debug for Tls {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Tls").finish_non_exhaustive()
-    }
 }
 
 impl Default for Config {

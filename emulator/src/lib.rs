@@ -126,14 +126,16 @@ mod handle;
 mod holds;
 pub mod model;
 pub mod paths;
+mod reply;
 mod server;
 mod state;
 
-pub use handle::{Config, Emulator, Tls, spawn, spawn_with, start};
+pub use handle::{Config, Emulator, spawn, spawn_with, start};
 pub use model::{
     AdvanceClock, Cleared, Clock, ControlError, DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, Expire,
     Expired, FailedLogin, Fault, Held, Issued, NewUser, Outcome, Pending, Release, Released,
     Request, Stats, User, When,
 };
 pub use paths::{LOGIN_PATH, LOGOUT_PATH, RESET_PATH, REVOKE_PATH, ROTATION_STEPS, TOKEN_PATH};
+pub use server::Tls;
 pub use state::LOCKOUT_THRESHOLD;

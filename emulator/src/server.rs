@@ -22,14 +22,29 @@ use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::{self, pki_types};
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{self, ApiRequest, Reply};
+use crate::api::{self, ApiRequest};
 use crate::control;
 use crate::echo::Echoed;
 use crate::faults::{Armed, Dropped};
-use crate::handle::Tls;
 use crate::model::{Outcome, When};
 use crate::paths::CONTROL_PREFIX;
+use crate::reply::Reply;
 use crate::state::State;
+
+/// A server certificate chain and its private key, both PEM. The emulator's own test identity, never a real one.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tls {
+    /// The certificate chain, leaf first.
+    pub cert_chain_pem: String,
+    /// The leaf's private key.
+    pub key_pem: String,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls").finish_non_exhaustive()
+    }
+}
 
 /// Requests larger than this are refused; nothing the API takes comes close.
 const MAX_BODY: usize = 1024 * 1024;

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use crate::plugin::cty::{JsonOptions, Type, Value, decode_json_with, to_value};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::proto::tfplugin6 as pb;
-use crate::plugin::resource::Model;
+use crate::plugin::wire::Model;
 use crate::plugin::wire::{codec_diagnostic, typed};
 
 /// Whether an `import` block must give an identity attribute.

@@ -13,6 +13,7 @@ pub mod handshake;
 pub mod identity;
 pub mod logging;
 pub mod mtls;
+pub mod private;
 pub mod proto;
 pub mod provider;
 pub mod resource;
@@ -22,7 +23,7 @@ pub mod secret;
 pub mod serve;
 pub mod service;
 mod unserved;
-mod wire;
+pub mod wire;
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]

@@ -3,8 +3,8 @@
 
 use crate::plugin::adapter::ServedResource;
 use crate::plugin::diagnostics::Diagnostics;
-use crate::plugin::resource::Model;
 use crate::plugin::schema::Schema;
+use crate::plugin::wire::Model;
 
 /// A provider. Data sources and ephemeral resource types, once there are any, are listed beside
 /// [`resource_types`](Self::resource_types) the same way, each through its own adapter.

@@ -6,19 +6,10 @@
 
 use std::future::Future;
 
-use serde::Serialize;
-use serde::de::DeserializeOwned;
-
 use crate::plugin::diagnostics::Diagnostics;
 use crate::plugin::identity::Identity;
 use crate::plugin::schema::Schema;
-
-/// The typed form of a resource's (or provider block's) values: one field per schema attribute, an
-/// [`Attr`](crate::plugin::cty::Attr) where a value can be null or unknown. Implemented for every type with the
-/// serde and `Default` impls the cty bridge needs.
-pub trait Model: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {}
-
-impl<T> Model for T where T: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {}
+use crate::plugin::wire::Model;
 
 /// What the running Terraform says it supports.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -1,4 +1,5 @@
-//! Terraform's `DynamicValue`s to typed models and back, and the diagnostic Terraform shows when that fails.
+//! Terraform's `DynamicValue`s to typed models ([`Model`]) and back, and the diagnostic Terraform shows when that
+//! fails.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -6,6 +7,13 @@ use serde::de::DeserializeOwned;
 use crate::plugin::cty::{self, CodecError, Type, Value, from_value, to_value};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::proto::tfplugin6 as pb;
+
+/// The typed form of a resource's (or provider block's) values: one field per schema attribute, an
+/// [`Attr`](crate::plugin::cty::Attr) where a value can be null or unknown. Implemented for every type with the
+/// serde and `Default` impls the cty bridge needs.
+pub trait Model: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {}
+
+impl<T> Model for T where T: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {}
 
 /// The error for a value from Terraform (`what`: "prior state", "configuration"...) that could not be read or
 /// written, pointing at the attribute where it went wrong. Codec errors never quote the value.

@@ -2,7 +2,13 @@
 //! across them ([`users`]).
 
 pub mod alternating;
-pub mod common;
+pub mod applying;
+pub mod block;
+pub mod claims;
 pub mod password_rotation;
+pub mod planning;
+pub mod rotating;
 pub mod schedule;
+pub mod served;
+pub mod username;
 pub mod users;

@@ -1,5 +1,6 @@
-//! What one provider process knows about each ThingSpace user across resource instances: which seeds are blocked,
-//! which passwords the objects in state hold, and which instances claim the user in this plan.
+//! The process-wide registry: what one provider process knows about each ThingSpace user across resource
+//! instances: which seeds are blocked, which passwords the objects in state hold, and which instances claim the user
+//! in this plan (the protocol is `claims.rs`; the evidence itself, `block.rs`).
 //!
 //! Terraform plans and applies every resource instance on its own, in parallel and in no fixed order, and it hides a
 //! tainted object from the plan of its replacement (prior state and private bytes are null there). Two facts make a
@@ -17,420 +18,14 @@
 use std::collections::HashMap;
 use std::sync::Mutex;
 
-use serde::{Deserialize, Serialize};
-use time::OffsetDateTime;
-
-use crate::plugin::cty::Number;
-use crate::plugin::diagnostics::{Diagnostic, quote};
 use crate::plugin::secret::Secret;
-use crate::timefmt::format_rfc3339;
-
-/// The longest user name accepted.
-pub const USERNAME_MAX_CHARS: usize = 128;
-
-/// Why `username` is not a ThingSpace user name, if it is not one.
-///
-/// ThingSpace user names are printable. The provider accepts 1 to 128 printable ASCII characters without spaces
-/// and without `,` (which joins two user names in the ID of the alternating resource). Anything else is refused at
-/// validate, before any log-in, and is never echoed raw (see [`quote`]).
-pub fn username_problem(username: &str) -> Option<String> {
-    if username.is_empty() {
-        return Some("it is empty".to_owned());
-    }
-    if username.chars().count() > USERNAME_MAX_CHARS {
-        return Some(format!("it is longer than {USERNAME_MAX_CHARS} characters"));
-    }
-    if let Some(c) = username.chars().find(|c| !c.is_ascii_graphic()) {
-        let what = if c == ' ' {
-            "a space".to_owned()
-        } else if c.is_control() {
-            format!("the control character U+{:04X}", u32::from(c))
-        } else {
-            format!("the character U+{:04X}", u32::from(c))
-        };
-        return Some(format!("it contains {what}"));
-    }
-    if username.contains(',') {
-        return Some("it contains \",\"".to_owned());
-    }
-    None
-}
-
-/// The error for an invalid user name at `attribute`.
-pub fn username_error(attribute: &str, username: &str, problem: &str) -> Diagnostic {
-    Diagnostic::error(
-        format!("Invalid {attribute}"),
-        format!(
-            "{} is not a ThingSpace user name: {problem}. User names are 1 to {USERNAME_MAX_CHARS} printable ASCII \
-characters without spaces or commas.",
-            quote(username)
-        ),
-    )
-    .at(attribute)
-}
-
-/// The configured seed an object was last planned or applied with. Another seed is a re-seed, and only a re-seed
-/// lifts a block: a different `current_password`, or a different `current_password_wo_version`. No seed at all is
-/// not a re-seed (see [`Seed::reseeds`]).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Seed {
-    /// `current_password`, when known and not empty.
-    pub current_password: Option<Secret>,
-    /// `current_password_wo_version`, when known.
-    pub version: Option<Number>,
-}
-
-impl Seed {
-    /// Whether any seed is configured.
-    pub fn is_set(&self) -> bool {
-        self.current_password.is_some() || self.version.is_some()
-    }
-
-    /// Whether this configured seed re-seeds an object last seeded with `before`. Removing the seed is not a
-    /// re-seed: otherwise removing it would lift a block, and the next rotation would log in again with the password
-    /// that was just rejected; and setting the same seed again afterwards is no re-seed either.
-    pub fn reseeds(&self, before: &Seed) -> bool {
-        self.is_set() && self != before
-    }
-}
-
-/// The argument that allows one more log-in with the password in state after a block whose cause may have been
-/// transient (see [`Block::retry_lifts`]). Both rotation resources call it the same.
-pub const RETRY_ATTR: &str = "retry_stored_password_version";
-
-/// What may have gone wrong, recorded so that no later run logs in with the same seed again.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum BlockKind {
-    /// ThingSpace rejected a log-in: one failed log-in counted toward the lock-out.
-    LoginRejected,
-    /// ThingSpace refused a log-in because the user is locked: only Verizon support can unlock it.
-    UserLocked,
-    /// A log-in was sent and its outcome is unknown: it may have counted as a failed log-in.
-    LoginUnknown,
-    /// A reset was sent and its outcome is unknown: ThingSpace may hold a new password nobody knows.
-    ResetUnknown,
-    /// A block read from a `blocked_reason` attribute or an older provider's private bytes, kind not recorded.
-    Unknown,
-}
-
-/// What the log-in that went wrong used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LoginWith {
-    /// The password Terraform held in state (or handed over from the object a replacement replaces).
-    Stored,
-    /// The configured seed.
-    Seed,
-}
-
-/// Evidence that logging in again with the same seed may fail and count toward ThingSpace's lock-out.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Block {
-    /// What happened.
-    pub kind: BlockKind,
-    /// When, in Unix seconds.
-    pub at: i64,
-    /// What the log-in used; `None` for a block recorded before this was kept.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub login: Option<LoginWith>,
-    /// [`RETRY_ATTR`] as configured when the block was recorded: only another value allows the retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry: Option<Number>,
-    /// The kind of the earlier block this failed log-in retried (a move of [`RETRY_ATTR`]): what that block said
-    /// still holds, and what happened now says more about it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retried: Option<BlockKind>,
-}
-
-/// How a resource's messages name the arguments that lift a block, for one user.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Remedy {
-    /// The re-seed step, ending without a full stop: "set current_password_wo (or current_password) to the user's
-    /// current password and change current_password_wo_version".
-    pub reseed: String,
-}
-
-impl Remedy {
-    /// The single resource's wording.
-    pub fn single() -> Self {
-        Remedy {
-            reseed: "set current_password_wo (or current_password) to the user's current password and change \
-current_password_wo_version"
-                .to_owned(),
-        }
-    }
-}
-
-/// Whether `configured` (today's [`RETRY_ATTR`]) allows the retry a block recorded with `recorded` waits for: set, and
-/// different. Removing it is no move, and neither is setting the recorded value again, as for a seed.
-pub fn retry_moved(configured: Option<&Number>, recorded: Option<&Number>) -> bool {
-    configured.is_some() && configured != recorded
-}
-
-impl Block {
-    /// A block of `kind` at `at`, for a log-in with `login` while [`RETRY_ATTR`] was `retry`.
-    pub fn new(
-        kind: BlockKind,
-        at: OffsetDateTime,
-        login: LoginWith,
-        retry: Option<Number>,
-    ) -> Self {
-        Self {
-            kind,
-            at: at.unix_timestamp(),
-            login: Some(login),
-            retry,
-            retried: None,
-        }
-    }
-
-    /// The same block, recorded by a log-in that retried `earlier` (see [`Block::retried`]).
-    pub fn retrying(mut self, earlier: Option<&Block>) -> Self {
-        self.retried = earlier.map(|b| b.retried.unwrap_or(b.kind));
-        self
-    }
-
-    /// A block known only from a `blocked_reason` attribute (private bytes lost, or an older provider's): the kind
-    /// and the time were not kept, and the retry value it waits for is the one the object shows.
-    pub fn unrecorded(retry: Option<Number>) -> Self {
-        Self {
-            kind: BlockKind::Unknown,
-            at: 0,
-            login: None,
-            retry,
-            retried: None,
-        }
-    }
-
-    /// Whether a log-in with the stored password may be made despite this block, with [`RETRY_ATTR`] configured as
-    /// `configured`. A locked user waits for Verizon support whatever the password, so only a re-seed lifts that.
-    pub fn retry_lifts(&self, configured: Option<&Number>) -> bool {
-        self.kind != BlockKind::UserLocked && retry_moved(configured, self.retry.as_ref())
-    }
-
-    /// The text of the `blocked_reason` attribute: what happened, when, and the steps that lift the block, in the
-    /// resource's own words (`remedy`). Never holds a secret.
-    pub fn reason(&self, remedy: &Remedy) -> String {
-        format!("{} {}", self.what(), self.steps(remedy))
-    }
-
-    /// What happened, and when.
-    pub fn what(&self) -> String {
-        let when = OffsetDateTime::from_unix_timestamp(self.at)
-            .ok()
-            .filter(|_| self.at > 0)
-            .map(format_rfc3339)
-            .unwrap_or_else(|| "an unknown time".to_owned());
-        let with = match self.login {
-            Some(LoginWith::Stored) => " with the password in state",
-            Some(LoginWith::Seed) => " with the configured seed",
-            None => "",
-        };
-        match (self.kind, self.retried) {
-            (BlockKind::LoginRejected, Some(BlockKind::ResetUnknown)) => format!(
-                "ThingSpace rejected a log-in{with} at {when}, made to retry after a password reset that may have \
-taken effect: it most likely did, so ThingSpace holds a new password Terraform never learnt (one failed log-in \
-counts toward the lock-out after 5)."
-            ),
-            (BlockKind::LoginRejected, _) => format!(
-                "ThingSpace rejected a log-in{with} at {when} (one failed log-in counts toward the lock-out after 5)."
-            ),
-            (BlockKind::UserLocked, _) => format!(
-                "ThingSpace answered a log-in{with} at {when} that the user is locked; only Verizon support can \
-unlock it."
-            ),
-            (BlockKind::LoginUnknown, _) => format!(
-                "A log-in{with} at {when} got no usable answer and may have counted as a failed log-in."
-            ),
-            (BlockKind::ResetUnknown, _) => format!(
-                "A password reset at {when}, after a log-in{with}, may have taken effect without Terraform learning \
-the new password."
-            ),
-            (BlockKind::Unknown, _) => {
-                "An earlier log-in or reset may have failed in a way that makes the stored password unreliable."
-                    .to_owned()
-            }
-        }
-    }
-
-    /// The steps that lift the block, in the resource's own words: a re-seed always, and a move of [`RETRY_ATTR`]
-    /// where the cause may have been transient and the log-in used the password in state.
-    pub fn steps(&self, remedy: &Remedy) -> String {
-        let reseed = &remedy.reseed;
-        let retry = format!(
-            "change {RETRY_ATTR} (for example from 1 to 2): the next apply logs in once more with the password in \
-state, and if that password no longer works, that one log-in fails and the resource blocks again"
-        );
-        match (self.kind, self.login) {
-            (BlockKind::LoginRejected, _) if self.retried == Some(BlockKind::ResetUnknown) => {
-                format!(
-                    "Obtain the user's current password from ThingSpace (the portal, or Verizon support) and re-seed: \
-{reseed}."
-                )
-            }
-            (BlockKind::LoginRejected, _) => {
-                format!("To rotate again, re-seed with the right password: {reseed}.")
-            }
-            (BlockKind::UserLocked, _) => format!(
-                "No log-in is made until then. After the unlock, re-seed with the password Verizon support gives \
-you: {reseed}."
-            ),
-            (BlockKind::LoginUnknown, Some(LoginWith::Seed)) => format!(
-                "If ThingSpace was only briefly unavailable and the seed is right, re-seed with the same password \
-(changing the version is enough): {reseed}."
-            ),
-            (BlockKind::LoginUnknown, _) => format!(
-                "If ThingSpace was only briefly unavailable, {retry}. If the password was changed outside Terraform, \
-re-seed: {reseed}."
-            ),
-            (BlockKind::ResetUnknown, Some(LoginWith::Seed)) => format!(
-                "If the reset did not take effect (ThingSpace still accepts the seed), re-seed with the same password \
-(changing the version is enough); otherwise obtain the user's current password from ThingSpace (the portal, or \
-Verizon support) and re-seed with it: {reseed}."
-            ),
-            (BlockKind::ResetUnknown, _) => format!(
-                "If it did not (ThingSpace was only briefly unavailable), {retry}. Otherwise obtain the user's \
-current password from ThingSpace (the portal, or Verizon support) and re-seed: {reseed}."
-            ),
-            (BlockKind::Unknown, _) => format!(
-                "If the password in state still works, {retry}; otherwise re-seed: {reseed}."
-            ),
-        }
-    }
-}
-
-/// The error for a plan or apply that would log in with a blocked seed.
-pub fn blocked_error(username: &str, reason: &str) -> Diagnostic {
-    Diagnostic::error(
-        "Rotation blocked to protect the user from ThingSpace's lock-out",
-        format!(
-            "The rotation for user {} needs a log-in, but it is blocked: {reason} ThingSpace locks a user after 5 \
-consecutive failed log-ins and only Verizon support can unlock it, so this provider logs in with the same password \
-at most once unless you say otherwise.",
-            quote(username),
-        ),
-    )
-    .at("current_password_wo_version")
-}
-
-/// The warning on a plan whose in-place rotation logs in as a blocked user: the plan goes on, so that other resources
-/// of the configuration still rotate, and the apply refuses this one, before any log-in, keeping its state (an
-/// error, so the run fails loudly). A create is refused at plan already: its apply could leave no state at all.
-pub fn refused_at_apply(username: &str, reason: &str) -> Diagnostic {
-    Diagnostic::warning(
-        "Rotation blocked to protect the user from ThingSpace's lock-out",
-        format!(
-            "A rotation of user {} is due, but it is blocked: {reason} The apply refuses this rotation before any \
-log-in and keeps the resource as it is; other resources still apply.",
-            quote(username),
-        ),
-    )
-    .at("current_password_wo_version")
-}
-
-/// The warning every plan of a blocked object shows, even when nothing is due.
-pub fn blocked_warning(username: &str, reason: &str) -> Diagnostic {
-    Diagnostic::warning(
-        "Password rotation is blocked",
-        format!(
-            "Rotations for user {} are blocked: {reason} Until then no plan or apply logs in for this user.",
-            quote(username),
-        ),
-    )
-    .at("blocked_reason")
-}
-
-/// Why a claim on a user name was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Conflict {
-    /// Another instance in this plan already manages the user.
-    Duplicate,
-    /// The user's object is destroyed at one address and created at another in this plan.
-    Renamed,
-}
-
-impl Conflict {
-    /// The plan error for this conflict on `username`.
-    pub fn diagnostic(self, username: &str) -> Diagnostic {
-        match self {
-            Conflict::Duplicate => Diagnostic::error(
-                "Duplicate ThingSpace user name",
-                format!(
-                    "User {} is managed by more than one resource instance in this configuration. Each ThingSpace \
-user must be managed by exactly one rotation resource: a second one would log in with a password the first has \
-already replaced, and ThingSpace locks a user after 5 failed log-ins. Remove the duplicate (check count, for_each \
-and modules). No API call was made.",
-                    quote(username)
-                ),
-            )
-            .at("username"),
-            Conflict::Renamed => Diagnostic::error(
-                "ThingSpace user moves to another resource address",
-                format!(
-                    "In this plan the object for user {} is destroyed at one address and created at another. The \
-new object would log in with the configured seed, but the current password is the one in the old object's state. \
-If you renamed the resource, add a moved block (moved {{ from = <old address>, to = <new address> }}) so the new \
-address keeps the password. If you really mean to start over, first apply the removal, then create the new \
-resource with a re-seed. No API call was made.",
-                    quote(username)
-                ),
-            )
-            .at("username"),
-        }
-    }
-}
-
-/// How a planned instance will manage its user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ClaimKind {
-    /// An update of an object in state: it logs in (if at all) with that object's own password or a re-seed.
-    Update,
-    /// A create that logs in with the password of an object it takes over (a replacement).
-    CreateWithHandoff,
-    /// A create that logs in with the configured seed.
-    CreateWithSeed,
-}
-
-#[derive(Clone, Copy, Debug)]
-struct Claim {
-    nonce: u64,
-    kind: ClaimKind,
-    /// A create whose rotation succeeded: the user's current password is in its state now.
-    settled: bool,
-}
+use crate::resources::block::{Noted, Seed};
+use crate::resources::claims::{ClaimKind, Claims, Conflict};
 
 /// The per-user view of one provider process.
 #[derive(Debug, Default)]
 pub struct Users {
     entries: Mutex<HashMap<String, Entry>>,
-}
-
-/// A block on one seed of a user, as this process noted it.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Noted {
-    /// The `blocked_reason` text.
-    pub reason: String,
-    /// [`RETRY_ATTR`] when the block was recorded (see [`Block::retry_lifts`]).
-    pub retry: Option<Number>,
-    /// Whether the block is of a locked user, which no retry lifts.
-    pub locked: bool,
-}
-
-impl Noted {
-    /// What `block` says, worded by `remedy`.
-    pub fn of(block: &Block, remedy: &Remedy) -> Self {
-        Noted {
-            reason: block.reason(remedy),
-            retry: block.retry.clone(),
-            locked: block.kind == BlockKind::UserLocked,
-        }
-    }
-
-    /// Whether a log-in with the stored password may be made despite this block (see [`Block::retry_lifts`]).
-    pub fn retry_lifts(&self, configured: Option<&Number>) -> bool {
-        !self.locked && retry_moved(configured, self.retry.as_ref())
-    }
 }
 
 #[derive(Debug, Default)]
@@ -440,9 +35,7 @@ struct Entry {
     /// The password of the last object of this user seen in state, with the seed that object was planned with.
     password: Option<(Seed, Secret)>,
     /// Plans in this process that manage the user.
-    claims: Vec<Claim>,
-    /// Whether a destroy of an object of this user was planned in this process.
-    released: bool,
+    claims: Claims,
 }
 
 impl Users {
@@ -508,76 +101,32 @@ impl Users {
         self.with(username, |e| e.password.clone()).flatten()
     }
 
-    /// Claims `username` for one planned instance. `nonce` is the claim carried from the update half of a
-    /// replacement to its create half; it is the same instance, not a second claim. Returns the nonce to carry.
-    ///
-    /// Refused: a second instance for the user, and a create that logs in with the configured seed while an object of
-    /// the user is destroyed in this plan (its password is the current one; a `moved` block keeps it).
+    /// Claims `username` for one planned instance (see [`Claims::claim`]).
     pub fn claim(
         &self,
         username: &str,
         nonce: Option<u64>,
         kind: ClaimKind,
     ) -> Result<u64, Conflict> {
-        self.with(username, |e| {
-            if let Some(c) = e.claims.iter_mut().find(|c| Some(c.nonce) == nonce) {
-                c.kind = kind;
-                return Ok(c.nonce);
-            }
-            if !e.claims.is_empty() {
-                return Err(Conflict::Duplicate);
-            }
-            if e.released && kind == ClaimKind::CreateWithSeed {
-                return Err(Conflict::Renamed);
-            }
-            let nonce = loop {
-                let n = fastrand::u64(1..);
-                if !e.claims.iter().any(|c| c.nonce == n) {
-                    break n;
-                }
-            };
-            e.claims.push(Claim {
-                nonce,
-                kind,
-                settled: false,
-            });
-            Ok(nonce)
-        })
-        .unwrap_or(Err(Conflict::Duplicate))
+        self.with(username, |e| e.claims.claim(nonce, kind))
+            .unwrap_or(Err(Conflict::Duplicate))
     }
 
-    /// Records that an object of `username` is destroyed in this plan (or leaves it by a change of user name).
+    /// Records that an object of `username` is destroyed in this plan (see [`Claims::release`]).
     pub fn release(&self, username: &str) -> Result<(), Conflict> {
-        self.with(username, |e| {
-            e.released = true;
-            if e.claims.iter().any(|c| c.kind == ClaimKind::CreateWithSeed) {
-                Err(Conflict::Renamed)
-            } else {
-                Ok(())
-            }
-        })
-        .unwrap_or(Ok(()))
+        self.with(username, |e| e.claims.release())
+            .unwrap_or(Ok(()))
     }
 
     /// Records that the create with claim `nonce` rotated the password: it holds the current one now.
     pub fn settle(&self, username: &str, nonce: Option<u64>) {
-        self.with(username, |e| {
-            for c in e.claims.iter_mut().filter(|c| Some(c.nonce) == nonce) {
-                c.settled = true;
-            }
-        });
+        self.with(username, |e| e.claims.settle(nonce));
     }
 
-    /// Whether an object of `username` may leave state now. Not while a create of the same user in this apply logs
-    /// in with the configured seed and has not yet rotated: Terraform does not order the two when their addresses
-    /// differ, and if that create fails, the object being destroyed holds the only copy of the current password.
+    /// Whether an object of `username` may leave state now (see [`Claims::may_delete`]).
     pub fn may_delete(&self, username: &str) -> bool {
-        self.with(username, |e| {
-            !e.claims
-                .iter()
-                .any(|c| c.kind == ClaimKind::CreateWithSeed && !c.settled)
-        })
-        .unwrap_or(true)
+        self.with(username, |e| e.claims.may_delete())
+            .unwrap_or(true)
     }
 
     /// Records that a log-in or reset with `seed` failed in this process, so no other instance retries it here.
@@ -594,6 +143,8 @@ impl Users {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use crate::resources::block::{Block, BlockKind, LoginWith, RETRY_ATTR, Remedy};
+    use crate::resources::username::{username_error, username_problem};
 
     fn seed(p: &str) -> Seed {
         Seed {

@@ -773,7 +773,7 @@ fn readme_guarantees_name_tests_that_exist() {
 
     // The numbers the README and the troubleshooting guide state are the code's.
     use thingspace_provider::provider::DEFAULT_REQUEST_TIMEOUT;
-    use thingspace_provider::resources::users::USERNAME_MAX_CHARS;
+    use thingspace_provider::resources::username::USERNAME_MAX_CHARS;
     use thingspace_provider::thingspace::Policy;
     use thingspace_provider::thingspace::policy::MAX_RESETS;
     assert!(readme.contains(&format!(

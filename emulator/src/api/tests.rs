@@ -1,6 +1,7 @@
 //! Tests of the emulated endpoints with plain values: routing, the three error shapes, the flow, refusals.
 
 use super::*;
+use http::HeaderName;
 use serde_json::Value;
 
 struct Fixture {

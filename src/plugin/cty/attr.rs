@@ -10,8 +10,10 @@ use serde::de::{self, Visitor};
 use serde::ser::Serialize;
 use serde::{Deserialize, Deserializer, Serializer};
 
-use super::{ATTR_TOKEN, UNKNOWN_TOKEN};
-
+/// Newtype name that marks an [`Attr`] on deserialization.
+pub(super) const ATTR_TOKEN: &str = "$__cty_attr";
+/// Newtype name that marks an unknown [`Attr`] on serialization.
+pub(super) const UNKNOWN_TOKEN: &str = "$__cty_unknown";
 /// A model attribute as Terraform sees it: null, not yet known, or known.
 ///
 /// `Default` is `Null` (and needs no `T: Default`), so models can use `#[serde(default)]`.

@@ -6,7 +6,10 @@ use serde::de::{
     self, DeserializeOwned, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor,
 };
 
-use super::{ATTR_TOKEN, CodecError, MAX_DEPTH, NUMBER_TOKEN, PathStep, Value};
+use super::attr::ATTR_TOKEN;
+use super::error::{CodecError, MAX_DEPTH, PathStep};
+use super::number::NUMBER_TOKEN;
+use super::value::Value;
 
 /// Reads a model back from a value. Unknown values are accepted only where the model has an [`Attr`](super::Attr).
 pub fn from_value<T: DeserializeOwned>(v: &Value) -> Result<T, CodecError> {

@@ -5,8 +5,11 @@ use std::fmt;
 
 use serde::{de, ser};
 
-use super::{MAX_DEPTH, Type, json};
+use super::ty::{Type, write_string};
 
+/// Deepest nesting of collections, objects and dynamic wrappers accepted in either direction. Our schemas
+/// nest two levels; the cap keeps recursion far from the stack's limit whatever the input claims.
+pub const MAX_DEPTH: usize = 64;
 /// One step of an attribute path, in the shape of tfplugin6's `AttributePath.Step`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum PathStep {
@@ -75,7 +78,7 @@ impl CodecError {
                 PathStep::Key(k) => {
                     out.push('[');
                     let mut quoted = Vec::new();
-                    json::write_string(&mut quoted, k);
+                    write_string(&mut quoted, k);
                     out.push_str(&String::from_utf8_lossy(&quoted));
                     out.push(']');
                 }

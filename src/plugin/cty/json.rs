@@ -7,7 +7,18 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use super::{CodecError, JsonOptions, MAX_DEPTH, Number, PathStep, Type, Value, check_collection};
+use super::error::{CodecError, MAX_DEPTH, PathStep};
+use super::number::Number;
+use super::ty::Type;
+use super::value::{Value, check_collection};
+
+/// Options for [`decode_json_with`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JsonOptions {
+    /// Drop object attributes the type does not declare instead of failing. `UpgradeResourceState`
+    /// wants this: raw state from an older schema may carry attributes that have since been removed.
+    pub ignore_undefined_attributes: bool,
+}
 
 /// JSON nesting allowed by the parser. Values may nest [`MAX_DEPTH`] levels and each `dynamic` level adds a
 /// `{"value":..,"type":..}` wrapper, so the parser allows twice that; the typed walk enforces the real cap.
@@ -267,26 +278,12 @@ impl<'a> Parser<'a> {
     }
 }
 
-/// Writes `s` as a JSON string literal.
-pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    for ch in s.chars() {
-        match ch {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            c if (c as u32) < 0x20 => {
-                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
-            }
-            c => {
-                let mut tmp = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
-            }
-        }
+impl Type {
+    /// Parses cty's JSON type bytes (the inverse of [`Type::to_json`]). The optional-attributes list that
+    /// newer cty may append to an object type is accepted and ignored.
+    pub fn from_json(bytes: &[u8]) -> Result<Type, CodecError> {
+        parse_type(bytes)
     }
-    out.push(b'"');
 }
 
 /// Parses cty JSON type bytes.

@@ -6,7 +6,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{CodecError, MAX_DEPTH, Number, PathStep, Type, Value, check_collection, json};
+use super::error::{CodecError, MAX_DEPTH, PathStep};
+use super::json;
+use super::number::Number;
+use super::ty::Type;
+use super::value::{Value, check_collection};
 
 /// Most elements reserved up front for a collection. The declared length is attacker-controlled, so we
 /// trust it only this far and let the vector grow from the bytes actually present.

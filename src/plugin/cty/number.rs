@@ -10,7 +10,8 @@ use std::str::FromStr;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use super::NUMBER_TOKEN;
+/// Newtype name that carries a [`Number`] losslessly.
+pub(super) const NUMBER_TOKEN: &str = "$__cty_number";
 
 /// Largest number of digits before or after the decimal point we accept. cty itself takes exponents up to
 /// 2^31, but printing such a number in plain decimal (as cty does on the wire) would let a ten-byte input

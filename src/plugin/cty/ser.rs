@@ -7,7 +7,11 @@ use std::collections::BTreeMap;
 
 use serde::ser::{self, Impossible, Serialize, Serializer};
 
-use super::{CodecError, MAX_DEPTH, NUMBER_TOKEN, Number, PathStep, Type, UNKNOWN_TOKEN, Value};
+use super::attr::UNKNOWN_TOKEN;
+use super::error::{CodecError, MAX_DEPTH, PathStep};
+use super::number::{NUMBER_TOKEN, Number};
+use super::ty::Type;
+use super::value::Value;
 
 /// Converts a model to a value of type `ty`.
 pub fn to_value<T: Serialize + ?Sized>(v: &T, ty: &Type) -> Result<Value, CodecError> {

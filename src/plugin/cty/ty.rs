@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use super::{CodecError, json};
-
 /// A cty type, as schemas declare it and as `dynamic` values carry it.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum Type {
@@ -74,7 +72,7 @@ impl Type {
                     if i > 0 {
                         out.push(b',');
                     }
-                    json::write_string(out, name);
+                    write_string(out, name);
                     out.push(b':');
                     t.write_json(out);
                 }
@@ -91,12 +89,6 @@ impl Type {
                 out.extend_from_slice(b"]]");
             }
         }
-    }
-
-    /// Parses cty's JSON type bytes (the inverse of [`Type::to_json`]). The optional-attributes list that
-    /// newer cty may append to an object type is accepted and ignored.
-    pub fn from_json(bytes: &[u8]) -> Result<Type, CodecError> {
-        json::parse_type(bytes)
     }
 
     /// Whether `dynamic` appears anywhere in the type. Only then can a decoded collection hold elements
@@ -125,6 +117,28 @@ impl Type {
             Type::Tuple(_) => "tuple".into(),
         }
     }
+}
+
+/// Writes `s` as a JSON string literal.
+pub(super) fn write_string(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    for ch in s.chars() {
+        match ch {
+            '"' => out.extend_from_slice(b"\\\""),
+            '\\' => out.extend_from_slice(b"\\\\"),
+            '\n' => out.extend_from_slice(b"\\n"),
+            '\r' => out.extend_from_slice(b"\\r"),
+            '\t' => out.extend_from_slice(b"\\t"),
+            c if (c as u32) < 0x20 => {
+                out.extend_from_slice(format!("\\u{:04x}", c as u32).as_bytes())
+            }
+            c => {
+                let mut tmp = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut tmp).as_bytes());
+            }
+        }
+    }
+    out.push(b'"');
 }
 
 #[cfg(test)]

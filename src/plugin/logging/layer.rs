@@ -16,7 +16,16 @@ use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::LookupSpan;
 
 use super::fields::FieldVisitor;
-use super::{MODULE, THIRD_PARTY_MAX};
+
+/// `"@module"` of this provider's own events. terraform-plugin-log names a provider's root logger
+/// `provider` and its sub-loggers `provider.<name>`; we follow that so our lines read like any other
+/// provider's in `TF_LOG` output.
+pub const MODULE: &str = "provider";
+
+/// Third-party crates never log below this level, whatever the user asks for: their debug/trace
+/// output is voluminous and some of it (HTTP/2 frames, TLS internals) may carry header bytes,
+/// which could include bearer tokens.
+pub(super) const THIRD_PARTY_MAX: Level = Level::WARN;
 
 /// hclog's JSON timestamp: RFC 3339 in UTC with exactly six fractional digits.
 const TIMESTAMP_FORMAT: &[FormatItem<'static>] =

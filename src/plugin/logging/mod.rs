@@ -25,21 +25,11 @@ mod layer;
 mod panic;
 
 pub use escape::escape_controls;
-pub use layer::{HclogLayer, json_layer};
+pub use layer::{HclogLayer, MODULE, json_layer};
 
 use tracing::Level;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::Registry;
-
-/// `"@module"` of this provider's own events. terraform-plugin-log names a provider's root logger
-/// `provider` and its sub-loggers `provider.<name>`; we follow that so our lines read like any other
-/// provider's in `TF_LOG` output.
-pub const MODULE: &str = "provider";
-
-/// Third-party crates never log below this level, whatever the user asks for: their debug/trace
-/// output is voluminous and some of it (HTTP/2 frames, TLS internals) may carry header bytes,
-/// which could include bearer tokens.
-const THIRD_PARTY_MAX: Level = Level::WARN;
 
 /// Reads the log level from the values of `TF_LOG_PROVIDER` and `TF_LOG`, as Terraform core does
 /// for its provider logger: `TF_LOG_PROVIDER` wins when set and non-empty; names are

@@ -8,9 +8,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use tracing_subscriber::fmt::MakeWriter;
 
-use super::MODULE;
 use super::escape::escape_controls;
-use super::layer::render_line;
+use super::layer::{MODULE, render_line};
 
 /// The hclog line for a panic: error level, message starting with `panic: ` (the prefix Terraform
 /// looks for to record a plugin's crash output), and the location. The payload is deliberately

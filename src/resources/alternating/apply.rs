@@ -14,25 +14,26 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::decide::{Decision, Login, Standing, Step, decide, standing, user_block};
-use super::plan::{create_login, no_seed_error};
+use super::decide::{Resets, Standing, create_login, decide, no_seed_error, standing, user_block};
+use super::model::{Model, Passwords};
 use super::private::{Planned, Private, UserBlock, joined_reasons, remedy};
-use super::{Model, Passwords};
+use super::reset::{Login, Reset};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::{self, block_kind, known_or_null};
+use crate::resources::applying::known_or_null;
+use crate::resources::block::{Block, LoginWith, Noted, block_kind, blocked_error};
+use crate::resources::rotating::{Applies, PrivateState, Rotating};
 use crate::resources::schedule::{
     age, next_window_start, rotated_rotate_after, settled_rotate_after,
 };
-use crate::resources::users::{Block, LoginWith, Noted, blocked_error};
 use crate::thingspace::{Client, RotateError};
 use crate::timefmt::format_rfc3339;
 
-pub use crate::resources::common::ApplyContext;
+pub use crate::resources::applying::ApplyContext;
 
-/// What an apply returns (see [`common::Applied`]).
-pub type Applied = common::Applied<Model>;
+/// What an apply returns (see [`crate::resources::applying::Applied`]).
+pub type Applied = crate::resources::applying::Applied<Model>;
 
 fn unknown_usernames() -> Diagnostics {
     Diagnostic::error(
@@ -189,124 +190,6 @@ fn set_times(
     times
 }
 
-/// Creates: resets `usernames[0]`, then `usernames[1]`, each logging in with the hand-off the plan chose or the
-/// configured seed.
-pub async fn create(
-    ctx: &ApplyContext<'_>,
-    config: &Model,
-    planned: Model,
-    private: Private,
-    now: impl Fn() -> OffsetDateTime,
-) -> Applied {
-    let Some(names) = config.names() else {
-        return Applied::failed(unknown_usernames());
-    };
-    // Everything is checked for both users before the first log-in: refusing half-way would leave a new password
-    // for the first user and nothing for the second.
-    let mut steps = Vec::new();
-    let mut diags = Diagnostics::new();
-    for user in &names {
-        let learnt = ctx.users.blocked(user, &config.seed(user));
-        let handoff = private.logins.get(user);
-        match create_login(config, &private, learnt.as_ref(), handoff, user) {
-            Err(reason) => {
-                diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
-            }
-            Ok(Some(p)) => steps.push((user.clone(), p, LoginWith::Stored)),
-            Ok(None) => match config.configured_password(user) {
-                Some(p) => steps.push((user.clone(), p, LoginWith::Seed)),
-                None => diags.push(no_seed_error(user)),
-            },
-        }
-    }
-    if diags.has_errors() {
-        return Applied::failed(diags);
-    }
-    let client = match ctx.client() {
-        Ok(c) => c,
-        Err(d) => return Applied::failed(d),
-    };
-    let handoffs: BTreeMap<String, Option<Secret>> = names
-        .iter()
-        .map(|u| (u.clone(), private.logins.get(u).cloned()))
-        .collect();
-    let with: BTreeMap<String, LoginWith> = steps.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
-    let out = run(client, steps.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
-    for (user, _) in &out.rotated {
-        ctx.users.settle(user, private.claims.get(user).copied());
-    }
-    let mut diagnostics = out.warnings;
-    let at = now();
-    let Some((failed, e)) = out.failure else {
-        let mut state = planned;
-        set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
-        finish_rotated(&mut state, config, None, &out.rotated, at, &mut diagnostics);
-        state.blocked_reason = Attr::Null;
-        return Applied {
-            new_state: Some(state),
-            private: Vec::new(),
-            diagnostics,
-        };
-    };
-    let kind = block_kind(&e);
-    if kind.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
-        // Nothing happened at ThingSpace and Terraform held nothing for these users: nothing to keep.
-        diagnostics.push(failure_diagnostic(&e, None));
-        return Applied::failed(diagnostics);
-    }
-    let block = kind.map(|k| UserBlock {
-        user: failed.clone(),
-        block: Block::new(
-            k,
-            at,
-            with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-            config.retry().cloned(),
-        ),
-        seed: Some(config.seed(&failed)),
-    });
-    diagnostics.push(failure_diagnostic(&e, block.as_ref()));
-    if !out.rotated.is_empty() {
-        diagnostics.push(partial_error(&out.rotated, &failed, true));
-    }
-    if let Some(b) = &block {
-        record(ctx, config, b);
-    }
-    // The blocks the state keeps: the new one, and those of users this apply did not reset (lifted or not, their
-    // evidence stands until a reset of that user succeeds).
-    let rotated_users: Vec<&String> = out.rotated.iter().map(|(u, _)| u).collect();
-    let mut blocks: Vec<UserBlock> = private
-        .blocks
-        .iter()
-        .filter(|b| {
-            !rotated_users.contains(&&b.user) && Some(&b.user) != block.as_ref().map(|n| &n.user)
-        })
-        .cloned()
-        .collect();
-    blocks.extend(block);
-    // Terraform stores this object tainted. It keeps every password it knows, the new ones and the hand-offs (also
-    // one ThingSpace just rejected: nothing but a successful reset replaces a password in state), since the object
-    // they came from is gone from state in a replacement.
-    let mut state = Model {
-        rotated_at: Attr::Null,
-        standby_rotated_at: Attr::Null,
-        rotate_after: known_or_null(planned.rotate_after.clone()),
-        next_window_start: known_or_null(planned.next_window_start.clone()),
-        password_age_deadline: Attr::Null,
-        blocked_reason: joined_reasons(&blocks).map_or(Attr::Null, Attr::Known),
-        current_passwords_wo: Attr::Null,
-        ..planned
-    };
-    set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
-    if !out.rotated.is_empty() {
-        state.rotated_at = Attr::Known(format_rfc3339(at));
-    }
-    Applied {
-        new_state: Some(state),
-        private: Private::settled(blocks, None).to_bytes(),
-        diagnostics,
-    }
-}
-
 /// Notes a new block in the process-wide view, so no other instance of this process logs in with that seed.
 fn record(ctx: &ApplyContext<'_>, config: &Model, b: &UserBlock) {
     let mut noted = Noted::of(&b.block, &remedy(&b.user));
@@ -366,243 +249,6 @@ fn evidence(prior: &Model, private: &Private, names: &[String; 2]) -> Vec<UserBl
         .collect()
 }
 
-/// Updates: resets the users the plan decided (or, for an undecided plan, those due now), else only stores the
-/// change. A scheduled rotation resets the standby only, with its stored password, then swaps the roles.
-pub async fn update(
-    ctx: &ApplyContext<'_>,
-    prior: &Model,
-    config: &Model,
-    planned: Model,
-    private: Private,
-    now: impl Fn() -> OffsetDateTime,
-) -> Applied {
-    let names = prior.names().or_else(|| config.names());
-    let kept = names
-        .as_ref()
-        .map(|n| evidence(prior, &private, n))
-        .unwrap_or_default();
-    let keep_prior = |diagnostics: Diagnostics| {
-        let mut state = prior.without_write_only();
-        if !state.blocked_reason.is_known() {
-            state.blocked_reason = joined_reasons(&kept).map_or(Attr::Null, Attr::Known);
-        }
-        Applied {
-            new_state: Some(state),
-            private: Private::settled(kept.clone(), None).to_bytes(),
-            diagnostics,
-        }
-    };
-    // A plan with a known active password planned no rotation: a saved plan that said "no rotation" never rotates.
-    let steps = match (private.rotation.clone(), planned.active_password.is_known()) {
-        (_, true) | (None, _) => None,
-        (Some(Planned::Steps(s)), false) => Some(s),
-        (Some(Planned::Decide), false) => match decide(prior, config, &private, now()) {
-            Ok(Decision::Steps(s)) => Some(s),
-            Ok(Decision::None | Decision::Unknown) => None,
-            Err(d) => return keep_prior(d.into()),
-        },
-    };
-    let Some(steps) = steps else {
-        let mut state = planned;
-        state.current_passwords_wo = Attr::Null;
-        if !state.active_password.is_known() {
-            state.active_username = prior.active_username.clone();
-            state.active_password = prior.active_password.clone();
-            state.standby_username = prior.standby_username.clone();
-            state.standby_password = prior.standby_password.clone();
-            state.rotated_at = prior.rotated_at.clone();
-            state.standby_rotated_at = prior.standby_rotated_at.clone();
-        }
-        if state.blocked_reason.is_unknown() {
-            state.blocked_reason = match &prior.blocked_reason {
-                Attr::Known(r) => Attr::Known(r.clone()),
-                _ => joined_reasons(&kept).map_or(Attr::Null, Attr::Known),
-            };
-        }
-        if state.rotate_after.is_unknown() {
-            state.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
-                Ok(v) => known_or_null(v),
-                Err(d) => return keep_prior(d.into()),
-            };
-        }
-        if state.next_window_start.is_unknown() {
-            state.next_window_start =
-                match next_window_start(&config.schedule(), &state.rotate_after) {
-                    Ok(v) => known_or_null(v),
-                    Err(d) => return keep_prior(d.into()),
-                };
-        }
-        if state.password_age_deadline.is_unknown() {
-            state.password_age_deadline =
-                match age::deadline(&config.schedule(), prior.oldest_set_at()) {
-                    Ok(v) => known_or_null(v),
-                    Err(d) => return keep_prior(d.into()),
-                };
-        }
-        if state.id.is_unknown() {
-            state.id = prior.id.clone();
-        }
-        return Applied {
-            new_state: Some(state),
-            private: Private::settled(kept, None).to_bytes(),
-            diagnostics: Diagnostics::new(),
-        };
-    };
-    let Some(names) = names else {
-        return keep_prior(unknown_usernames());
-    };
-    // Every log-in is checked before the first one is sent.
-    let mut logins = Vec::new();
-    let mut diags = Diagnostics::new();
-    for Step { user, login } in &steps {
-        let with = match login {
-            Login::Stored => LoginWith::Stored,
-            Login::Seed => LoginWith::Seed,
-        };
-        // A block this process noted on the seed (this object read in this run, or another instance that failed)
-        // stands unless the retry lifts it for a log-in with the stored password.
-        let learnt = ctx
-            .users
-            .blocked(user, &config.seed(user))
-            .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
-        let blocked = match standing(prior, config, &private, user) {
-            Standing::Blocked(b) => Some(b.reason()),
-            _ => learnt.map(|n| n.reason),
-        };
-        if let Some(reason) = blocked {
-            diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
-            continue;
-        }
-        let password = match login {
-            Login::Stored => prior.password_of(user).cloned(),
-            Login::Seed => config.configured_password(user),
-        };
-        match password {
-            Some(p) => logins.push((user.clone(), p, with)),
-            None => diags.push(no_seed_error(user)),
-        }
-    }
-    if diags.has_errors() {
-        return keep_prior(diags);
-    }
-    let client = match ctx.client() {
-        Ok(c) => c,
-        Err(d) => return keep_prior(d),
-    };
-    let before: BTreeMap<String, Option<Secret>> = names
-        .iter()
-        .map(|u| (u.clone(), prior.password_of(u).cloned()))
-        .collect();
-    let prior_active = prior
-        .active_username
-        .known()
-        .cloned()
-        .unwrap_or_else(|| names[1].clone());
-    let with: BTreeMap<String, LoginWith> =
-        logins.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
-    let out = run(client, logins.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
-    let mut diagnostics = out.warnings;
-    let at = now();
-    let rotated_users: Vec<String> = out.rotated.iter().map(|(u, _)| u.clone()).collect();
-    let Some((failed, e)) = out.failure else {
-        let mut state = Model {
-            id: Attr::Known(names.join(",")),
-            ..planned
-        };
-        set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
-        // A block of a user this apply did not reset still stands.
-        let still: Vec<UserBlock> = kept
-            .into_iter()
-            .filter(|b| !rotated_users.contains(&b.user))
-            .collect();
-        state.blocked_reason = joined_reasons(&still).map_or(Attr::Null, Attr::Known);
-        finish_rotated(
-            &mut state,
-            config,
-            Some(prior),
-            &out.rotated,
-            at,
-            &mut diagnostics,
-        );
-        return Applied {
-            new_state: Some(state),
-            private: Private::settled(still, None).to_bytes(),
-            diagnostics,
-        };
-    };
-    let kind = block_kind(&e);
-    if kind.is_none() && out.rotated.is_empty() {
-        // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
-        diagnostics.push(failure_diagnostic(&e, None));
-        return keep_prior(diagnostics);
-    }
-    // A failed retry says what it retried.
-    let retried = matches!(standing(prior, config, &private, &failed), Standing::Retry)
-        .then(|| user_block(prior, &private, &failed))
-        .flatten();
-    let block = kind.map(|k| UserBlock {
-        user: failed.clone(),
-        block: Block::new(
-            k,
-            at,
-            with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-            config.retry().cloned(),
-        )
-        .retrying(retried.as_ref().map(|b| &b.block)),
-        seed: Some(config.seed(&failed)),
-    });
-    diagnostics.push(failure_diagnostic(&e, block.as_ref()));
-    if let Some(b) = &block {
-        record(ctx, config, b);
-    }
-    // The failed user's new block replaces its old one; a user this apply reset has none; every other block stands
-    // as recorded (a re-seed or retry that did not happen stays pending, judged against the seed it was recorded with).
-    let mut blocks: Vec<UserBlock> = kept
-        .into_iter()
-        .filter(|b| !rotated_users.contains(&b.user))
-        .filter(|b| block.is_none() || b.user != failed)
-        .collect();
-    blocks.extend(block);
-    let mut state = prior.without_write_only();
-    // The object records the seeds that were just used, so only different ones count as a re-seed; but a user whose
-    // seed was not used (its reset did not happen, or had no effect) keeps its prior entry, so an entry that changed
-    // stays a re-seed to do.
-    let unused: Vec<&String> = steps
-        .iter()
-        .filter(|s| s.login == Login::Seed && !rotated_users.contains(&s.user))
-        .filter(|s| s.user != failed || kind.is_none())
-        .map(|s| &s.user)
-        .collect();
-    state.current_passwords = config.current_passwords.clone();
-    for user in unused {
-        state.current_passwords =
-            with_entry_of(&state.current_passwords, &prior.current_passwords, user);
-    }
-    state.current_passwords_wo_version = config.current_passwords_wo_version.clone();
-    state.retry_stored_password_version = config.retry_stored_password_version.clone();
-    state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
-    if !out.rotated.is_empty() {
-        diagnostics.push(partial_error(&out.rotated, &failed, false));
-        set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
-        let stamp = format_rfc3339(at);
-        let times = set_times(Some(prior), &out.rotated, &stamp);
-        state.rotated_at = Attr::Known(stamp);
-        state.standby_rotated_at = state
-            .standby_username
-            .known()
-            .and_then(|u| times.get(u).cloned())
-            .map_or(Attr::Null, known_or_null);
-        state.password_age_deadline = age::deadline(&config.schedule(), state.oldest_set_at())
-            .map(known_or_null)
-            .unwrap_or(Attr::Null);
-    }
-    Applied {
-        new_state: Some(state),
-        private: Private::settled(blocks, None).to_bytes(),
-        diagnostics,
-    }
-}
-
 /// `map` with `user`'s entry as `from` has it (removed when `from` has none).
 fn with_entry_of(map: &Attr<Passwords>, from: &Attr<Passwords>, user: &str) -> Attr<Passwords> {
     let Attr::Known(m) = map else {
@@ -616,35 +262,395 @@ fn with_entry_of(map: &Attr<Passwords>, from: &Attr<Passwords>, user: &str) -> A
     Attr::Known(m)
 }
 
-/// Deletes: no API call. ThingSpace keeps both users' last passwords, which Terraform no longer holds (the plan
-/// warned, while the state still held them).
-///
-/// Refused, keeping the object, while a create of either user in this apply logs in with its configured seed and
-/// has not rotated yet: if that create fails, this object holds the only copy of the current password.
-pub fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
-    let names = prior.names();
-    let shown = prior.id.known().cloned().unwrap_or_default();
-    if names.iter().flatten().any(|u| !ctx.users.may_delete(u)) {
-        return Applied {
-            new_state: Some(prior.without_write_only()),
-            private: Vec::new(),
-            diagnostics: Diagnostic::error(
-                "Object kept: another resource for the same user has not rotated yet",
-                format!(
-                    "{} for users {} was not removed from state: in this apply another resource instance for one \
+impl Applies for Model {
+    /// Creates: resets `usernames[0]`, then `usernames[1]`, each logging in with the hand-off the plan chose or the
+    /// configured seed.
+    async fn create(
+        ctx: &ApplyContext<'_>,
+        config: &Model,
+        planned: Model,
+        private: Private,
+        now: fn() -> OffsetDateTime,
+    ) -> Applied {
+        let Some(names) = config.names() else {
+            return Applied::failed(unknown_usernames());
+        };
+        // Everything is checked for both users before the first log-in: refusing half-way would leave a new password
+        // for the first user and nothing for the second.
+        let mut steps = Vec::new();
+        let mut diags = Diagnostics::new();
+        for user in &names {
+            let learnt = ctx.users.blocked(user, &config.seed(user));
+            let handoff = private.logins.get(user);
+            match create_login(config, &private, learnt.as_ref(), handoff, user) {
+                Err(reason) => {
+                    diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
+                }
+                Ok(Some(p)) => steps.push((user.clone(), p, LoginWith::Stored)),
+                Ok(None) => match config.configured_password(user) {
+                    Some(p) => steps.push((user.clone(), p, LoginWith::Seed)),
+                    None => diags.push(no_seed_error(user)),
+                },
+            }
+        }
+        if diags.has_errors() {
+            return Applied::failed(diags);
+        }
+        let client = match ctx.client() {
+            Ok(c) => c,
+            Err(d) => return Applied::failed(d),
+        };
+        let handoffs: BTreeMap<String, Option<Secret>> = names
+            .iter()
+            .map(|u| (u.clone(), private.logins.get(u).cloned()))
+            .collect();
+        let with: BTreeMap<String, LoginWith> =
+            steps.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
+        let out = run(client, steps.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
+        for (user, _) in &out.rotated {
+            ctx.users.settle(user, private.claims.get(user).copied());
+        }
+        let mut diagnostics = out.warnings;
+        let at = now();
+        let Some((failed, e)) = out.failure else {
+            let mut state = planned;
+            set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
+            finish_rotated(&mut state, config, None, &out.rotated, at, &mut diagnostics);
+            state.blocked_reason = Attr::Null;
+            return Applied {
+                new_state: Some(state),
+                private: Vec::new(),
+                diagnostics,
+            };
+        };
+        let kind = block_kind(&e);
+        if kind.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
+            // Nothing happened at ThingSpace and Terraform held nothing for these users: nothing to keep.
+            diagnostics.push(failure_diagnostic(&e, None));
+            return Applied::failed(diagnostics);
+        }
+        let block = kind.map(|k| UserBlock {
+            user: failed.clone(),
+            block: Block::new(
+                k,
+                at,
+                with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+                config.retry().cloned(),
+            ),
+            seed: Some(config.seed(&failed)),
+        });
+        diagnostics.push(failure_diagnostic(&e, block.as_ref()));
+        if !out.rotated.is_empty() {
+            diagnostics.push(partial_error(&out.rotated, &failed, true));
+        }
+        if let Some(b) = &block {
+            record(ctx, config, b);
+        }
+        // The blocks the state keeps: the new one, and those of users this apply did not reset (lifted or not, their
+        // evidence stands until a reset of that user succeeds).
+        let rotated_users: Vec<&String> = out.rotated.iter().map(|(u, _)| u).collect();
+        let mut blocks: Vec<UserBlock> = private
+            .blocks
+            .iter()
+            .filter(|b| {
+                !rotated_users.contains(&&b.user)
+                    && Some(&b.user) != block.as_ref().map(|n| &n.user)
+            })
+            .cloned()
+            .collect();
+        blocks.extend(block);
+        // Terraform stores this object tainted. It keeps every password it knows, the new ones and the hand-offs (also
+        // one ThingSpace just rejected: nothing but a successful reset replaces a password in state), since the object
+        // they came from is gone from state in a replacement.
+        let mut state = Model {
+            rotated_at: Attr::Null,
+            standby_rotated_at: Attr::Null,
+            rotate_after: known_or_null(planned.rotate_after.clone()),
+            next_window_start: known_or_null(planned.next_window_start.clone()),
+            password_age_deadline: Attr::Null,
+            blocked_reason: joined_reasons(&blocks).map_or(Attr::Null, Attr::Known),
+            current_passwords_wo: Attr::Null,
+            ..planned
+        };
+        set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
+        if !out.rotated.is_empty() {
+            state.rotated_at = Attr::Known(format_rfc3339(at));
+        }
+        Applied {
+            new_state: Some(state),
+            private: Private::settled(blocks, None).to_bytes(),
+            diagnostics,
+        }
+    }
+
+    /// Updates: resets the users the plan decided (or, for an undecided plan, those due now), else only stores the
+    /// change. A scheduled rotation resets the standby only, with its stored password, then swaps the roles.
+    async fn update(
+        ctx: &ApplyContext<'_>,
+        prior: &Model,
+        config: &Model,
+        planned: Model,
+        private: Private,
+        now: fn() -> OffsetDateTime,
+    ) -> Applied {
+        let names = prior.names().or_else(|| config.names());
+        let kept = names
+            .as_ref()
+            .map(|n| evidence(prior, &private, n))
+            .unwrap_or_default();
+        let keep_prior = |diagnostics: Diagnostics| {
+            let mut state = prior.without_write_only();
+            if !state.blocked_reason.is_known() {
+                state.blocked_reason = joined_reasons(&kept).map_or(Attr::Null, Attr::Known);
+            }
+            Applied {
+                new_state: Some(state),
+                private: Private::settled(kept.clone(), None).to_bytes(),
+                diagnostics,
+            }
+        };
+        // A plan with a known active password planned no rotation: a saved plan that said "no rotation" never rotates.
+        let steps = match (private.rotation.clone(), planned.active_password.is_known()) {
+            (_, true) | (None, _) => None,
+            (Some(Planned::Steps(s)), false) => Some(s),
+            (Some(Planned::Decide), false) => match decide(prior, config, &private, now()) {
+                Ok(Resets::Steps(s)) => Some(s),
+                Ok(Resets::None | Resets::Unknown) => None,
+                Err(d) => return keep_prior(d.into()),
+            },
+        };
+        let Some(steps) = steps else {
+            let mut state = planned;
+            state.current_passwords_wo = Attr::Null;
+            if !state.active_password.is_known() {
+                state.active_username = prior.active_username.clone();
+                state.active_password = prior.active_password.clone();
+                state.standby_username = prior.standby_username.clone();
+                state.standby_password = prior.standby_password.clone();
+                state.rotated_at = prior.rotated_at.clone();
+                state.standby_rotated_at = prior.standby_rotated_at.clone();
+            }
+            if state.blocked_reason.is_unknown() {
+                state.blocked_reason = match &prior.blocked_reason {
+                    Attr::Known(r) => Attr::Known(r.clone()),
+                    _ => joined_reasons(&kept).map_or(Attr::Null, Attr::Known),
+                };
+            }
+            if state.rotate_after.is_unknown() {
+                state.rotate_after =
+                    match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            if state.next_window_start.is_unknown() {
+                state.next_window_start =
+                    match next_window_start(&config.schedule(), &state.rotate_after) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            if state.password_age_deadline.is_unknown() {
+                state.password_age_deadline =
+                    match age::deadline(&config.schedule(), prior.oldest_set_at()) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            if state.id.is_unknown() {
+                state.id = prior.id.clone();
+            }
+            return Applied {
+                new_state: Some(state),
+                private: Private::settled(kept, None).to_bytes(),
+                diagnostics: Diagnostics::new(),
+            };
+        };
+        let Some(names) = names else {
+            return keep_prior(unknown_usernames());
+        };
+        // Every log-in is checked before the first one is sent.
+        let mut logins = Vec::new();
+        let mut diags = Diagnostics::new();
+        for Reset { user, login } in &steps {
+            let with = match login {
+                Login::Stored => LoginWith::Stored,
+                Login::Seed => LoginWith::Seed,
+            };
+            // A block this process noted on the seed (this object read in this run, or another instance that failed)
+            // stands unless the retry lifts it for a log-in with the stored password.
+            let learnt = ctx
+                .users
+                .blocked(user, &config.seed(user))
+                .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
+            let blocked = match standing(prior, config, &private, user) {
+                Standing::Blocked(b) => Some(b.reason()),
+                _ => learnt.map(|n| n.reason),
+            };
+            if let Some(reason) = blocked {
+                diags.push(blocked_error(user, &reason).at("current_passwords_wo_version"));
+                continue;
+            }
+            let password = match login {
+                Login::Stored => prior.password_of(user).cloned(),
+                Login::Seed => config.configured_password(user),
+            };
+            match password {
+                Some(p) => logins.push((user.clone(), p, with)),
+                None => diags.push(no_seed_error(user)),
+            }
+        }
+        if diags.has_errors() {
+            return keep_prior(diags);
+        }
+        let client = match ctx.client() {
+            Ok(c) => c,
+            Err(d) => return keep_prior(d),
+        };
+        let before: BTreeMap<String, Option<Secret>> = names
+            .iter()
+            .map(|u| (u.clone(), prior.password_of(u).cloned()))
+            .collect();
+        let prior_active = prior
+            .active_username
+            .known()
+            .cloned()
+            .unwrap_or_else(|| names[1].clone());
+        let with: BTreeMap<String, LoginWith> =
+            logins.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
+        let out = run(client, logins.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
+        let mut diagnostics = out.warnings;
+        let at = now();
+        let rotated_users: Vec<String> = out.rotated.iter().map(|(u, _)| u.clone()).collect();
+        let Some((failed, e)) = out.failure else {
+            let mut state = Model {
+                id: Attr::Known(names.join(",")),
+                ..planned
+            };
+            set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
+            // A block of a user this apply did not reset still stands.
+            let still: Vec<UserBlock> = kept
+                .into_iter()
+                .filter(|b| !rotated_users.contains(&b.user))
+                .collect();
+            state.blocked_reason = joined_reasons(&still).map_or(Attr::Null, Attr::Known);
+            finish_rotated(
+                &mut state,
+                config,
+                Some(prior),
+                &out.rotated,
+                at,
+                &mut diagnostics,
+            );
+            return Applied {
+                new_state: Some(state),
+                private: Private::settled(still, None).to_bytes(),
+                diagnostics,
+            };
+        };
+        let kind = block_kind(&e);
+        if kind.is_none() && out.rotated.is_empty() {
+            // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
+            diagnostics.push(failure_diagnostic(&e, None));
+            return keep_prior(diagnostics);
+        }
+        // A failed retry says what it retried.
+        let retried = matches!(standing(prior, config, &private, &failed), Standing::Retry)
+            .then(|| user_block(prior, &private, &failed))
+            .flatten();
+        let block = kind.map(|k| UserBlock {
+            user: failed.clone(),
+            block: Block::new(
+                k,
+                at,
+                with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+                config.retry().cloned(),
+            )
+            .retrying(retried.as_ref().map(|b| &b.block)),
+            seed: Some(config.seed(&failed)),
+        });
+        diagnostics.push(failure_diagnostic(&e, block.as_ref()));
+        if let Some(b) = &block {
+            record(ctx, config, b);
+        }
+        // The failed user's new block replaces its old one; a user this apply reset has none; every other block stands
+        // as recorded (a re-seed or retry that did not happen stays pending, judged against the seed it was recorded with).
+        let mut blocks: Vec<UserBlock> = kept
+            .into_iter()
+            .filter(|b| !rotated_users.contains(&b.user))
+            .filter(|b| block.is_none() || b.user != failed)
+            .collect();
+        blocks.extend(block);
+        let mut state = prior.without_write_only();
+        // The object records the seeds that were just used, so only different ones count as a re-seed; but a user whose
+        // seed was not used (its reset did not happen, or had no effect) keeps its prior entry, so an entry that changed
+        // stays a re-seed to do.
+        let unused: Vec<&String> = steps
+            .iter()
+            .filter(|s| s.login == Login::Seed && !rotated_users.contains(&s.user))
+            .filter(|s| s.user != failed || kind.is_none())
+            .map(|s| &s.user)
+            .collect();
+        state.current_passwords = config.current_passwords.clone();
+        for user in unused {
+            state.current_passwords =
+                with_entry_of(&state.current_passwords, &prior.current_passwords, user);
+        }
+        state.current_passwords_wo_version = config.current_passwords_wo_version.clone();
+        state.retry_stored_password_version = config.retry_stored_password_version.clone();
+        state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
+        if !out.rotated.is_empty() {
+            diagnostics.push(partial_error(&out.rotated, &failed, false));
+            set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
+            let stamp = format_rfc3339(at);
+            let times = set_times(Some(prior), &out.rotated, &stamp);
+            state.rotated_at = Attr::Known(stamp);
+            state.standby_rotated_at = state
+                .standby_username
+                .known()
+                .and_then(|u| times.get(u).cloned())
+                .map_or(Attr::Null, known_or_null);
+            state.password_age_deadline = age::deadline(&config.schedule(), state.oldest_set_at())
+                .map(known_or_null)
+                .unwrap_or(Attr::Null);
+        }
+        Applied {
+            new_state: Some(state),
+            private: Private::settled(blocks, None).to_bytes(),
+            diagnostics,
+        }
+    }
+
+    /// Deletes: no API call. ThingSpace keeps both users' last passwords, which Terraform no longer holds (the plan
+    /// warned, while the state still held them).
+    ///
+    /// Refused, keeping the object, while a create of either user in this apply logs in with its configured seed and
+    /// has not rotated yet: if that create fails, this object holds the only copy of the current password.
+    fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
+        let names = prior.names();
+        let shown = prior.id.known().cloned().unwrap_or_default();
+        if names.iter().flatten().any(|u| !ctx.users.may_delete(u)) {
+            return Applied {
+                new_state: Some(prior.without_write_only()),
+                private: Vec::new(),
+                diagnostics: Diagnostic::error(
+                    "Object kept: another resource for the same user has not rotated yet",
+                    format!(
+                        "{} for users {} was not removed from state: in this apply another resource instance for one \
 of these users logs in with its configured seed and has not rotated the password yet, and if it fails, this object \
 holds the only copy of the current password. If you renamed the resource, add a moved block (moved {{ from = <old \
 address>, to = <new address> }}) instead of destroying and creating it.",
-                    super::TYPE_NAME,
-                    quote(&shown)
-                ),
-            )
-            .into(),
-        };
-    }
-    Applied {
-        new_state: None,
-        private: Vec::new(),
-        diagnostics: Diagnostics::new(),
+                        super::TYPE_NAME,
+                        quote(&shown)
+                    ),
+                )
+                .into(),
+            };
+        }
+        Applied {
+            new_state: None,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
     }
 }

@@ -16,37 +16,22 @@
 //! ([`crate::resources::schedule`]) says so, only the standby is reset, with the password in state; it then becomes
 //! active. The active user is never touched by a scheduled rotation.
 
-use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Model;
-use super::private::{Private, UserBlock, blocked_users};
-use crate::plugin::diagnostics::Diagnostic;
-use crate::resources::schedule::{self, Verdict};
-use crate::resources::users::Block;
-
-/// What a reset of an update logs in with (a create logs in with a hand-off from its plan, else the seed).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Login {
-    /// The user's password in the prior state.
-    Stored,
-    /// The configured seed (`current_passwords_wo`, else `current_passwords`).
-    Seed,
-}
-
-/// One reset.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Step {
-    pub user: String,
-    pub login: Login,
-}
+use super::model::Model;
+use super::private::{Private, UserBlock, blocked_users, remedy};
+use super::reset::{Login, Reset};
+use crate::plugin::diagnostics::{Diagnostic, quote};
+use crate::plugin::secret::Secret;
+use crate::resources::block::{Block, Noted};
+use crate::resources::rotating::Rotating;
+use crate::resources::schedule::{self, Timing};
 
 /// The decision for an update.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Decision {
+pub enum Resets {
     None,
-    Steps(Vec<Step>),
+    Steps(Vec<Reset>),
     /// An input is still unknown at plan time; the apply decides with the known values.
     Unknown,
 }
@@ -130,11 +115,11 @@ pub fn decide(
     config: &Model,
     private: &Private,
     now: OffsetDateTime,
-) -> Result<Decision, Diagnostic> {
+) -> Result<Resets, Diagnostic> {
     let Some(names) = config.names() else {
-        return Ok(Decision::Unknown);
+        return Ok(Resets::Unknown);
     };
-    let asked: Vec<Step> = order(prior, &names)
+    let asked: Vec<Reset> = order(prior, &names)
         .into_iter()
         .filter_map(|user| {
             let login = match standing(prior, config, private, &user) {
@@ -142,23 +127,68 @@ pub fn decide(
                 Standing::Retry => Login::Stored,
                 Standing::Clear | Standing::Blocked(_) => return None,
             };
-            Some(Step { user, login })
+            Some(Reset { user, login })
         })
         .collect();
     if !asked.is_empty() {
-        return Ok(Decision::Steps(asked));
+        return Ok(Resets::Steps(asked));
     }
     let verdict = schedule::due(&prior.last(), &config.schedule(), now)?;
     Ok(match verdict {
-        Verdict::Due(_) => match prior.standby_username.known() {
-            Some(standby) => Decision::Steps(vec![Step {
+        Timing::Due(_) => match prior.standby_username.known() {
+            Some(standby) => Resets::Steps(vec![Reset {
                 user: standby.clone(),
                 login: Login::Stored,
             }]),
-            None => Decision::Unknown,
+            None => Resets::Unknown,
         },
-        Verdict::Unknown => Decision::Unknown,
-        Verdict::NotDue if config.seed_unknown() => Decision::Unknown,
-        Verdict::NotDue => Decision::None,
+        Timing::Unknown => Resets::Unknown,
+        Timing::NotDue if config.seed_unknown() => Resets::Unknown,
+        Timing::NotDue => Resets::None,
     })
+}
+
+/// The error for a reset of `user` that needs its configured seed when there is none (or only an empty one).
+pub fn no_seed_error(user: &str) -> Diagnostic {
+    Diagnostic::error(
+        "No password to log in with",
+        format!(
+            "A rotation of user {0} is due and needs its password now, but neither current_passwords_wo nor \
+current_passwords has a non-empty entry for it (an empty string counts as unset: a CI secret that is not defined \
+expands to \"\"). No log-in was attempted. Set current_passwords_wo[{0}] (Terraform 1.11+, with a new \
+current_passwords_wo_version) or current_passwords[{0}] to the user's password now.",
+            quote(user)
+        ),
+    )
+    .at("current_passwords_wo")
+}
+
+/// How a create logs in as `user`: with the hand-off (the password of the object it replaces), unless a block
+/// stands in the way or the user is re-seeded; `Err` with the reason when a block stands.
+pub fn create_login(
+    config: &Model,
+    private: &Private,
+    known_block: Option<&Noted>,
+    handoff: Option<&Secret>,
+    user: &str,
+) -> Result<Option<Secret>, String> {
+    let configured = config.configured_password(user).is_some();
+    // The update half of a replacement hands over its blocks with the seeds they were recorded with; a tainted
+    // object's replacement finds them in the process-wide view, which already leaves out re-seeded ones.
+    let block = match private.block_of(user) {
+        Some(b) => {
+            let recorded = b.seed.clone().unwrap_or_default();
+            (!(configured && config.seed(user).reseeds(&recorded))).then(|| {
+                let mut n = Noted::of(&b.block, &remedy(user));
+                n.reason = b.reason();
+                n
+            })
+        }
+        None => known_block.cloned(),
+    };
+    match (block, handoff) {
+        (Some(b), Some(h)) if b.retry_lifts(config.retry()) => Ok(Some(h.clone())),
+        (Some(b), _) => Err(b.reason),
+        (None, h) => Ok(h.cloned()),
+    }
 }

@@ -4,10 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Model, import};
+use super::model::{Model, TYPE_NAME};
 use crate::plugin::cty::{Attr, Type};
-use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
+use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::identity::{Identity, IdentityAttribute, IdentitySchema};
+use crate::resources::username::username_problem;
 
 /// The identity schema's version; the first one.
 pub const IDENTITY_VERSION: i64 = 0;
@@ -72,6 +73,40 @@ thingspace_alternating_password_rotation.api, identity = { usernames = [\"svc-bl
         .join(",");
     import(&id).map_err(|d| {
         Diagnostic::error("Invalid import identity", format!("{usage} {}", d.detail)).into()
+    })
+}
+
+/// Imports by `userA,userB`. No API call: the next plan shows the rotation of both users, which needs both seeds.
+pub fn import(id: &str) -> Result<Model, Diagnostic> {
+    let bad = |why: String| {
+        Diagnostic::error(
+            "Invalid import ID",
+            format!(
+                "The import ID is the two ThingSpace user names joined with a comma, in the order of usernames, for \
+example: terraform import {TYPE_NAME}.api svc-blue,svc-green. {} {why}.",
+                quote(id)
+            ),
+        )
+    };
+    let parts: Vec<&str> = id.split(',').collect();
+    let [a, b] = parts.as_slice() else {
+        return Err(bad(format!("has {} names, not 2", parts.len())));
+    };
+    for n in [a, b] {
+        if let Some(problem) = username_problem(n) {
+            return Err(bad(format!("does not name a user: {} {problem}", quote(n))));
+        }
+    }
+    if a == b {
+        return Err(bad("names the same user twice".to_owned()));
+    }
+    Ok(Model {
+        id: Attr::Known(id.to_owned()),
+        usernames: Attr::Known(vec![
+            Attr::Known((*a).to_owned()),
+            Attr::Known((*b).to_owned()),
+        ]),
+        ..Model::default()
     })
 }
 

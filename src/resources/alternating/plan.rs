@@ -9,29 +9,24 @@ use std::collections::BTreeMap;
 
 use time::OffsetDateTime;
 
-use super::decide::{Decision, Login, Standing, Step, decide, standing};
-use super::private::{Planned, Private, UserBlock, remedy};
-use super::{Model, TYPE_NAME};
+use super::decide::{Resets, Standing, create_login, decide, no_seed_error, standing};
+use super::model::{Model, TYPE_NAME};
+use super::private::{Planned, Private, UserBlock};
+use super::reset::{Login, Reset};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::{plan_as_of_read, refusal};
+use crate::resources::block::{Noted, blocked_error, blocked_warning, refused_at_apply};
+use crate::resources::claims::ClaimKind;
+use crate::resources::planning::refusal;
+use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{
-    self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
+    age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
-use crate::resources::users::{
-    ClaimKind, Noted, Users, blocked_error, blocked_warning, refused_at_apply,
-};
+use crate::resources::users::Users;
 
-/// The planned state and the private bytes that go with it.
-#[derive(Debug)]
-pub struct Plan {
-    pub planned: Model,
-    pub private: Private,
-    pub diagnostics: Diagnostics,
-    /// The reasons of the blocks that keep this plan's rotation from happening (its apply refuses it), if any.
-    pub blocked: Option<String>,
-}
+/// The planned state and the private data that go with it.
+pub type Plan = crate::resources::rotating::Plan<Model>;
 
 /// What this process knows about the configured users that a create's prior state can't say (a tainted object this
 /// create replaces, seen in state): per user, a block that the configured seed does not re-seed, and the password
@@ -92,21 +87,6 @@ pub(super) fn from_config(config: &Model) -> Model {
     }
 }
 
-/// The error for a reset of `user` that needs its configured seed when there is none (or only an empty one).
-pub(super) fn no_seed_error(user: &str) -> Diagnostic {
-    Diagnostic::error(
-        "No password to log in with",
-        format!(
-            "A rotation of user {0} is due and needs its password now, but neither current_passwords_wo nor \
-current_passwords has a non-empty entry for it (an empty string counts as unset: a CI secret that is not defined \
-expands to \"\"). No log-in was attempted. Set current_passwords_wo[{0}] (Terraform 1.11+, with a new \
-current_passwords_wo_version) or current_passwords[{0}] to the user's password now.",
-            quote(user)
-        ),
-    )
-    .at("current_passwords_wo")
-}
-
 /// The blocks that stand for this configuration, per user, with their `blocked_reason` text.
 pub(super) fn standing_blocks(
     prior: &Model,
@@ -124,136 +104,122 @@ pub(super) fn standing_blocks(
         .collect()
 }
 
-/// Plans as Terraform needs it within a run: plans like [`plan`], deciding time-based rotations as of the last read
-/// when that plan is a change (Terraform plans again at apply and refuses a different answer), then claims both
-/// users. See `password_rotation::plan::plan_in_run` for the reasoning, which is the same here.
-pub fn plan_in_run(
-    prior: Option<&Model>,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-    users: &Users,
-) -> Plan {
-    let known = match prior {
-        None => Known::of(users, config),
-        Some(_) => Known::default(),
-    };
-    let mut p = plan_as_of_read(
-        prior.is_some(),
-        prior_private.observed_at,
-        now,
-        |at| plan(prior, config, at, prior_private, &known),
-        |p: &Plan| prior.is_some_and(|prior| p.planned != prior.without_write_only()),
-    );
-    p.diagnostics
-        .extend(schedule::warnings(&config.schedule(), now));
-    if let Some(prior) = prior {
-        p.diagnostics
-            .extend(age_diagnostics(prior, config, prior_private, &p, now));
-    }
-    claim(users, prior, config, prior_private, &mut p);
-    p
-}
+pub use crate::resources::planning::plan_in_run;
 
-/// What the plan says about the older password's age (see [`schedule::age`]).
-fn age_diagnostics(
-    prior: &Model,
-    config: &Model,
-    prior_private: &Private,
-    p: &Plan,
-    now: OffsetDateTime,
-) -> Diagnostics {
-    let blocks = standing_blocks(prior, config, prior_private);
-    let rotating =
-        p.private.rotation.is_some() && p.blocked.is_none() && !p.diagnostics.has_errors();
-    let blocked = p
-        .blocked
-        .clone()
-        .unwrap_or_else(|| blocks.values().cloned().collect::<Vec<_>>().join(" "));
-    let who = match prior.standby_username.known() {
-        Some(u) => format!("user {} (the standby)", quote(u)),
-        None => TYPE_NAME.to_owned(),
-    };
-    // The deadline of the older password the state holds now, which a plan that does not rotate leaves in place.
-    let deadline =
-        age::deadline(&config.schedule(), prior.oldest_set_at()).unwrap_or(Attr::Unknown);
-    let diags = age::diagnostics(
-        &config.schedule(),
-        &prior.last(),
-        age::AgePlan {
-            who: &who,
-            set_at: prior.oldest_set_at(),
-            deadline: &deadline,
-            rotating,
-            blocked: (!blocked.is_empty()).then_some(blocked.as_str()),
-        },
-        now,
-    );
-    Diagnostics(
-        diags
-            .0
-            .into_iter()
-            .map(|d| if d.is_error() { refusal(d) } else { d })
-            .collect(),
-    )
-}
+impl Plans for Model {
+    type Known = Known;
 
-/// Claims both configured users for this instance; users the prior object had and the configuration no longer has
-/// are released.
-fn claim(
-    users: &Users,
-    prior: Option<&Model>,
-    config: &Model,
-    prior_private: &Private,
-    p: &mut Plan,
-) {
-    let names = config.names();
-    if let Some(old) = prior.and_then(Model::names) {
-        for u in old
-            .iter()
-            .filter(|u| !names.as_ref().is_some_and(|n| n.contains(u)))
-        {
-            if let Err(c) = users.release(u) {
-                p.diagnostics.push(c.diagnostic(u).at("usernames"));
-            }
-        }
+    fn known(users: &Users, config: &Model) -> Known {
+        Known::of(users, config)
     }
-    for user in names.into_iter().flatten() {
-        let kind = match (prior, p.private.logins.contains_key(&user)) {
-            (Some(_), _) => ClaimKind::Update,
-            (None, true) => ClaimKind::CreateWithHandoff,
-            (None, false) => ClaimKind::CreateWithSeed,
+
+    fn plan(
+        prior: Option<&Model>,
+        config: &Model,
+        now: OffsetDateTime,
+        private: &Private,
+        known: &Known,
+    ) -> Plan {
+        plan(prior, config, now, private, known)
+    }
+
+    /// What the plan says about the older password's age (see [`schedule::age`]).
+    fn age_diagnostics(
+        prior: &Model,
+        config: &Model,
+        prior_private: &Private,
+        p: &Plan,
+        now: OffsetDateTime,
+    ) -> Diagnostics {
+        let blocks = standing_blocks(prior, config, prior_private);
+        let rotating =
+            p.private.rotation.is_some() && p.blocked.is_none() && !p.diagnostics.has_errors();
+        let blocked = p
+            .blocked
+            .clone()
+            .unwrap_or_else(|| blocks.values().cloned().collect::<Vec<_>>().join(" "));
+        let who = match prior.standby_username.known() {
+            Some(u) => format!("user {} (the standby)", quote(u)),
+            None => TYPE_NAME.to_owned(),
         };
-        match users.claim(&user, prior_private.claims.get(&user).copied(), kind) {
-            Ok(nonce) => {
-                p.private.claims.insert(user, nonce);
-            }
-            Err(c) => p.diagnostics.push(c.diagnostic(&user).at("usernames")),
-        }
+        // The deadline of the older password the state holds now, which a plan that does not rotate leaves in place.
+        let deadline =
+            age::deadline(&config.schedule(), prior.oldest_set_at()).unwrap_or(Attr::Unknown);
+        age::diagnostics(
+            &config.schedule(),
+            &prior.last(),
+            age::AgePlan {
+                who: &who,
+                set_at: prior.oldest_set_at(),
+                deadline: &deadline,
+                rotating,
+                blocked: (!blocked.is_empty()).then_some(blocked.as_str()),
+            },
+            now,
+        )
     }
-}
 
-/// Plans a destroy: no API call, but both users are released in the process-wide view, so a create of either user
-/// elsewhere in this plan is refused, and the plan warns that ThingSpace keeps both passwords.
-pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
-    let mut diags = Diagnostics::new();
-    for u in prior.names().into_iter().flatten() {
-        if let Err(c) = users.release(&u) {
-            diags.push(c.diagnostic(&u).at("usernames"));
+    /// Claims both configured users for this instance; users the prior object had and the configuration no longer has
+    /// are released.
+    fn claim(
+        users: &Users,
+        prior: Option<&Model>,
+        config: &Model,
+        prior_private: &Private,
+        p: &mut Plan,
+    ) {
+        let names = config.names();
+        if let Some(old) = prior.and_then(Model::names) {
+            for u in old
+                .iter()
+                .filter(|u| !names.as_ref().is_some_and(|n| n.contains(u)))
+            {
+                if let Err(c) = users.release(u) {
+                    p.diagnostics.push(c.diagnostic(u).at("usernames"));
+                }
+            }
+        }
+        for user in names.into_iter().flatten() {
+            let kind = match (prior, p.private.logins.contains_key(&user)) {
+                (Some(_), _) => ClaimKind::Update,
+                (None, true) => ClaimKind::CreateWithHandoff,
+                (None, false) => ClaimKind::CreateWithSeed,
+            };
+            match users.claim(&user, prior_private.claims.get(&user).copied(), kind) {
+                Ok(nonce) => {
+                    p.private.claims.insert(user, nonce);
+                }
+                Err(c) => p.diagnostics.push(c.diagnostic(&user).at("usernames")),
+            }
         }
     }
-    diags.push(Diagnostic::warning(
-        "Destroying leaves the ThingSpace passwords unchanged",
-        format!(
-            "Destroying {TYPE_NAME} for users {} makes no API call: ThingSpace keeps each user's last password, and \
+
+    fn log_plan(p: &Plan, create: bool) {
+        tracing::debug!(rotation = ?p.private.rotation, blocked = p.private.blocks.len(), create, "planned");
+    }
+
+    /// Plans a destroy: no API call, but both users are released in the process-wide view, so a create of either user
+    /// elsewhere in this plan is refused, and the plan warns that ThingSpace keeps both passwords.
+    fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        for u in prior.names().into_iter().flatten() {
+            if let Err(c) = users.release(&u) {
+                diags.push(c.diagnostic(&u).at("usernames"));
+            }
+        }
+        diags.push(Diagnostic::warning(
+            "Destroying leaves the ThingSpace passwords unchanged",
+            format!(
+                "Destroying {TYPE_NAME} for users {} makes no API call: ThingSpace keeps each user's last password, and \
 once the object leaves the state Terraform no longer holds them. Read them first if you still need them (the \
 consumers that received active_password, or terraform output); to manage these users again later, import the \
 resource or create it again with a re-seed.",
-            quote(prior.id.known().map(String::as_str).unwrap_or_default())
-        ),
-    ));
-    let private = Private::from_bytes(prior_private);
-    (Private::settled(private.blocks, None).to_bytes(), diags)
+                quote(prior.id.known().map(String::as_str).unwrap_or_default())
+            ),
+        ));
+        let private = Private::from_bytes(prior_private);
+        (Private::settled(private.blocks, None).to_bytes(), diags)
+    }
 }
 
 /// Plans a create (`prior` is `None`) or an update.
@@ -267,36 +233,6 @@ pub fn plan(
     match prior {
         None => plan_create(config, prior_private, known),
         Some(prior) => plan_update(prior, config, now, prior_private),
-    }
-}
-
-/// How a create logs in as `user`: with the hand-off (the password of the object it replaces), unless a block
-/// stands in the way or the user is re-seeded; `Err` with the reason when a block stands.
-pub(super) fn create_login(
-    config: &Model,
-    private: &Private,
-    known_block: Option<&Noted>,
-    handoff: Option<&Secret>,
-    user: &str,
-) -> Result<Option<Secret>, String> {
-    let configured = config.configured_password(user).is_some();
-    // The update half of a replacement hands over its blocks with the seeds they were recorded with; a tainted
-    // object's replacement finds them in the process-wide view, which already leaves out re-seeded ones.
-    let block = match private.block_of(user) {
-        Some(b) => {
-            let recorded = b.seed.clone().unwrap_or_default();
-            (!(configured && config.seed(user).reseeds(&recorded))).then(|| {
-                let mut n = Noted::of(&b.block, &remedy(user));
-                n.reason = b.reason();
-                n
-            })
-        }
-        None => known_block.cloned(),
-    };
-    match (block, handoff) {
-        (Some(b), Some(h)) if b.retry_lifts(config.retry()) => Ok(Some(h.clone())),
-        (Some(b), _) => Err(b.reason),
-        (None, h) => Ok(h.cloned()),
     }
 }
 
@@ -415,7 +351,7 @@ fn plan_update(
     };
     let mut blocked = None;
     let rotation = match decision {
-        Decision::None => {
+        Resets::None => {
             planned.active_username = prior.active_username.clone();
             planned.active_password = prior.active_password.clone();
             planned.standby_username = prior.standby_username.clone();
@@ -443,13 +379,13 @@ fn plan_update(
                 };
             None
         }
-        Decision::Steps(steps) => {
+        Resets::Steps(steps) => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
             planned.password_age_deadline = pending_deadline(config);
             if let [
-                Step {
+                Reset {
                     login: Login::Stored,
                     user,
                 },
@@ -482,7 +418,7 @@ fn plan_update(
             }
             Some(Planned::Steps(steps))
         }
-        Decision::Unknown => {
+        Resets::Unknown => {
             planned.rotate_after = pending_rotate_after(&config.schedule());
             planned.next_window_start =
                 planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);

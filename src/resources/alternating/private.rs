@@ -10,14 +10,12 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::decide::Step;
+use super::reset::Reset;
 use crate::plugin::diagnostics::quote;
+use crate::plugin::private;
 use crate::plugin::secret::Secret;
-use crate::resources::common::{private_from_bytes, private_to_bytes};
-use crate::resources::users::{Block, Remedy, Seed};
-
-/// The format version written today. Version 1 kept one block (`block`) for the whole object.
-const VERSION: u8 = 2;
+use crate::resources::block::{Block, Remedy, Seed};
+use crate::resources::rotating::PrivateState;
 
 /// A block, and the user it is for.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -89,7 +87,7 @@ pub fn blocked_users(reason: &str, names: &[String; 2]) -> Vec<String> {
 #[serde(rename_all = "snake_case")]
 pub enum Planned {
     /// Reset these users, in this order.
-    Steps(Vec<Step>),
+    Steps(Vec<Reset>),
     /// An input was unknown; the apply decides with the known values.
     Decide,
 }
@@ -121,20 +119,17 @@ pub struct Private {
     pub claims: BTreeMap<String, u64>,
 }
 
-impl Private {
-    /// The bytes Terraform stores; empty when there is nothing to carry.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        private_to_bytes(self, VERSION)
+impl PrivateState for Private {
+    const VERSION: u8 = 2;
+
+    fn observed_at(&self) -> Option<i64> {
+        self.observed_at
     }
 
-    /// Reads the bytes back. Empty means nothing was carried; unreadable bytes mean "decide at apply", which
+    /// Version 1 kept one block (`block`), moved to `blocks` here. Unreadable bytes mean "decide at apply", which
     /// re-checks everything (a block is also kept in the `blocked_reason` attribute).
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        if bytes.is_empty() {
-            return Private::default();
-        }
-        let read =
-            private_from_bytes::<Private>(bytes, VERSION).or_else(|| private_from_bytes(bytes, 1));
+    fn from_other(bytes: &[u8]) -> Self {
+        let read = private::from_bytes::<Private>(bytes, 1);
         match read {
             Some(mut p) => {
                 if let Some(b) = p.block.take() {
@@ -148,7 +143,9 @@ impl Private {
             },
         }
     }
+}
 
+impl Private {
     /// The private bytes an apply or read leaves in state: only the blocks (and the refresh time for a read).
     pub fn settled(blocks: Vec<UserBlock>, observed_at: Option<i64>) -> Self {
         Private {
@@ -168,8 +165,8 @@ impl Private {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::resources::alternating::decide::Login;
-    use crate::resources::users::{BlockKind, LoginWith};
+    use crate::resources::alternating::reset::Login;
+    use crate::resources::block::{BlockKind, LoginWith};
 
     fn block(user: &str, kind: BlockKind) -> UserBlock {
         UserBlock {
@@ -189,7 +186,7 @@ mod tests {
     fn round_trips_and_reads_garbage_as_decide() {
         assert_eq!(Private::default().to_bytes(), Vec::<u8>::new());
         let full = Private {
-            rotation: Some(Planned::Steps(vec![Step {
+            rotation: Some(Planned::Steps(vec![Reset {
                 user: "a".into(),
                 login: Login::Stored,
             }])),

@@ -2,12 +2,16 @@
 //! user a rotation resets, planning (unknowns, blocks, seeds), claims shared with the single resource, and the
 //! refusals an apply makes before any call. Applying against ThingSpace is covered by the acceptance tests.
 
-use super::decide::{Decision, Login, Step, decide};
-use super::plan::{Known, from_config, plan, plan_destroy, plan_in_run};
+use super::decide::{Resets, decide};
+use super::plan::{Known, from_config, plan, plan_in_run};
 use super::private::{Planned, UserBlock};
+use super::reset::{Login, Reset};
 use super::*;
+use crate::plugin::cty::Number;
+use crate::plugin::secret::Secret;
+use crate::resources::block::{Block, BlockKind, LoginWith};
 use crate::resources::password_rotation;
-use crate::resources::users::{Block, BlockKind, LoginWith};
+use crate::resources::rotating::{Applies, Plans, Rotating};
 use time::macros::datetime;
 
 const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
@@ -165,7 +169,7 @@ fn validation_names_each_bad_attribute() {
 
 #[test]
 fn import_takes_two_names_joined_with_a_comma() {
-    let m = import("blue,green").unwrap();
+    let m = Model::import("blue,green").unwrap();
     assert_eq!(m.names(), Some(["blue".to_owned(), "green".to_owned()]));
     assert_eq!(m.id, s("blue,green"));
     for bad in [
@@ -175,7 +179,7 @@ fn import_takes_two_names_joined_with_a_comma() {
         ",green",
         "bl ue,green",
     ] {
-        let e = import(bad).unwrap_err();
+        let e = Model::import(bad).unwrap_err();
         assert!(
             e.detail.contains("svc-blue,svc-green"),
             "{bad}: {}",
@@ -183,15 +187,15 @@ fn import_takes_two_names_joined_with_a_comma() {
         );
     }
     // The next plan resets both users with their seeds, standby order by usernames.
-    let prior = import("blue,green").unwrap();
+    let prior = Model::import("blue,green").unwrap();
     assert_eq!(
         decide(&prior, &config(), &Private::default(), NOW).unwrap(),
-        Decision::Steps(vec![
-            Step {
+        Resets::Steps(vec![
+            Reset {
                 user: "blue".into(),
                 login: Login::Seed
             },
-            Step {
+            Reset {
                 user: "green".into(),
                 login: Login::Seed
             },
@@ -221,7 +225,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
     let prior = state(&cfg, "2027-03-01T00:00:00Z");
     assert_eq!(
         decide(&prior, &cfg, &Private::default(), NOW).unwrap(),
-        Decision::Steps(vec![Step {
+        Resets::Steps(vec![Reset {
             user: "blue".into(),
             login: Login::Stored
         }])
@@ -259,7 +263,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
     };
     assert_eq!(
         decide(&early, &unseeded, &Private::default(), NOW).unwrap(),
-        Decision::None
+        Resets::None
     );
     // A changed seed re-seeds that user only.
     let reseed = Model {
@@ -268,7 +272,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
     };
     assert_eq!(
         decide(&early, &reseed, &Private::default(), NOW).unwrap(),
-        Decision::Steps(vec![Step {
+        Resets::Steps(vec![Reset {
             user: "green".into(),
             login: Login::Seed
         }])
@@ -280,7 +284,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
     };
     assert_eq!(
         decide(&early, &unknown, &Private::default(), NOW).unwrap(),
-        Decision::Unknown
+        Resets::Unknown
     );
 }
 
@@ -348,7 +352,7 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(
         p.private.rotation,
-        Some(Planned::Steps(vec![Step {
+        Some(Planned::Steps(vec![Reset {
             user: "blue".into(),
             login: Login::Seed
         }]))
@@ -359,7 +363,7 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
         ..prior
     };
     let users = Users::default();
-    observe(&users, &shown, &Private::default());
+    Model::observe(&users, &shown, &Private::default());
     assert!(users.blocked("blue", &shown.seed("blue")).is_some());
     assert!(users.blocked("green", &shown.seed("green")).is_none());
     assert_eq!(
@@ -425,7 +429,7 @@ fn a_user_managed_by_both_resource_types_is_a_plan_error() {
     assert!(p.diagnostics.0[0].detail.contains("\"green\""));
     // A destroy releases both users.
     let users = Users::default();
-    let (_, d) = plan_destroy(&state(&config(), "2027-03-01T00:00:00Z"), &[], &users);
+    let (_, d) = Model::plan_destroy(&state(&config(), "2027-03-01T00:00:00Z"), &[], &users);
     assert!(!d.has_errors(), "{d:?}");
     assert!(!d.0[0].detail.contains("G1") && !d.0[0].detail.contains("B1"));
     let p = password_rotation::plan_in_run(
@@ -456,13 +460,13 @@ async fn an_apply_refuses_before_any_call() {
     let mut planned = from_config(&cfg);
     planned.standby_username = s("green");
     let private = Private {
-        rotation: Some(Planned::Steps(vec![Step {
+        rotation: Some(Planned::Steps(vec![Reset {
             user: "blue".into(),
             login: Login::Stored,
         }])),
         ..blocked("blue")
     };
-    let out = apply::update(&ctx, &prior, &cfg, planned.clone(), private, || NOW).await;
+    let out = Model::update(&ctx, &prior, &cfg, planned.clone(), private, || NOW).await;
     assert_eq!(
         errors(&out.diagnostics),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
@@ -481,10 +485,10 @@ async fn an_apply_refuses_before_any_call() {
         current_passwords: seeds(&[("blue", "b0")]),
         ..config()
     };
-    let out = apply::create(&ctx, &cfg, from_config(&cfg), Private::default(), || NOW).await;
+    let out = Model::create(&ctx, &cfg, from_config(&cfg), Private::default(), || NOW).await;
     assert_eq!(errors(&out.diagnostics), vec!["No password to log in with"]);
     assert!(out.new_state.is_none());
-    let out = apply::create(
+    let out = Model::create(
         &ctx,
         &config(),
         from_config(&config()),
@@ -494,7 +498,7 @@ async fn an_apply_refuses_before_any_call() {
     .await;
     assert_eq!(errors(&out.diagnostics), vec!["Provider not configured"]);
     // Delete makes no call, and says nothing: the destroy's plan warned.
-    let out = apply::delete(&ctx, &prior);
+    let out = Model::delete(&ctx, &prior);
     assert!(out.new_state.is_none());
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
 }
@@ -515,11 +519,11 @@ fn the_schema_marks_secrets_and_replacement() {
     }
 }
 
-fn seeded(users: &[&str]) -> Decision {
-    Decision::Steps(
+fn seeded(users: &[&str]) -> Resets {
+    Resets::Steps(
         users
             .iter()
-            .map(|u| Step {
+            .map(|u| Reset {
                 user: (*u).to_owned(),
                 login: Login::Seed,
             })
@@ -537,7 +541,7 @@ fn decide_table() {
     let base = state(&cfg, "2027-03-01T00:00:00Z");
     let version = |n: i64| Attr::Known(Number::from(n));
     let none = Private::default();
-    let stored = |u: &str| Step {
+    let stored = |u: &str| Reset {
         user: u.into(),
         login: Login::Stored,
     };
@@ -560,17 +564,17 @@ fn decide_table() {
         blocks: vec![user_block("blue", BlockKind::UserLocked, LoginWith::Stored)],
         ..Private::default()
     };
-    let rows: Vec<(&str, Model, Model, Private, Decision)> = vec![
+    let rows: Vec<(&str, Model, Model, Private, Resets)> = vec![
         (
             "nothing changed",
             base.clone(),
             cfg.clone(),
             none.clone(),
-            Decision::None,
+            Resets::None,
         ),
         (
             "imported: both users by usernames, with seeds",
-            import("blue,green").unwrap(),
+            Model::import("blue,green").unwrap(),
             cfg.clone(),
             none.clone(),
             seeded(&["blue", "green"]),
@@ -603,7 +607,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::None,
+            Resets::None,
         ),
         (
             "a new version re-seeds only the blocked user",
@@ -653,7 +657,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             blocked("blue"),
-            Decision::None,
+            Resets::None,
         ),
         (
             "a moved retry: one log-in as the blocked user with its stored password",
@@ -663,7 +667,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             unknown_blue.clone(),
-            Decision::Steps(vec![stored("blue")]),
+            Resets::Steps(vec![stored("blue")]),
         ),
         (
             "a moved retry and a re-seed of the same user: the re-seed",
@@ -684,7 +688,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             locked_blue,
-            Decision::None,
+            Resets::None,
         ),
         (
             "a moved retry with nothing blocked does nothing",
@@ -694,7 +698,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::None,
+            Resets::None,
         ),
         (
             "an empty seed is no re-seed",
@@ -704,7 +708,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::None,
+            Resets::None,
         ),
         (
             "triggers changed: the standby, with its stored password",
@@ -714,7 +718,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::Steps(vec![stored("blue")]),
+            Resets::Steps(vec![stored("blue")]),
         ),
         (
             "a re-seed wins over the schedule",
@@ -735,7 +739,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::Unknown,
+            Resets::Unknown,
         ),
         (
             "a seed unknown, nothing due",
@@ -751,7 +755,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::Unknown,
+            Resets::Unknown,
         ),
         (
             "the version unknown",
@@ -761,7 +765,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::Unknown,
+            Resets::Unknown,
         ),
         (
             "usernames unknown",
@@ -771,7 +775,7 @@ fn decide_table() {
                 ..cfg.clone()
             },
             none.clone(),
-            Decision::Unknown,
+            Resets::Unknown,
         ),
     ];
     for (name, prior, config, private, want) in rows {
@@ -833,7 +837,7 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(
         p.private.rotation,
-        Some(Planned::Steps(vec![Step {
+        Some(Planned::Steps(vec![Reset {
             user: "blue".into(),
             login: Login::Seed
         }]))
@@ -892,7 +896,7 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
         let known = Known {
             blocks: [(
                 "blue".to_owned(),
-                crate::resources::users::Noted {
+                crate::resources::block::Noted {
                     reason: user_block("blue", kind, LoginWith::Seed).reason(),
                     retry: None,
                     locked: false,
@@ -908,7 +912,7 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
         ..config()
     };
     collect(&plan(None, &unseeded, NOW, &Private::default(), &Known::default()).diagnostics);
-    collect(&plan_destroy(&prior, &[], &Users::default()).1);
+    collect(&Model::plan_destroy(&prior, &[], &Users::default()).1);
     let bad = Model {
         usernames: Attr::Known(vec![s("blue"), s("blue")]),
         current_passwords: seeds(&[("red", "x")]),
@@ -924,19 +928,19 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
         users: &users,
     };
     let private = Private {
-        rotation: Some(Planned::Steps(vec![Step {
+        rotation: Some(Planned::Steps(vec![Reset {
             user: "blue".into(),
             login: Login::Stored,
         }])),
         ..blocked("blue")
     };
     collect(
-        &apply::update(&ctx, &prior, &cfg, from_config(&cfg), private, || NOW)
+        &Model::update(&ctx, &prior, &cfg, from_config(&cfg), private, || NOW)
             .await
             .diagnostics,
     );
     collect(
-        &apply::create(
+        &Model::create(
             &ctx,
             &unseeded,
             from_config(&unseeded),

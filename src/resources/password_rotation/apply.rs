@@ -9,25 +9,28 @@
 
 use time::OffsetDateTime;
 
-use super::Model;
-use super::decide::{Due, rotation_due};
-use super::plan::no_password_error;
+use super::decide::{Due, no_password_error, rotation_due};
+use super::model::Model;
 use super::private::{PlannedRotation, Private, recorded_block};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::{self, block_kind, known_or_null};
+use crate::resources::applying::known_or_null;
+use crate::resources::rotating::{Applies, PrivateState, Rotating};
+
+use crate::resources::block::{
+    Block, BlockKind, LoginWith, Noted, Remedy, block_kind, blocked_error,
+};
 use crate::resources::schedule::{
     age, next_window_start, rotated_rotate_after, settled_rotate_after,
 };
-use crate::resources::users::{Block, BlockKind, LoginWith, Noted, Remedy, blocked_error};
 use crate::thingspace::{RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
 
-pub use crate::resources::common::ApplyContext;
+pub use crate::resources::applying::ApplyContext;
 
-/// What an apply returns (see [`common::Applied`]).
-pub type Applied = common::Applied<Model>;
+/// What an apply returns (see [`crate::resources::applying::Applied`]).
+pub type Applied = crate::resources::applying::Applied<Model>;
 
 /// A failed rotation's diagnostic, with what Terraform's state now holds (the client's message cannot know whether
 /// a create's object is stored tainted, and with which password, or an update's object keeps its password), and,
@@ -143,291 +146,297 @@ fn rotated_state(
     (state, diags)
 }
 
-/// Creates: logs in with the hand-off the plan chose (the password of the object this create replaces) or the
-/// configured seed, resets, logs out, and stores the new password.
-pub async fn create(
-    ctx: &ApplyContext<'_>,
-    config: &Model,
-    planned: Model,
-    private: Private,
-    now: impl Fn() -> OffsetDateTime,
-) -> Applied {
-    let Some(username) = config.username.known().cloned() else {
-        return Applied::failed(unknown_username());
-    };
-    let seed = config.seed();
-    let handoff = private.login.clone();
-    // The plan refused these already; a block learnt since (another instance of this process failed with this seed)
-    // is refused here, before any log-in. A moved retry_stored_password_version lifts a block for a hand-off only.
-    let blocked = private
-        .block
-        .as_ref()
-        .map(|b| Noted::of(b, &Remedy::single()))
-        .or_else(|| ctx.users.blocked(&username, &seed))
-        .filter(|n| !(handoff.is_some() && n.retry_lifts(config.retry())));
-    if let Some(noted) = blocked {
-        return Applied::failed(blocked_error(&username, &noted.reason).into());
-    }
-    let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
-        return Applied::failed(no_password_error(config).into());
-    };
-    let client = match ctx.client() {
-        Ok(c) => c,
-        Err(d) => return Applied::failed(d),
-    };
-    tracing::debug!(username = %username, handoff = handoff.is_some(), "creating: first rotation");
-    match client.rotate(&username, login.secret()).await {
-        Ok(rotation) => {
-            ctx.users.settle(&username, private.claim);
-            let (state, diagnostics) = rotated_state(&username, rotation, config, planned, now());
-            Applied {
-                new_state: Some(state),
-                private: Vec::new(),
-                diagnostics,
-            }
-        }
-        Err(e) => {
-            let kind = block_kind(&e);
-            if kind.is_none() && handoff.is_none() {
-                // Nothing happened at ThingSpace and Terraform held nothing for this user: nothing to keep.
-                return Applied::failed(Diagnostic::error(e.summary(), e.detail()).into());
-            }
-            let with = if handoff.is_some() {
-                LoginWith::Stored
-            } else {
-                LoginWith::Seed
-            };
-            let block = kind.map(|k| {
-                Block::new(k, now(), with, config.retry().cloned())
-                    .retrying(private.block.as_ref().filter(|_| private.retry))
-            });
-            if let Some(b) = &block {
-                ctx.users
-                    .record_failure(&username, &seed, Noted::of(b, &Remedy::single()));
-            }
-            // Terraform stores this object tainted. It keeps the hand-off password, even one ThingSpace just rejected:
-            // the object it came from is gone from state in a replacement, the password may still be the real one
-            // (a rejection can be wrong), and only a successful reset replaces a password in state. The block keeps
-            // it from being used again unless someone says so.
-            let password = handoff.map_or(Attr::Null, Attr::Known);
-            let diagnostics = failure_diagnostic(
-                &e,
-                create_state_note(kind, password.is_known()),
-                block.as_ref(),
-            );
-            Applied {
-                new_state: Some(Model {
-                    id: Attr::Known(username),
-                    password,
-                    rotated_at: Attr::Null,
-                    rotate_after: known_or_null(planned.rotate_after.clone()),
-                    next_window_start: known_or_null(planned.next_window_start.clone()),
-                    password_age_deadline: Attr::Null,
-                    blocked_reason: block
-                        .as_ref()
-                        .map_or(Attr::Null, |b| Attr::Known(b.reason(&Remedy::single()))),
-                    current_password_wo: Attr::Null,
-                    ..planned
-                }),
-                private: Private::settled(block, None)
-                    .blocked_on(Some(seed))
-                    .to_bytes(),
-                diagnostics,
-            }
-        }
-    }
-}
-
-/// Updates: rotates when the plan said so (or, for an undecided plan, when it is due now), else only stores the change.
-pub async fn update(
-    ctx: &ApplyContext<'_>,
-    prior: &Model,
-    config: &Model,
-    planned: Model,
-    private: Private,
-    now: impl Fn() -> OffsetDateTime,
-) -> Applied {
-    let block_seed = private.block_seed(prior);
-    let reseeded = config.seed().reseeds(&block_seed);
-    // A re-seed lifts the block; the plan's decision that a moved retry_stored_password_version allows this rotation's
-    // one log-in with the stored password lifts it for that log-in, the block staying as evidence.
-    let evidence = if reseeded {
-        None
-    } else {
-        recorded_block(prior, &private)
-    };
-    let prior_block = evidence.clone().filter(|_| !private.retry);
-    // The prior object, with its block (if any) shown and kept.
-    let keep_prior = |diagnostics: Diagnostics| {
-        let mut state = prior.without_write_only();
-        if let (Some(b), false) = (&evidence, state.blocked_reason.is_known()) {
-            state.blocked_reason = Attr::Known(b.reason(&Remedy::single()));
-        }
-        Applied {
-            new_state: Some(state),
-            private: Private::settled(evidence.clone(), None)
-                .blocked_on(Some(block_seed.clone()))
-                .to_bytes(),
-            diagnostics,
-        }
-    };
-    // A plan with a known password planned no rotation: a saved plan that said "no rotation" never rotates, even if
-    // rotate_after has passed since; the next plan will see it.
-    let reason = match (private.rotation, planned.password.is_known()) {
-        (_, true) | (None, _) => None,
-        (Some(PlannedRotation::Due(r)), false) => Some(r),
-        (Some(PlannedRotation::Decide), false) => match rotation_due(prior, config, now()) {
-            Ok(Due::Yes(r)) => Some(r),
-            Ok(Due::No | Due::Unknown) => None,
-            Err(d) => return keep_prior(d.into()),
-        },
-    };
-    let Some(reason) = reason else {
-        let mut state = planned;
-        state.current_password_wo = Attr::Null;
-        if !state.password.is_known() {
-            state.password = prior.password.clone();
-            state.rotated_at = prior.rotated_at.clone();
-        }
-        if state.blocked_reason.is_unknown() {
-            state.blocked_reason = match (&prior.blocked_reason, &prior_block) {
-                (Attr::Known(r), _) => Attr::Known(r.clone()),
-                (_, Some(b)) => Attr::Known(b.reason(&Remedy::single())),
-                _ => Attr::Null,
-            };
-        }
-        if state.password_age_deadline.is_unknown() {
-            state.password_age_deadline = match age::deadline(&config.schedule(), &prior.rotated_at)
-            {
-                Ok(v) => known_or_null(v),
-                Err(d) => return keep_prior(d.into()),
-            };
-        }
-        if state.rotate_after.is_unknown() {
-            state.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
-                Ok(v) => known_or_null(v),
-                Err(d) => return keep_prior(d.into()),
-            };
-        }
-        if state.next_window_start.is_unknown() {
-            state.next_window_start =
-                match next_window_start(&config.schedule(), &state.rotate_after) {
-                    Ok(v) => known_or_null(v),
-                    Err(d) => return keep_prior(d.into()),
-                };
-        }
-        return Applied {
-            new_state: Some(state),
-            private: Private::settled(prior_block, None)
-                .blocked_on(Some(block_seed.clone()))
-                .to_bytes(),
-            diagnostics: Diagnostics::new(),
+impl Applies for Model {
+    /// Creates: logs in with the hand-off the plan chose (the password of the object this create replaces) or the
+    /// configured seed, resets, logs out, and stores the new password.
+    async fn create(
+        ctx: &ApplyContext<'_>,
+        config: &Model,
+        planned: Model,
+        private: Private,
+        now: fn() -> OffsetDateTime,
+    ) -> Applied {
+        let Some(username) = config.username.known().cloned() else {
+            return Applied::failed(unknown_username());
         };
-    };
-    let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
-        return keep_prior(unknown_username());
-    };
-    let seed = config.seed();
-    let with = if reason.uses_seed() || !prior.password.is_known() {
-        LoginWith::Seed
-    } else {
-        LoginWith::Stored
-    };
-    // A block this process noted on the seed (an object read in this run) stands unless the retry lifts it.
-    let noted = ctx
-        .users
-        .blocked(&username, &seed)
-        .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
-    let blocked = prior_block
-        .as_ref()
-        .map(|b| {
-            prior
-                .blocked_reason
-                .known()
-                .cloned()
-                .unwrap_or_else(|| b.reason(&Remedy::single()))
-        })
-        .or_else(|| noted.map(|n| n.reason));
-    if let Some(reason) = blocked {
-        return keep_prior(blocked_error(&username, &reason).into());
-    }
-    let login = match with {
-        LoginWith::Seed => config.configured_password(),
-        LoginWith::Stored => prior.password.known().cloned(),
-    };
-    let Some(login) = login else {
-        return keep_prior(no_password_error(config).into());
-    };
-    let client = match ctx.client() {
-        Ok(c) => c,
-        Err(d) => return keep_prior(d),
-    };
-    tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
-    match client.rotate(&username, login.secret()).await {
-        Ok(rotation) => {
-            let (state, diagnostics) = rotated_state(&username, rotation, config, planned, now());
-            Applied {
-                new_state: Some(state),
-                private: Vec::new(),
-                diagnostics,
+        let seed = config.seed();
+        let handoff = private.login.clone();
+        // The plan refused these already; a block learnt since (another instance of this process failed with this seed)
+        // is refused here, before any log-in. A moved retry_stored_password_version lifts a block for a hand-off only.
+        let blocked = private
+            .block
+            .as_ref()
+            .map(|b| Noted::of(b, &Remedy::single()))
+            .or_else(|| ctx.users.blocked(&username, &seed))
+            .filter(|n| !(handoff.is_some() && n.retry_lifts(config.retry())));
+        if let Some(noted) = blocked {
+            return Applied::failed(blocked_error(&username, &noted.reason).into());
+        }
+        let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
+            return Applied::failed(no_password_error(config).into());
+        };
+        let client = match ctx.client() {
+            Ok(c) => c,
+            Err(d) => return Applied::failed(d),
+        };
+        tracing::debug!(username = %username, handoff = handoff.is_some(), "creating: first rotation");
+        match client.rotate(&username, login.secret()).await {
+            Ok(rotation) => {
+                ctx.users.settle(&username, private.claim);
+                let (state, diagnostics) =
+                    rotated_state(&username, rotation, config, planned, now());
+                Applied {
+                    new_state: Some(state),
+                    private: Vec::new(),
+                    diagnostics,
+                }
+            }
+            Err(e) => {
+                let kind = block_kind(&e);
+                if kind.is_none() && handoff.is_none() {
+                    // Nothing happened at ThingSpace and Terraform held nothing for this user: nothing to keep.
+                    return Applied::failed(Diagnostic::error(e.summary(), e.detail()).into());
+                }
+                let with = if handoff.is_some() {
+                    LoginWith::Stored
+                } else {
+                    LoginWith::Seed
+                };
+                let block = kind.map(|k| {
+                    Block::new(k, now(), with, config.retry().cloned())
+                        .retrying(private.block.as_ref().filter(|_| private.retry))
+                });
+                if let Some(b) = &block {
+                    ctx.users
+                        .record_failure(&username, &seed, Noted::of(b, &Remedy::single()));
+                }
+                // Terraform stores this object tainted. It keeps the hand-off password, even one ThingSpace just rejected:
+                // the object it came from is gone from state in a replacement, the password may still be the real one
+                // (a rejection can be wrong), and only a successful reset replaces a password in state. The block keeps
+                // it from being used again unless someone says so.
+                let password = handoff.map_or(Attr::Null, Attr::Known);
+                let diagnostics = failure_diagnostic(
+                    &e,
+                    create_state_note(kind, password.is_known()),
+                    block.as_ref(),
+                );
+                Applied {
+                    new_state: Some(Model {
+                        id: Attr::Known(username),
+                        password,
+                        rotated_at: Attr::Null,
+                        rotate_after: known_or_null(planned.rotate_after.clone()),
+                        next_window_start: known_or_null(planned.next_window_start.clone()),
+                        password_age_deadline: Attr::Null,
+                        blocked_reason: block
+                            .as_ref()
+                            .map_or(Attr::Null, |b| Attr::Known(b.reason(&Remedy::single()))),
+                        current_password_wo: Attr::Null,
+                        ..planned
+                    }),
+                    private: Private::settled(block, None)
+                        .blocked_on(Some(seed))
+                        .to_bytes(),
+                    diagnostics,
+                }
             }
         }
-        Err(e) => {
-            let Some(kind) = block_kind(&e) else {
-                // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
-                return keep_prior(failure_diagnostic(&e, update_state_note(None), None));
-            };
-            let block = Block::new(kind, now(), with, config.retry().cloned())
-                .retrying(evidence.as_ref().filter(|_| private.retry));
-            let diagnostics = failure_diagnostic(&e, update_state_note(Some(kind)), Some(&block));
-            ctx.users
-                .record_failure(&username, &seed, Noted::of(&block, &Remedy::single()));
-            // The object records the seed and the retry value that were just used, so only different ones lift the
-            // block.
+    }
+
+    /// Updates: rotates when the plan said so (or, for an undecided plan, when it is due now), else only stores the change.
+    async fn update(
+        ctx: &ApplyContext<'_>,
+        prior: &Model,
+        config: &Model,
+        planned: Model,
+        private: Private,
+        now: fn() -> OffsetDateTime,
+    ) -> Applied {
+        let block_seed = private.block_seed(prior);
+        let reseeded = config.seed().reseeds(&block_seed);
+        // A re-seed lifts the block; the plan's decision that a moved retry_stored_password_version allows this rotation's
+        // one log-in with the stored password lifts it for that log-in, the block staying as evidence.
+        let evidence = if reseeded {
+            None
+        } else {
+            recorded_block(prior, &private)
+        };
+        let prior_block = evidence.clone().filter(|_| !private.retry);
+        // The prior object, with its block (if any) shown and kept.
+        let keep_prior = |diagnostics: Diagnostics| {
             let mut state = prior.without_write_only();
-            state.current_password = config.current_password.clone();
-            state.current_password_wo_version = config.current_password_wo_version.clone();
-            state.retry_stored_password_version = config.retry_stored_password_version.clone();
-            state.blocked_reason = Attr::Known(block.reason(&Remedy::single()));
+            if let (Some(b), false) = (&evidence, state.blocked_reason.is_known()) {
+                state.blocked_reason = Attr::Known(b.reason(&Remedy::single()));
+            }
             Applied {
                 new_state: Some(state),
-                private: Private::settled(Some(block), None)
-                    .blocked_on(Some(seed))
+                private: Private::settled(evidence.clone(), None)
+                    .blocked_on(Some(block_seed.clone()))
                     .to_bytes(),
                 diagnostics,
             }
+        };
+        // A plan with a known password planned no rotation: a saved plan that said "no rotation" never rotates, even if
+        // rotate_after has passed since; the next plan will see it.
+        let reason = match (private.rotation, planned.password.is_known()) {
+            (_, true) | (None, _) => None,
+            (Some(PlannedRotation::Due(r)), false) => Some(r),
+            (Some(PlannedRotation::Decide), false) => match rotation_due(prior, config, now()) {
+                Ok(Due::Yes(r)) => Some(r),
+                Ok(Due::No | Due::Unknown) => None,
+                Err(d) => return keep_prior(d.into()),
+            },
+        };
+        let Some(reason) = reason else {
+            let mut state = planned;
+            state.current_password_wo = Attr::Null;
+            if !state.password.is_known() {
+                state.password = prior.password.clone();
+                state.rotated_at = prior.rotated_at.clone();
+            }
+            if state.blocked_reason.is_unknown() {
+                state.blocked_reason = match (&prior.blocked_reason, &prior_block) {
+                    (Attr::Known(r), _) => Attr::Known(r.clone()),
+                    (_, Some(b)) => Attr::Known(b.reason(&Remedy::single())),
+                    _ => Attr::Null,
+                };
+            }
+            if state.password_age_deadline.is_unknown() {
+                state.password_age_deadline =
+                    match age::deadline(&config.schedule(), &prior.rotated_at) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            if state.rotate_after.is_unknown() {
+                state.rotate_after =
+                    match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            if state.next_window_start.is_unknown() {
+                state.next_window_start =
+                    match next_window_start(&config.schedule(), &state.rotate_after) {
+                        Ok(v) => known_or_null(v),
+                        Err(d) => return keep_prior(d.into()),
+                    };
+            }
+            return Applied {
+                new_state: Some(state),
+                private: Private::settled(prior_block, None)
+                    .blocked_on(Some(block_seed.clone()))
+                    .to_bytes(),
+                diagnostics: Diagnostics::new(),
+            };
+        };
+        let Some(username) = prior.username.known().or(config.username.known()).cloned() else {
+            return keep_prior(unknown_username());
+        };
+        let seed = config.seed();
+        let with = if reason.uses_seed() || !prior.password.is_known() {
+            LoginWith::Seed
+        } else {
+            LoginWith::Stored
+        };
+        // A block this process noted on the seed (an object read in this run) stands unless the retry lifts it.
+        let noted = ctx
+            .users
+            .blocked(&username, &seed)
+            .filter(|n| !(with == LoginWith::Stored && n.retry_lifts(config.retry())));
+        let blocked = prior_block
+            .as_ref()
+            .map(|b| {
+                prior
+                    .blocked_reason
+                    .known()
+                    .cloned()
+                    .unwrap_or_else(|| b.reason(&Remedy::single()))
+            })
+            .or_else(|| noted.map(|n| n.reason));
+        if let Some(reason) = blocked {
+            return keep_prior(blocked_error(&username, &reason).into());
+        }
+        let login = match with {
+            LoginWith::Seed => config.configured_password(),
+            LoginWith::Stored => prior.password.known().cloned(),
+        };
+        let Some(login) = login else {
+            return keep_prior(no_password_error(config).into());
+        };
+        let client = match ctx.client() {
+            Ok(c) => c,
+            Err(d) => return keep_prior(d),
+        };
+        tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
+        match client.rotate(&username, login.secret()).await {
+            Ok(rotation) => {
+                let (state, diagnostics) =
+                    rotated_state(&username, rotation, config, planned, now());
+                Applied {
+                    new_state: Some(state),
+                    private: Vec::new(),
+                    diagnostics,
+                }
+            }
+            Err(e) => {
+                let Some(kind) = block_kind(&e) else {
+                    // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
+                    return keep_prior(failure_diagnostic(&e, update_state_note(None), None));
+                };
+                let block = Block::new(kind, now(), with, config.retry().cloned())
+                    .retrying(evidence.as_ref().filter(|_| private.retry));
+                let diagnostics =
+                    failure_diagnostic(&e, update_state_note(Some(kind)), Some(&block));
+                ctx.users
+                    .record_failure(&username, &seed, Noted::of(&block, &Remedy::single()));
+                // The object records the seed and the retry value that were just used, so only different ones lift the
+                // block.
+                let mut state = prior.without_write_only();
+                state.current_password = config.current_password.clone();
+                state.current_password_wo_version = config.current_password_wo_version.clone();
+                state.retry_stored_password_version = config.retry_stored_password_version.clone();
+                state.blocked_reason = Attr::Known(block.reason(&Remedy::single()));
+                Applied {
+                    new_state: Some(state),
+                    private: Private::settled(Some(block), None)
+                        .blocked_on(Some(seed))
+                        .to_bytes(),
+                    diagnostics,
+                }
+            }
         }
     }
-}
 
-/// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds (the plan warned).
-///
-/// Refused, keeping the object, while a create of the same user in this apply logs in with the configured seed and
-/// has not rotated yet: if that create fails, this object holds the only copy of the current password.
-pub fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
-    let username = prior.username.known().cloned().unwrap_or_default();
-    if !ctx.users.may_delete(&username) {
-        return Applied {
-            new_state: Some(prior.without_write_only()),
-            private: Vec::new(),
-            diagnostics: Diagnostic::error(
-                "Object kept: another resource for the same user has not rotated yet",
-                format!(
-                    "thingspace_password_rotation for user {} was not removed from state: in this apply another \
+    /// Deletes: no API call. ThingSpace keeps the last password, which Terraform no longer holds (the plan warned).
+    ///
+    /// Refused, keeping the object, while a create of the same user in this apply logs in with the configured seed and
+    /// has not rotated yet: if that create fails, this object holds the only copy of the current password.
+    fn delete(ctx: &ApplyContext<'_>, prior: &Model) -> Applied {
+        let username = prior.username.known().cloned().unwrap_or_default();
+        if !ctx.users.may_delete(&username) {
+            return Applied {
+                new_state: Some(prior.without_write_only()),
+                private: Vec::new(),
+                diagnostics: Diagnostic::error(
+                    "Object kept: another resource for the same user has not rotated yet",
+                    format!(
+                        "thingspace_password_rotation for user {} was not removed from state: in this apply another \
 resource instance for the same user logs in with its configured seed and has not rotated the password yet, and if it \
 fails, this object holds the only copy of the current password. If you renamed the resource, add a moved block \
 (moved {{ from = <old address>, to = <new address> }}) instead of destroying and creating it.",
-                    quote(&username)
-                ),
-            )
-            .into(),
-        };
-    }
-    // No warning here: a real destroy warned at plan time (`plan_destroy`), while the state still held the password;
-    // the delete half of a replacement hands the password on to the create, and nothing is left unchanged.
-    Applied {
-        new_state: None,
-        private: Vec::new(),
-        diagnostics: Diagnostics::new(),
+                        quote(&username)
+                    ),
+                )
+                .into(),
+            };
+        }
+        // No warning here: a real destroy warned at plan time (`plan_destroy`), while the state still held the password;
+        // the delete half of a replacement hands the password on to the create, and nothing is left unchanged.
+        Applied {
+            new_state: None,
+            private: Vec::new(),
+            diagnostics: Diagnostics::new(),
+        }
     }
 }

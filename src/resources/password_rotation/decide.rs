@@ -8,11 +8,13 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use super::Model;
+use super::model::Model;
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::Diagnostic;
-use crate::resources::schedule::{self, Cause, Verdict};
-use crate::resources::users::Block;
+use crate::plugin::secret::Secret;
+use crate::resources::block::Block;
+use crate::resources::rotating::Rotating;
+use crate::resources::schedule::{self, Cause, Timing};
 
 /// Why a rotation is due. Each names what the user changed or what time it is, for the plan log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,9 +110,9 @@ pub fn rotation_due(prior: &Model, config: &Model, now: OffsetDateTime) -> Resul
         _ => {}
     }
     match schedule::due(&prior.last(), &config.schedule(), now)? {
-        Verdict::Due(cause) => return Ok(Due::Yes(cause.into())),
-        Verdict::Unknown => unknown = true,
-        Verdict::NotDue => {}
+        Timing::Due(cause) => return Ok(Due::Yes(cause.into())),
+        Timing::Unknown => unknown = true,
+        Timing::NotDue => {}
     }
     Ok(if unknown { Due::Unknown } else { Due::No })
 }
@@ -123,13 +125,40 @@ pub fn retry_lifts(block: &Block, prior: &Model, config: &Model, due: Due) -> bo
     !with_seed && prior.password.is_known() && block.retry_lifts(config.retry())
 }
 
+/// The error for a rotation that needs the configured seed when there is none (or only an empty one).
+pub fn no_password_error(config: &Model) -> Diagnostic {
+    let empty = |a: &Attr<Secret>| a.known().is_some_and(Secret::is_empty);
+    if empty(&config.current_password_wo) || empty(&config.current_password) {
+        let name = if empty(&config.current_password_wo) {
+            "current_password_wo"
+        } else {
+            "current_password"
+        };
+        return Diagnostic::error(
+            format!("{name} is empty"),
+            format!(
+                "A rotation is due and needs the user's password now, but {name} is the empty string, which counts \
+as unset (a CI secret that is not defined expands to \"\"). Logging in with it would only cost a failed log-in, so no \
+log-in was attempted. Set {name} to the user's current password."
+            ),
+        )
+        .at(name);
+    }
+    Diagnostic::error(
+        "No password to log in with",
+        "A rotation is due but Terraform holds no password for this user. Set current_password_wo (Terraform 1.11+) \
+or current_password to the user's password now.",
+    )
+    .at("current_password_wo")
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::plugin::cty::Number;
     use crate::plugin::secret::Secret;
-    use crate::resources::password_rotation::import;
+
     use crate::resources::password_rotation::plan::from_config;
     use crate::resources::schedule::{RotationWindow, Triggers};
     use time::macros::datetime;
@@ -273,7 +302,7 @@ mod tests {
             },
             Row {
                 name: "no password in state is never held by rotation_window",
-                prior: Box::new(|_| import("alice").unwrap()),
+                prior: Box::new(|_| Model::import("alice").unwrap()),
                 config: Box::new(|c| Model {
                     rotation_window: window("02:00", "05:00"),
                     ..c
@@ -365,7 +394,7 @@ mod tests {
             },
             Row {
                 name: "no password in state (after import)",
-                prior: Box::new(|_| import("alice").unwrap()),
+                prior: Box::new(|_| Model::import("alice").unwrap()),
                 config: Box::new(|c| c),
                 want: Due::Yes(Reason::NoPasswordInState),
             },

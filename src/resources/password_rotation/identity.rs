@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Model, import};
+use super::model::Model;
 use crate::plugin::cty::{Attr, Type};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::identity::{Identity, IdentityAttribute, IdentitySchema};
-use crate::resources::users::username_problem;
+use crate::resources::username::username_problem;
 
 /// The identity schema's version; the first one.
 pub const IDENTITY_VERSION: i64 = 0;
@@ -62,6 +62,25 @@ thingspace_password_rotation.ci, identity = {{ username = \"svc-provisioning\" }
         ),
     )
     .into())
+}
+
+/// Imports by user name. No API call: the next plan shows the rotation that takes the password under management.
+pub fn import(id: &str) -> Result<Model, Diagnostic> {
+    if let Some(problem) = username_problem(id) {
+        return Err(Diagnostic::error(
+            "Invalid import ID",
+            format!(
+                "The import ID is the ThingSpace user name, for example: terraform import \
+thingspace_password_rotation.ci svc-provisioning. {} is not a user name: {problem}.",
+                quote(id)
+            ),
+        ));
+    }
+    Ok(Model {
+        id: Attr::Known(id.to_string()),
+        username: Attr::Known(id.to_string()),
+        ..Model::default()
+    })
 }
 
 #[cfg(test)]

@@ -8,29 +8,23 @@
 
 use time::OffsetDateTime;
 
-use super::decide::{Due, Reason, retry_lifts, rotation_due};
+use super::decide::{Due, Reason, no_password_error, retry_lifts, rotation_due};
+use super::model::{Model, TYPE_NAME};
 use super::private::{PlannedRotation, Private, recorded_block};
-use super::{Model, TYPE_NAME};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::common::{plan_as_of_read, refusal};
+use crate::resources::block::{Noted, Remedy, blocked_error, blocked_warning, refused_at_apply};
+use crate::resources::claims::ClaimKind;
+use crate::resources::planning::refusal;
+use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{
-    self, age, pending_rotate_after, planned_window_start, settled_rotate_after,
+    age, pending_rotate_after, planned_window_start, settled_rotate_after,
 };
-use crate::resources::users::{
-    ClaimKind, Noted, Remedy, Users, blocked_error, blocked_warning, refused_at_apply,
-};
+use crate::resources::users::Users;
 
-/// The planned state and the private bytes that go with it.
-#[derive(Debug)]
-pub struct Plan {
-    pub planned: Model,
-    pub private: Private,
-    pub diagnostics: Diagnostics,
-    /// The block that stands for this plan (its reason), if any: a rotation it plans is refused at apply.
-    pub blocked: Option<String>,
-}
+/// The planned state and the private data that go with it.
+pub type Plan = crate::resources::rotating::Plan<Model>;
 
 /// What this process knows about the user that a create's prior state can't say (see `users.rs`): the block and the
 /// password of a tainted object this create replaces.
@@ -80,146 +74,105 @@ pub(super) fn from_config(config: &Model) -> Model {
     }
 }
 
-/// The error for a rotation that needs the configured seed when there is none (or only an empty one).
-pub(super) fn no_password_error(config: &Model) -> Diagnostic {
-    let empty = |a: &Attr<Secret>| a.known().is_some_and(Secret::is_empty);
-    if empty(&config.current_password_wo) || empty(&config.current_password) {
-        let name = if empty(&config.current_password_wo) {
-            "current_password_wo"
-        } else {
-            "current_password"
-        };
-        return Diagnostic::error(
-            format!("{name} is empty"),
-            format!(
-                "A rotation is due and needs the user's password now, but {name} is the empty string, which counts \
-as unset (a CI secret that is not defined expands to \"\"). Logging in with it would only cost a failed log-in, so no \
-log-in was attempted. Set {name} to the user's current password."
-            ),
+impl Plans for Model {
+    type Known = Known;
+
+    fn known(users: &Users, config: &Model) -> Known {
+        Known::of(users, config)
+    }
+
+    fn plan(
+        prior: Option<&Model>,
+        config: &Model,
+        now: OffsetDateTime,
+        private: &Private,
+        known: &Known,
+    ) -> Plan {
+        plan(prior, config, now, private, known)
+    }
+
+    /// What the plan says about the password's age (see [`schedule::age`]): an error past `password_age_deadline` when
+    /// this plan does not rotate, a warning while `rotation_window` holds a due rotation.
+    fn age_diagnostics(
+        prior: &Model,
+        config: &Model,
+        _private: &Private,
+        p: &Plan,
+        now: OffsetDateTime,
+    ) -> Diagnostics {
+        let blocked = p.blocked.as_deref();
+        let rotating =
+            p.private.rotation.is_some() && blocked.is_none() && !p.diagnostics.has_errors();
+        let who = format!("user {}", quote(username_of(config)));
+        // The deadline of the password the state holds now: the one that is not replaced when this plan does not rotate.
+        let deadline =
+            age::deadline(&config.schedule(), &prior.rotated_at).unwrap_or(Attr::Unknown);
+        age::diagnostics(
+            &config.schedule(),
+            &prior.last(),
+            age::AgePlan {
+                who: &who,
+                set_at: &prior.rotated_at,
+                deadline: &deadline,
+                rotating,
+                blocked,
+            },
+            now,
         )
-        .at(name);
     }
-    Diagnostic::error(
-        "No password to log in with",
-        "A rotation is due but Terraform holds no password for this user. Set current_password_wo (Terraform 1.11+) \
-or current_password to the user's password now.",
-    )
-    .at("current_password_wo")
-}
 
-/// Plans as Terraform needs it within a run: claims the user, then plans like [`plan`], deciding time-based
-/// rotations at the right moment.
-///
-/// Terraform plans every change a second time at apply, with the same prior state, private bytes and config, and
-/// refuses the apply if the two plans disagree. Deciding by the clock, a `rotate_after` that passes between the two
-/// would turn "update, no rotation" into "rotate". So when the last read left its time in `prior_private`, and the plan
-/// as of that time is a change, that plan is the answer: it is what the first plan said. When the plan as of the read
-/// is no change at all, this cannot be the second plan (Terraform never plans a no-op again), so the clock decides;
-/// that keeps `plan -refresh=false` seeing a rotation that fell due after the last refresh.
-pub fn plan_in_run(
-    prior: Option<&Model>,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-    users: &Users,
-) -> Plan {
-    let known = match prior {
-        None => Known::of(users, config),
-        Some(_) => Known::default(),
-    };
-    let mut p = plan_as_of_read(
-        prior.is_some(),
-        prior_private.observed_at,
-        now,
-        |at| plan(prior, config, at, prior_private, &known),
-        |p: &Plan| prior.is_some_and(|prior| p.planned != prior.without_write_only()),
-    );
-    p.diagnostics
-        .extend(schedule::warnings(&config.schedule(), now));
-    if let Some(prior) = prior {
-        p.diagnostics
-            .extend(age_diagnostics(prior, config, &p, now));
-    }
-    claim(users, prior, config, prior_private, &mut p);
-    p
-}
-
-/// What the plan says about the password's age (see [`schedule::age`]): an error past `password_age_deadline` when
-/// this plan does not rotate, a warning while `rotation_window` holds a due rotation.
-fn age_diagnostics(prior: &Model, config: &Model, p: &Plan, now: OffsetDateTime) -> Diagnostics {
-    let blocked = p.blocked.as_deref();
-    let rotating = p.private.rotation.is_some() && blocked.is_none() && !p.diagnostics.has_errors();
-    let who = format!("user {}", quote(username_of(config)));
-    // The deadline of the password the state holds now: the one that is not replaced when this plan does not rotate.
-    let deadline = age::deadline(&config.schedule(), &prior.rotated_at).unwrap_or(Attr::Unknown);
-    let diags = age::diagnostics(
-        &config.schedule(),
-        &prior.last(),
-        age::AgePlan {
-            who: &who,
-            set_at: &prior.rotated_at,
-            deadline: &deadline,
-            rotating,
-            blocked,
-        },
-        now,
-    );
-    Diagnostics(
-        diags
-            .0
-            .into_iter()
-            .map(|d| if d.is_error() { refusal(d) } else { d })
-            .collect(),
-    )
-}
-
-/// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
-fn claim(
-    users: &Users,
-    prior: Option<&Model>,
-    config: &Model,
-    prior_private: &Private,
-    p: &mut Plan,
-) {
-    if let (Some(prior), Attr::Known(new)) = (prior, &config.username)
-        && let Attr::Known(old) = &prior.username
-        && old != new
-        && let Err(c) = users.release(old)
-    {
-        p.diagnostics.push(c.diagnostic(old));
-    }
-    let kind = match (prior, &p.private.login) {
-        (Some(_), _) => ClaimKind::Update,
-        (None, Some(_)) => ClaimKind::CreateWithHandoff,
-        (None, None) => ClaimKind::CreateWithSeed,
-    };
-    if let Attr::Known(username) = &config.username {
-        match users.claim(username, prior_private.claim, kind) {
-            Ok(nonce) => p.private.claim = Some(nonce),
-            Err(c) => p.diagnostics.push(c.diagnostic(username)),
+    /// Claims the configured user for this instance (see `Users::claim`); a change of user name releases the old one.
+    fn claim(
+        users: &Users,
+        prior: Option<&Model>,
+        config: &Model,
+        prior_private: &Private,
+        p: &mut Plan,
+    ) {
+        if let (Some(prior), Attr::Known(new)) = (prior, &config.username)
+            && let Attr::Known(old) = &prior.username
+            && old != new
+            && let Err(c) = users.release(old)
+        {
+            p.diagnostics.push(c.diagnostic(old));
+        }
+        let kind = match (prior, &p.private.login) {
+            (Some(_), _) => ClaimKind::Update,
+            (None, Some(_)) => ClaimKind::CreateWithHandoff,
+            (None, None) => ClaimKind::CreateWithSeed,
+        };
+        if let Attr::Known(username) = &config.username {
+            match users.claim(username, prior_private.claim, kind) {
+                Ok(nonce) => p.private.claim = Some(nonce),
+                Err(c) => p.diagnostics.push(c.diagnostic(username)),
+            }
         }
     }
-}
 
-/// Plans a destroy (Terraform asks because the provider declares `plan_destroy`): no API call, but the user is
-/// released in the process-wide view, so a create of the same user elsewhere in this plan is refused.
-pub fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
-    let mut diags = Diagnostics::new();
-    if let Attr::Known(username) = &prior.username
-        && let Err(c) = users.release(username)
-    {
-        diags.push(c.diagnostic(username));
+    fn log_plan(p: &Plan, create: bool) {
+        tracing::debug!(rotation = ?p.private.rotation, blocked = p.private.block.is_some(), create, "planned");
     }
-    diags.push(destroy_warning(username_of(prior)));
-    // The destroy's apply gets these back; it needs nothing but what the state already said.
-    let private = Private::from_bytes(prior_private);
-    let block_seed = private.block_seed(prior);
-    (
-        Private::settled(private.block, None)
-            .blocked_on(Some(block_seed))
-            .to_bytes(),
-        diags,
-    )
+
+    /// Plans a destroy (Terraform asks because the provider declares `plan_destroy`): no API call, but the user is
+    /// released in the process-wide view, so a create of the same user elsewhere in this plan is refused.
+    fn plan_destroy(prior: &Model, prior_private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        if let Attr::Known(username) = &prior.username
+            && let Err(c) = users.release(username)
+        {
+            diags.push(c.diagnostic(username));
+        }
+        diags.push(destroy_warning(username_of(prior)));
+        // The destroy's apply gets these back; it needs nothing but what the state already said.
+        let private = Private::from_bytes(prior_private);
+        let block_seed = private.block_seed(prior);
+        (
+            Private::settled(private.block, None)
+                .blocked_on(Some(block_seed))
+                .to_bytes(),
+            diags,
+        )
+    }
 }
 
 /// Plans a create (`prior` is `None`) or an update, from the prior state and private bytes, the configuration, the

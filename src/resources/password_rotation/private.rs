@@ -10,14 +10,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Model;
 use super::decide::Reason;
+use super::model::Model;
 use crate::plugin::secret::Secret;
-use crate::resources::common::{private_from_bytes, private_to_bytes};
-use crate::resources::users::{Block, BlockKind, Seed};
-
-/// The format version written today. Bytes without it were written by provider 0.1 (see [`Legacy`]).
-const VERSION: u8 = 2;
+use crate::resources::block::{Block, BlockKind, Seed};
+use crate::resources::rotating::PrivateState;
 
 /// What travels in Terraform's private bytes.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -72,21 +69,17 @@ struct Legacy {
     observed_at: Option<i64>,
 }
 
-impl Private {
-    /// The bytes Terraform stores; empty when there is nothing to carry.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        private_to_bytes(self, VERSION)
+impl PrivateState for Private {
+    const VERSION: u8 = 2;
+
+    fn observed_at(&self) -> Option<i64> {
+        self.observed_at
     }
 
-    /// Reads the bytes back. Empty means nothing was carried. Bytes that can't be read at all mean "decide at apply",
-    /// which re-checks everything, and keep no block; a block is also kept in the `blocked_reason` attribute.
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        if bytes.is_empty() {
-            return Private::default();
-        }
-        if let Some(p) = private_from_bytes(bytes, VERSION) {
-            return p;
-        }
+    /// Bytes without a version were written by provider 0.1 ([`Legacy`]). Bytes that can't be read at all mean
+    /// "decide at apply", which re-checks everything, and keep no block; a block is also kept in the
+    /// `blocked_reason` attribute.
+    fn from_other(bytes: &[u8]) -> Self {
         if let Ok(l) = serde_json::from_slice::<Legacy>(bytes) {
             let reason = l.reason.as_deref().and_then(Reason::from_legacy);
             return Private {
@@ -112,7 +105,9 @@ impl Private {
             ..Private::default()
         }
     }
+}
 
+impl Private {
     /// The private bytes an apply or read leaves in state: only the block (and the refresh time for a read).
     pub fn settled(block: Option<Block>, observed_at: Option<i64>) -> Self {
         Private {
@@ -161,7 +156,7 @@ mod tests {
             block: Some(Block {
                 kind: BlockKind::LoginUnknown,
                 at: 7,
-                login: Some(crate::resources::users::LoginWith::Stored),
+                login: Some(crate::resources::block::LoginWith::Stored),
                 retry: Some(crate::plugin::cty::Number::from(3i64)),
                 retried: Some(BlockKind::ResetUnknown),
             }),

@@ -5,7 +5,7 @@
 //! the same attribute names minus `rotation_period`, `triggers`, `current_password_wo` and
 //! `current_password_wo_version`, so an upgrade never makes a rotation due by itself. What is left is here.
 
-use super::Model;
+use super::model::Model;
 use crate::plugin::cty::Attr;
 
 /// Upgrades a stored state, read with today's schema, to this version: a state without `id` takes the user name.

@@ -13,10 +13,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use super::{
-    Last, MAX_PERIOD, MIN_PERIOD, Schedule, Window, jitter_attr, period_attr, time_attr,
-    window_attr,
-};
+use super::args::{Last, MAX_PERIOD, MIN_PERIOD, Schedule, jitter_attr, period_attr, time_attr};
+use super::due::next_rotate_after;
+use super::window::{Window, window_attr};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::timefmt::{format_duration, format_rfc3339, parse_duration};
@@ -184,7 +183,7 @@ pub fn held(last: &Last<'_>, config: &Schedule<'_>, now: OffsetDateTime) -> Opti
         Attr::Known(s) => Some(time_attr("rotated_at", s).ok()?),
         _ => None,
     };
-    let Attr::Known(after) = super::next_rotate_after(config, rotated_at).ok()? else {
+    let Attr::Known(after) = next_rotate_after(config, rotated_at).ok()? else {
         return None;
     };
     let Attr::Known(window) = window_attr(config.rotation_window).ok()? else {

@@ -1,6 +1,7 @@
 //! Applying without an API client: the refusals that come before any call, and delete.
 
 use super::*;
+use crate::resources::rotating::{Applies, Plans, PrivateState};
 
 #[tokio::test]
 async fn a_blocked_update_makes_no_api_call_and_keeps_the_block_visible() {
@@ -15,7 +16,7 @@ async fn a_blocked_update_makes_no_api_call_and_keeps_the_block_visible() {
         rotation: Some(PlannedRotation::Due(decide::Reason::TriggersChanged)),
         ..blocked_private()
     };
-    let out = update(
+    let out = Model::update(
         &no_client(&users),
         &prior,
         &config(),
@@ -41,14 +42,14 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
     users.record_failure(
         "alice",
         &config().seed(),
-        crate::resources::users::Noted {
+        crate::resources::block::Noted {
             reason: "rejected before".into(),
             retry: None,
             locked: false,
         },
     );
     let planned = from_config(&config());
-    let out = create(
+    let out = Model::create(
         &no_client(&users),
         &config(),
         planned.clone(),
@@ -63,7 +64,7 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
     assert!(out.new_state.is_none());
     // Without the block it would have gone on to the API (and found no client).
     let users = Users::default();
-    let out = create(
+    let out = Model::create(
         &no_client(&users),
         &config(),
         planned,
@@ -80,12 +81,12 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
 fn a_destroy_warns_at_plan_time_and_its_delete_is_silent() {
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let users = Users::default();
-    let (_, planned) = plan_destroy(&prior, b"", &users);
+    let (_, planned) = Model::plan_destroy(&prior, b"", &users);
     assert_eq!(planned.0.len(), 1);
     assert!(!planned.has_errors());
     assert!(!planned.0[0].detail.contains("Wh0a1545a84d"));
     assert!(planned.0[0].detail.contains("re-seed"));
-    let out = delete(&no_client(&users), &prior);
+    let out = Model::delete(&no_client(&users), &prior);
     assert!(out.new_state.is_none());
     assert!(out.diagnostics.is_empty(), "{:?}", out.diagnostics);
 }

@@ -2,6 +2,9 @@
 //! order Terraform plans them in (the process-wide view in `users.rs`).
 
 use super::*;
+use crate::plugin::cty::Number;
+use crate::plugin::secret::Secret;
+use crate::resources::rotating::{Plans, PrivateState, Rotating};
 
 #[test]
 fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
@@ -123,7 +126,7 @@ fn a_create_is_refused_when_the_process_saw_its_seed_blocked() {
             .is_empty()
     );
     let users = Users::default();
-    observe(&users, &tainted, &Private::default());
+    Model::observe(&users, &tainted, &Private::default());
     let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
     assert_eq!(
         refused(&p),
@@ -131,7 +134,7 @@ fn a_create_is_refused_when_the_process_saw_its_seed_blocked() {
     );
     // A re-seed (another current_password) may log in; another user is not affected.
     let users = Users::default();
-    observe(&users, &tainted, &Private::default());
+    Model::observe(&users, &tainted, &Private::default());
     let reseed = Model {
         current_password: secret("from-support"),
         ..config()
@@ -156,7 +159,7 @@ fn a_create_is_refused_when_the_process_saw_its_seed_blocked() {
 fn a_tainted_objects_password_is_handed_to_its_replacement_unless_reseeded() {
     let users = Users::default();
     let tainted = state(&config(), "2027-03-01T00:00:00Z");
-    observe(&users, &tainted, &Private::default());
+    Model::observe(&users, &tainted, &Private::default());
     let p = plan_in_run(None, &config(), NOW, &Private::default(), &users);
     assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
     assert_eq!(p.private.login, Some(Secret::new("Wh0a1545a84d")));
@@ -166,7 +169,7 @@ fn a_tainted_objects_password_is_handed_to_its_replacement_unless_reseeded() {
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
 
     let users = Users::default();
-    observe(&users, &tainted, &Private::default());
+    Model::observe(&users, &tainted, &Private::default());
     let reseed = Model {
         current_password: secret("new-seed"),
         ..config()
@@ -222,7 +225,7 @@ fn two_instances_for_one_user_fail_the_plan_in_either_order() {
 fn a_destroy_and_a_create_of_one_user_fail_the_plan_in_either_order() {
     let prior = state(&config(), "2027-03-01T00:00:00Z");
     let users = Users::default();
-    let (_, d) = plan_destroy(&prior, b"", &users);
+    let (_, d) = Model::plan_destroy(&prior, b"", &users);
     assert!(!d.has_errors(), "{d:?}");
     let create = plan_in_run(None, &config(), NOW, &Private::default(), &users);
     assert_eq!(
@@ -237,12 +240,12 @@ fn a_destroy_and_a_create_of_one_user_fail_the_plan_in_either_order() {
             .diagnostics
             .is_empty()
     );
-    let (_, d) = plan_destroy(&prior, b"", &users);
+    let (_, d) = Model::plan_destroy(&prior, b"", &users);
     assert!(d.has_errors());
 
     // A destroy alone is fine, and carries the block to its apply.
     let users = Users::default();
-    let (private, d) = plan_destroy(&prior, &blocked_private().to_bytes(), &users);
+    let (private, d) = Model::plan_destroy(&prior, &blocked_private().to_bytes(), &users);
     assert!(!d.has_errors(), "{d:?}");
     assert_eq!(Private::from_bytes(&private).block, blocked_private().block);
 }
@@ -279,7 +282,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
         block: Some(Block {
             kind: BlockKind::LoginRejected,
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
-            login: Some(crate::resources::users::LoginWith::Stored),
+            login: Some(crate::resources::block::LoginWith::Stored),
             retry: None,
             retried: None,
         }),
@@ -347,7 +350,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
 /// value, no value, a locked user, or a state without a password do not. The block travels on as evidence.
 #[test]
 fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
-    use crate::resources::users::LoginWith;
+    use crate::resources::block::LoginWith;
     let prior = Model {
         retry_stored_password_version: Attr::Known(Number::from(1i64)),
         blocked_reason: s("A log-in got no usable answer."),

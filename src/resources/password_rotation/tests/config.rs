@@ -2,6 +2,8 @@
 
 use super::*;
 use crate::plugin::adapter::upgrade_state;
+use crate::resources::rotating::Rotating;
+use std::sync::Arc;
 
 #[test]
 fn validation_names_each_bad_attribute() {
@@ -97,11 +99,11 @@ fn write_only_on_an_old_terraform_is_an_error() {
 
 #[test]
 fn import_and_upgrade_make_no_rotation_by_themselves() {
-    let m = import("svc-provisioning").unwrap();
+    let m = Model::import("svc-provisioning").unwrap();
     assert_eq!(m.id, s("svc-provisioning"));
     assert!(m.password.is_null());
-    assert!(import(" ").is_err());
-    let bad = import("svc\u{1b}]0;x\u{7}").unwrap_err();
+    assert!(Model::import(" ").is_err());
+    let bad = Model::import("svc\u{1b}]0;x\u{7}").unwrap_err();
     assert!(
         !bad.detail.chars().any(|c| c.is_control()),
         "{}",

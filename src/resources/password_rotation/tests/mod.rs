@@ -10,7 +10,9 @@ mod plan;
 use super::plan::{Known, from_config};
 use super::*;
 use crate::plugin::cty::PathStep;
-use crate::resources::users::{Block, BlockKind};
+use crate::plugin::secret::Secret;
+use crate::resources::block::{Block, BlockKind};
+use crate::resources::schedule::{RotationWindow, Triggers};
 use time::macros::datetime;
 
 pub(super) const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
@@ -63,7 +65,7 @@ pub(super) fn blocked_private() -> Private {
         block: Some(Block {
             kind: BlockKind::ResetUnknown,
             at: datetime!(2027-03-09 10:00:00 UTC).unix_timestamp(),
-            login: Some(crate::resources::users::LoginWith::Stored),
+            login: Some(crate::resources::block::LoginWith::Stored),
             retry: None,
             retried: None,
         }),

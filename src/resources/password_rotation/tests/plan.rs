@@ -1,6 +1,9 @@
 //! Planning: what a plan says about a rotation, the planned values, and the refusals that need no process-wide view.
 
 use super::*;
+use crate::plugin::cty::Number;
+use crate::plugin::secret::Secret;
+use crate::resources::rotating::{PrivateState, Rotating};
 
 #[test]
 fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
@@ -157,7 +160,7 @@ fn reseed_without_the_write_only_value_is_an_error_naming_it() {
 fn a_change_is_planned_as_of_the_last_read_so_the_replan_at_apply_agrees() {
     let read_at = datetime!(2027-03-04 23:59:59 UTC);
     let users = Users::default();
-    let (_, bytes) = read(
+    let (_, bytes) = Model::read(
         &users,
         &state(&config(), "2027-03-01T00:00:00Z"),
         b"",
@@ -165,7 +168,7 @@ fn a_change_is_planned_as_of_the_last_read_so_the_replan_at_apply_agrees() {
     );
     let private = Private::from_bytes(&bytes);
     assert_eq!(private.observed_at, Some(read_at.unix_timestamp()));
-    let (_, kept) = read(
+    let (_, kept) = Model::read(
         &users,
         &state(&config(), "2027-03-01T00:00:00Z"),
         &blocked_private().to_bytes(),

@@ -7,7 +7,10 @@ mod window;
 
 use super::*;
 use crate::plugin::cty::PathStep;
+use crate::timefmt::format_rfc3339;
+use std::time::Duration;
 use time::macros::datetime;
+use time::{OffsetDateTime, Time, Weekday};
 
 const NOW: OffsetDateTime = datetime!(2027-03-10 12:00:00 UTC);
 
@@ -79,12 +82,12 @@ fn rotated(at: &str) -> Values {
 #[test]
 fn due_table() {
     let march_1 = "2027-03-01T00:00:00Z";
-    let rows: Vec<(&str, Values, Values, Verdict)> = vec![
+    let rows: Vec<(&str, Values, Values, Timing)> = vec![
         (
             "nothing configured",
             rotated(march_1),
             Values::default(),
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "fixed rotate_after passed after the last rotation",
@@ -93,7 +96,7 @@ fn due_table() {
                 rotate_after: s("2027-03-05T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "fixed rotate_after exactly now is due",
@@ -102,7 +105,7 @@ fn due_table() {
                 rotate_after: s("2027-03-10T12:00:00Z"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "fixed rotate_after already rotated past: rotates once only",
@@ -111,7 +114,7 @@ fn due_table() {
                 rotate_after: s("2027-03-05T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "rotate_after in the future",
@@ -120,7 +123,7 @@ fn due_table() {
                 rotate_after: s("2027-04-01T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "rotate_after unknown at plan time",
@@ -129,7 +132,7 @@ fn due_table() {
                 rotate_after: Attr::Unknown,
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "rotation_period elapsed since rotated_at",
@@ -138,7 +141,7 @@ fn due_table() {
                 rotation_period: s("7d"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "rotation_period not yet elapsed",
@@ -147,7 +150,7 @@ fn due_table() {
                 rotation_period: s("90d"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "rotation_period unknown at plan time",
@@ -156,7 +159,7 @@ fn due_table() {
                 rotation_period: Attr::Unknown,
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "configured rotate_after wins over rotation_period",
@@ -166,7 +169,7 @@ fn due_table() {
                 rotate_after: s("2027-05-01T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "a state without rotated_at and a passed rotate_after counts as rotated long ago",
@@ -175,7 +178,7 @@ fn due_table() {
                 rotate_after: s("2027-03-05T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a period without rotated_at has no next time",
@@ -184,7 +187,7 @@ fn due_table() {
                 rotation_period: s("1s"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "triggers changed",
@@ -196,7 +199,7 @@ fn due_table() {
                 triggers: triggers(&[("release", "v2")]),
                 ..Values::default()
             },
-            Verdict::Due(Cause::TriggersChanged),
+            Timing::Due(Cause::TriggersChanged),
         ),
         (
             "triggers key added",
@@ -205,7 +208,7 @@ fn due_table() {
                 triggers: triggers(&[("release", "v1")]),
                 ..Values::default()
             },
-            Verdict::Due(Cause::TriggersChanged),
+            Timing::Due(Cause::TriggersChanged),
         ),
         (
             "triggers removed",
@@ -214,7 +217,7 @@ fn due_table() {
                 ..rotated(march_1)
             },
             Values::default(),
-            Verdict::Due(Cause::TriggersChanged),
+            Timing::Due(Cause::TriggersChanged),
         ),
         (
             "triggers null and empty are the same",
@@ -223,7 +226,7 @@ fn due_table() {
                 triggers: triggers(&[]),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "a trigger value unknown at plan time",
@@ -239,7 +242,7 @@ fn due_table() {
                 ),
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "unknown triggers and a passed rotate_after: due by time",
@@ -249,7 +252,7 @@ fn due_table() {
                 rotate_after: s("2027-03-05T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a changed trigger wins over time",
@@ -262,7 +265,7 @@ fn due_table() {
                 rotate_after: s("2027-03-05T00:00:00Z"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::TriggersChanged),
+            Timing::Due(Cause::TriggersChanged),
         ),
         (
             "due by time outside the window: held",
@@ -272,7 +275,7 @@ fn due_table() {
                 rotation_window: window(None, "02:00", "05:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "due by time inside the window",
@@ -282,7 +285,7 @@ fn due_table() {
                 rotation_window: window(None, "11:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a window's start is inside it",
@@ -292,7 +295,7 @@ fn due_table() {
                 rotation_window: window(None, "12:00", "12:01"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a window's end is outside it",
@@ -302,7 +305,7 @@ fn due_table() {
                 rotation_window: window(None, "10:00", "12:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "inside the hours but not on one of the days",
@@ -312,7 +315,7 @@ fn due_table() {
                 rotation_window: window(Some(&["mon", "thu"]), "11:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "on one of the days",
@@ -322,7 +325,7 @@ fn due_table() {
                 rotation_window: window(Some(&["wed"]), "11:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a window past midnight, opened yesterday (tue), is open until its end today",
@@ -332,7 +335,7 @@ fn due_table() {
                 rotation_window: window(Some(&["tue"]), "22:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
         (
             "a window past midnight that opens today has not opened yet",
@@ -342,7 +345,7 @@ fn due_table() {
                 rotation_window: window(Some(&["wed"]), "22:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "a fixed rotate_after is held by the window too",
@@ -352,7 +355,7 @@ fn due_table() {
                 rotation_window: window(None, "02:00", "05:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "a changed trigger is never held by the window",
@@ -366,7 +369,7 @@ fn due_table() {
                 rotation_window: window(None, "02:00", "05:00"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::TriggersChanged),
+            Timing::Due(Cause::TriggersChanged),
         ),
         (
             "a window alone never rotates",
@@ -376,7 +379,7 @@ fn due_table() {
                 rotation_window: window(None, "11:00", "13:00"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "a jitter alone never rotates",
@@ -387,7 +390,7 @@ fn due_table() {
                 username: s("alice"),
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "window unknown at plan time and due by time",
@@ -397,7 +400,7 @@ fn due_table() {
                 rotation_window: Attr::Unknown,
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "a window part unknown at plan time and due by time",
@@ -410,7 +413,7 @@ fn due_table() {
                 }),
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "window unknown but nothing due by time",
@@ -420,7 +423,7 @@ fn due_table() {
                 rotation_window: Attr::Unknown,
                 ..Values::default()
             },
-            Verdict::NotDue,
+            Timing::NotDue,
         ),
         (
             "jitter unknown at plan time",
@@ -431,7 +434,7 @@ fn due_table() {
                 username: s("alice"),
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "user name unknown with a jitter",
@@ -442,7 +445,7 @@ fn due_table() {
                 username: Attr::Unknown,
                 ..Values::default()
             },
-            Verdict::Unknown,
+            Timing::Unknown,
         ),
         (
             "a zero jitter is no jitter",
@@ -453,7 +456,7 @@ fn due_table() {
                 username: s("alice"),
                 ..Values::default()
             },
-            Verdict::Due(Cause::RotateAfterPassed),
+            Timing::Due(Cause::RotateAfterPassed),
         ),
     ];
     assert_eq!(NOW.weekday(), Weekday::Wednesday, "the rows assume it");

@@ -266,8 +266,7 @@ fn fifty_users_on_90d_with_14d_jitter_spread_over_two_weeks_of_runs() {
         let run = (0..20)
             .find(|d| {
                 let now = unjittered + time::Duration::days(*d);
-                due(&u.last(), &u.schedule(), now).unwrap()
-                    == Verdict::Due(Cause::RotateAfterPassed)
+                due(&u.last(), &u.schedule(), now).unwrap() == Timing::Due(Cause::RotateAfterPassed)
             })
             .unwrap_or_else(|| panic!("{:?} never rotated", u.username));
         per_run[run as usize] += 1;
@@ -299,7 +298,7 @@ fn fifty_users_on_90d_with_14d_jitter_spread_over_two_weeks_of_runs() {
                 first_run + time::Duration::seconds(10),
             )
             .unwrap()
-                == Verdict::Due(Cause::RotateAfterPassed)
+                == Timing::Due(Cause::RotateAfterPassed)
         })
         .count();
     assert_eq!(unjittered_due, 50);
