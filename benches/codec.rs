@@ -13,7 +13,8 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use thingspace_provider::plugin::cty::{Attr, from_value, to_value};
 use thingspace_provider::plugin::cty::{Number, Type, Value, decode_msgpack, encode_msgpack};
 use thingspace_provider::plugin::secret::Secret;
-use thingspace_provider::resources::password_rotation::{Model, schema};
+use thingspace_provider::resources::password_rotation::Model;
+use thingspace_provider::resources::rotating::Rotating;
 use thingspace_provider::resources::schedule::RotationWindow;
 
 /// A state as the resource stores it after a rotation, with every kind of attribute populated (a trigger map, a
@@ -51,7 +52,7 @@ fn state_model() -> Model {
 }
 
 fn state_object(c: &mut Criterion) {
-    let ty = schema().value_type();
+    let ty = Model::schema().value_type();
     let model = state_model();
     let value = to_value(&model, &ty).expect("model to value");
     let bytes = encode_msgpack(&value, &ty).expect("encode state");

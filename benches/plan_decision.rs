@@ -11,7 +11,8 @@ use thingspace_provider::plugin::cty::Number;
 use thingspace_provider::plugin::secret::Secret;
 use thingspace_provider::resources::password_rotation::decide::{Due, Reason, rotation_due};
 use thingspace_provider::resources::password_rotation::plan::Known;
-use thingspace_provider::resources::password_rotation::{Model, Private, plan};
+use thingspace_provider::resources::password_rotation::{Model, Private};
+use thingspace_provider::resources::rotating::Plans;
 use time::macros::datetime;
 
 /// The configuration of a typical instance: a write-only seed, a 90-day period and one trigger.
@@ -58,7 +59,7 @@ fn decision(c: &mut Criterion) {
     let none = Private::default();
     let known = Known::default();
     assert_eq!(
-        plan(Some(&prior), &config, before, &none, &known)
+        Model::plan(Some(&prior), &config, before, &none, &known)
             .private
             .rotation,
         None
@@ -74,7 +75,7 @@ fn decision(c: &mut Criterion) {
     // The common case of `plan -refresh=false` on a settled state: no-op.
     g.bench_function("plan/no_op", |b| {
         b.iter(|| {
-            plan(
+            Model::plan(
                 Some(black_box(&prior)),
                 black_box(&config),
                 before,
@@ -85,7 +86,7 @@ fn decision(c: &mut Criterion) {
     });
     g.bench_function("plan/rotate", |b| {
         b.iter(|| {
-            plan(
+            Model::plan(
                 Some(black_box(&prior)),
                 black_box(&config),
                 after,
@@ -95,12 +96,12 @@ fn decision(c: &mut Criterion) {
         })
     });
     assert!(
-        plan(None, &config, before, &none, &known)
+        Model::plan(None, &config, before, &none, &known)
             .diagnostics
             .is_empty()
     );
     g.bench_function("plan/create", |b| {
-        b.iter(|| plan(None, black_box(&config), before, &none, &known))
+        b.iter(|| Model::plan(None, black_box(&config), before, &none, &known))
     });
     g.finish();
 }

@@ -447,7 +447,7 @@ mod tests {
 
     /// A state of `thingspace_password_rotation` for `username` as Terraform sends it.
     fn rotation_value(username: &str) -> Option<pb::DynamicValue> {
-        let ty = rotation::schema().value_type();
+        let ty = <rotation::Model as crate::resources::rotating::Rotating>::schema().value_type();
         let m = rotation::Model {
             id: known(username),
             username: known(username),

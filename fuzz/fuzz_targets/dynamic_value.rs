@@ -9,7 +9,7 @@ use thingspace_provider::plugin::cty::{Type, decode_json, decode_msgpack, encode
 /// `thingspace_password_rotation`'s own state type (from its schema, so it cannot drift), plus a `dynamic`
 /// attribute so the fuzzer also reaches type-JSON parsing inside msgpack.
 fn resource_type() -> Type {
-    match thingspace_provider::resources::password_rotation::schema().value_type() {
+    match <thingspace_provider::resources::password_rotation::Model as thingspace_provider::resources::rotating::Rotating>::schema().value_type() {
         Type::Object(mut attrs) => {
             attrs.insert("extra".to_string(), Type::Dynamic);
             Type::Object(attrs)
@@ -18,7 +18,10 @@ fn resource_type() -> Type {
     }
 }
 
-fn check(ty: &Type, decoded: Result<thingspace_provider::plugin::cty::Value, impl std::fmt::Debug>) {
+fn check(
+    ty: &Type,
+    decoded: Result<thingspace_provider::plugin::cty::Value, impl std::fmt::Debug>,
+) {
     let Ok(v) = decoded else { return };
     let bytes = match encode_msgpack(&v, ty) {
         Ok(b) => b,
@@ -32,8 +35,14 @@ fn check(ty: &Type, decoded: Result<thingspace_provider::plugin::cty::Value, imp
 
 fuzz_target!(|data: &[u8]| {
     // The first byte picks the type so one corpus covers the resource and free-form dynamic values.
-    let Some((&selector, rest)) = data.split_first() else { return };
-    let ty = if selector & 1 == 0 { resource_type() } else { Type::Dynamic };
+    let Some((&selector, rest)) = data.split_first() else {
+        return;
+    };
+    let ty = if selector & 1 == 0 {
+        resource_type()
+    } else {
+        Type::Dynamic
+    };
     check(&ty, decode_msgpack(rest, &ty));
     check(&ty, decode_json(rest, &ty));
 });

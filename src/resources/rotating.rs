@@ -110,6 +110,22 @@ pub trait Plans: Rotating {
         now: OffsetDateTime,
         private: &Self::Private,
         known: &Self::Known,
+    ) -> Plan<Self> {
+        match prior {
+            None => Self::plan_create(config, private, known),
+            Some(prior) => Self::plan_update(prior, config, now, private),
+        }
+    }
+
+    /// Plans a create, from the configuration and what the process knows about its users.
+    fn plan_create(config: &Self, private: &Self::Private, known: &Self::Known) -> Plan<Self>;
+
+    /// Plans an update as of `now`, from the prior state and private data and the configuration.
+    fn plan_update(
+        prior: &Self,
+        config: &Self,
+        now: OffsetDateTime,
+        private: &Self::Private,
     ) -> Plan<Self>;
 
     /// What a plan of an object in state says about its password's age: an error (made a warning in a speculative

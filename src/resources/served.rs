@@ -55,14 +55,11 @@ impl<M: Plans + Applies> Resource for Served<M> {
     }
 
     async fn plan(&self, _client: Option<&Client>, req: PlanRequest<'_, M>) -> Outcome<M> {
-        let private = M::Private::from_bytes(req.prior_private);
-        let p = plan_in_run(
-            req.prior,
-            req.config,
+        let (private, now) = (
+            M::Private::from_bytes(req.prior_private),
             crate::clock::now(),
-            &private,
-            &self.users,
         );
+        let p = plan_in_run(req.prior, req.config, now, &private, &self.users);
         M::log_plan(&p, req.prior.is_none());
         Outcome {
             state: p.planned,
@@ -100,16 +97,10 @@ impl<M: Plans + Applies> Resource for Served<M> {
     ) -> Outcome<Option<M>> {
         let private = M::Private::from_bytes(req.planned_private);
         let ctx = self.apply_context(client);
-        M::update(
-            &ctx,
-            prior,
-            req.config,
-            req.planned,
-            private,
-            crate::clock::now,
-        )
-        .await
-        .into()
+        let now = crate::clock::now;
+        M::update(&ctx, prior, req.config, req.planned, private, now)
+            .await
+            .into()
     }
 
     async fn delete(

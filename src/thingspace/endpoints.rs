@@ -50,32 +50,18 @@ impl fmt::Display for Call {
     }
 }
 
-/// The four URLs of one `base_url`, built once.
-pub(super) struct Endpoints {
-    token: Url,
-    login: Url,
-    reset: Url,
-    logout: Url,
-}
+/// The four URLs of one `base_url`, built once, in the order of [`Call`].
+pub(super) struct Endpoints([Url; 4]);
 
 impl Endpoints {
     pub fn new(base: &Url) -> Endpoints {
-        Endpoints {
-            token: endpoint(base, Call::Token.path()),
-            login: endpoint(base, Call::Login.path()),
-            reset: endpoint(base, Call::Reset.path()),
-            logout: endpoint(base, Call::Logout.path()),
-        }
+        Endpoints(
+            [Call::Token, Call::Login, Call::Reset, Call::Logout].map(|c| endpoint(base, c.path())),
+        )
     }
 
     pub fn url(&self, call: Call) -> Url {
-        match call {
-            Call::Token => &self.token,
-            Call::Login => &self.login,
-            Call::Reset => &self.reset,
-            Call::Logout => &self.logout,
-        }
-        .clone()
+        self.0[call as usize].clone()
     }
 }
 

@@ -24,9 +24,7 @@ use crate::plugin::secret::Secret;
 use crate::resources::applying::known_or_null;
 use crate::resources::block::{Block, LoginWith, Noted, block_kind, blocked_error};
 use crate::resources::rotating::{Applies, PrivateState, Rotating};
-use crate::resources::schedule::{
-    age, next_window_start, rotated_rotate_after, settled_rotate_after,
-};
+use crate::resources::schedule::{self, age};
 use crate::thingspace::{Client, RotateError};
 use crate::timefmt::format_rfc3339;
 
@@ -216,28 +214,11 @@ fn finish_rotated(
         .known()
         .and_then(|u| times.get(u).cloned())
         .map_or(Attr::Null, known_or_null);
-    state.rotate_after = match rotated_rotate_after(&config.schedule(), now) {
-        Ok(v) => v,
-        Err(d) => {
-            // Validation refused a bad period before the rotation; losing the passwords over it would be worse.
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_period"));
-            Attr::Null
-        }
-    };
-    state.next_window_start = match next_window_start(&config.schedule(), &state.rotate_after) {
-        Ok(v) => known_or_null(v),
-        Err(d) => {
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_window"));
-            Attr::Null
-        }
-    };
-    state.password_age_deadline = match age::deadline(&config.schedule(), state.oldest_set_at()) {
-        Ok(v) => known_or_null(v),
-        Err(d) => {
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("max_password_age"));
-            Attr::Null
-        }
-    };
+    (
+        state.rotate_after,
+        state.next_window_start,
+        state.password_age_deadline,
+    ) = schedule::rotated(&config.schedule(), now, state.oldest_set_at(), diags);
     state.current_passwords_wo = Attr::Null;
 }
 
@@ -436,26 +417,14 @@ impl Applies for Model {
                     _ => joined_reasons(&kept).map_or(Attr::Null, Attr::Known),
                 };
             }
-            if state.rotate_after.is_unknown() {
-                state.rotate_after =
-                    match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
-            }
-            if state.next_window_start.is_unknown() {
-                state.next_window_start =
-                    match next_window_start(&config.schedule(), &state.rotate_after) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
-            }
-            if state.password_age_deadline.is_unknown() {
-                state.password_age_deadline =
-                    match age::deadline(&config.schedule(), prior.oldest_set_at()) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
+            if let Err(d) = schedule::settle(
+                &config.schedule(),
+                (&prior.rotated_at, prior.oldest_set_at()),
+                &mut state.rotate_after,
+                &mut state.next_window_start,
+                &mut state.password_age_deadline,
+            ) {
+                return keep_prior(d.into());
             }
             if state.id.is_unknown() {
                 state.id = prior.id.clone();

@@ -20,9 +20,7 @@ use crate::resources::block::{Noted, blocked_error, blocked_warning, refused_at_
 use crate::resources::claims::ClaimKind;
 use crate::resources::planning::refusal;
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
-use crate::resources::schedule::{
-    age, pending_rotate_after, planned_window_start, settled_rotate_after,
-};
+use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
 
 /// The planned state and the private data that go with it.
@@ -35,28 +33,6 @@ pub type Plan = crate::resources::rotating::Plan<Model>;
 pub struct Known {
     pub blocks: BTreeMap<String, Noted>,
     pub passwords: BTreeMap<String, Secret>,
-}
-
-impl Known {
-    /// What `users` knows of the configured users and their seeds. A password is handed over unless the user's own
-    /// `current_passwords` entry changed since (an explicit re-seed of that user); a move of the shared version
-    /// alone does not stop it.
-    pub fn of(users: &Users, config: &Model) -> Self {
-        let mut known = Known::default();
-        for user in config.names().into_iter().flatten() {
-            let seed = config.seed(&user);
-            if let Some(b) = users.blocked(&user, &seed) {
-                known.blocks.insert(user.clone(), b);
-            }
-            if let Some((shown, p)) = users.password_of(&user) {
-                let entry = seed.current_password;
-                if entry.is_none() || entry == shown.current_password {
-                    known.passwords.insert(user, p);
-                }
-            }
-        }
-        known
-    }
 }
 
 /// The part of the planned state that comes straight from configuration; everything computed is unknown.
@@ -110,17 +86,213 @@ impl Plans for Model {
     type Known = Known;
 
     fn known(users: &Users, config: &Model) -> Known {
-        Known::of(users, config)
+        let mut known = Known::default();
+        for user in config.names().into_iter().flatten() {
+            let seed = config.seed(&user);
+            if let Some(b) = users.blocked(&user, &seed) {
+                known.blocks.insert(user.clone(), b);
+            }
+            if let Some((shown, p)) = users.password_of(&user) {
+                let entry = seed.current_password;
+                if entry.is_none() || entry == shown.current_password {
+                    known.passwords.insert(user, p);
+                }
+            }
+        }
+        known
     }
 
-    fn plan(
-        prior: Option<&Model>,
+    fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
+        let mut diagnostics = Diagnostics::new();
+        let mut planned = from_config(config);
+        (
+            planned.rotate_after,
+            planned.next_window_start,
+            planned.password_age_deadline,
+        ) = schedule::pending(&config.schedule(), &mut diagnostics);
+        let mut logins = BTreeMap::new();
+        for user in config.names().into_iter().flatten() {
+            let handoff = prior_private
+                .prior_passwords
+                .get(&user)
+                .or_else(|| known.passwords.get(&user));
+            match create_login(
+                config,
+                prior_private,
+                known.blocks.get(&user),
+                handoff,
+                &user,
+            ) {
+                Err(reason) => diagnostics.push(refusal(
+                    blocked_error(&user, &reason).at("current_passwords_wo_version"),
+                )),
+                Ok(Some(p)) => {
+                    logins.insert(user, p);
+                }
+                Ok(None) if !config.seed_may_exist(&user) => diagnostics.push(no_seed_error(&user)),
+                Ok(None) => {}
+            }
+        }
+        // As for the single resource: with create_before_destroy, the apply's second plan cannot see the hand-off, and a
+        // known null here against its unknown makes Terraform stop that apply before any log-in.
+        planned.blocked_reason = if logins.is_empty() {
+            Attr::Unknown
+        } else {
+            Attr::Null
+        };
+        Plan {
+            planned,
+            private: Private {
+                rotation: Some(Planned::Decide),
+                blocks: prior_private.blocks.clone(),
+                logins,
+                ..Private::default()
+            },
+            diagnostics,
+            blocked: None,
+        }
+    }
+
+    fn plan_update(
+        prior: &Model,
         config: &Model,
         now: OffsetDateTime,
-        private: &Private,
-        known: &Known,
+        prior_private: &Private,
     ) -> Plan {
-        plan(prior, config, now, private, known)
+        let mut diagnostics = Diagnostics::new();
+        let mut planned = from_config(config);
+        let blocks = standing_blocks(prior, config, prior_private);
+        // For the create half, should Terraform replace this object in this plan: the passwords it holds, per user,
+        // unless that user logs in with its seed (re-seeded, or without a password).
+        let prior_passwords: BTreeMap<String, Secret> = prior
+            .names()
+            .into_iter()
+            .flatten()
+            .filter(|u| standing(prior, config, prior_private, u) != Standing::Seed)
+            .filter_map(|u| prior.password_of(&u).cloned().map(|p| (u, p)))
+            .collect();
+        // Every block of the prior object travels on, lifted or not, with the seed it applies to: the apply judges them
+        // as this plan did, and the create half of a replacement, which has no prior object, can too.
+        let carried: Vec<_> = prior_private
+            .blocks
+            .iter()
+            .map(|b| UserBlock {
+                seed: Some(b.seed.clone().unwrap_or_else(|| prior.seed(&b.user))),
+                ..b.clone()
+            })
+            .collect();
+        let private = |rotation| Private {
+            rotation,
+            blocks: carried.clone(),
+            prior_passwords: prior_passwords.clone(),
+            ..Private::default()
+        };
+        if prior.names() != config.names() {
+            // A replacement (Terraform plans the create half next); nothing of this plan is applied.
+            return Plan {
+                planned,
+                private: private(Some(Planned::Decide)),
+                diagnostics,
+                blocked: None,
+            };
+        }
+        let decision = match decide(prior, config, prior_private, now) {
+            Ok(d) => d,
+            Err(d) => {
+                diagnostics.push(d);
+                return Plan {
+                    planned,
+                    private: private(None),
+                    diagnostics,
+                    blocked: None,
+                };
+            }
+        };
+        let mut blocked = None;
+        let rotation = match decision {
+            Resets::None => {
+                planned.active_username = prior.active_username.clone();
+                planned.active_password = prior.active_password.clone();
+                planned.standby_username = prior.standby_username.clone();
+                planned.standby_password = prior.standby_password.clone();
+                planned.rotated_at = prior.rotated_at.clone();
+                planned.standby_rotated_at = prior.standby_rotated_at.clone();
+                planned.blocked_reason = prior.blocked_reason.clone();
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::kept(
+                    &config.schedule(),
+                    &prior.rotated_at,
+                    prior.oldest_set_at(),
+                    &mut diagnostics,
+                );
+                None
+            }
+            Resets::Steps(steps) => {
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::pending(&config.schedule(), &mut diagnostics);
+                if let [
+                    Reset {
+                        login: Login::Stored,
+                        user,
+                    },
+                ] = steps.as_slice()
+                    && prior.standby_username.known() == Some(user)
+                {
+                    // A scheduled rotation: the active pair becomes the standby pair, as it is.
+                    planned.standby_username = prior.active_username.clone();
+                    planned.standby_password = prior.active_password.clone();
+                    planned.standby_rotated_at = prior.rotated_at.clone();
+                    if let Ok(d) = age::deadline(&config.schedule(), &prior.rotated_at) {
+                        planned.password_age_deadline = d;
+                    }
+                }
+                let mut refused = Vec::new();
+                for step in &steps {
+                    if let Some(reason) = blocks.get(&step.user) {
+                        diagnostics.push(
+                            refused_at_apply(&step.user, reason).at("current_passwords_wo_version"),
+                        );
+                        refused.push(reason.clone());
+                    } else if step.login == Login::Seed && !config.seed_may_exist(&step.user) {
+                        diagnostics.push(no_seed_error(&step.user));
+                    }
+                }
+                if !refused.is_empty() {
+                    // The apply refuses before any log-in and keeps the object: the plan shows it staying.
+                    planned.blocked_reason = prior.blocked_reason.clone();
+                    blocked = Some(refused.join(" "));
+                }
+                Some(Planned::Steps(steps))
+            }
+            Resets::Unknown => {
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::pending(&config.schedule(), &mut diagnostics);
+                Some(Planned::Decide)
+            }
+        };
+        for (user, reason) in &blocks {
+            if blocked
+                .as_ref()
+                .is_none_or(|b| !b.contains(reason.as_str()))
+            {
+                diagnostics.push(blocked_warning(user, reason));
+            }
+        }
+        Plan {
+            planned,
+            private: private(rotation),
+            diagnostics,
+            blocked,
+        }
     }
 
     /// What the plan says about the older password's age (see [`schedule::age`]).
@@ -219,225 +391,5 @@ resource or create it again with a re-seed.",
         ));
         let private = Private::from_bytes(prior_private);
         (Private::settled(private.blocks, None).to_bytes(), diags)
-    }
-}
-
-/// Plans a create (`prior` is `None`) or an update.
-pub fn plan(
-    prior: Option<&Model>,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-    known: &Known,
-) -> Plan {
-    match prior {
-        None => plan_create(config, prior_private, known),
-        Some(prior) => plan_update(prior, config, now, prior_private),
-    }
-}
-
-fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
-    let mut diagnostics = Diagnostics::new();
-    let mut planned = from_config(config);
-    planned.rotate_after = pending_rotate_after(&config.schedule());
-    planned.next_window_start =
-        planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-    planned.password_age_deadline = pending_deadline(config);
-    let mut logins = BTreeMap::new();
-    for user in config.names().into_iter().flatten() {
-        let handoff = prior_private
-            .prior_passwords
-            .get(&user)
-            .or_else(|| known.passwords.get(&user));
-        match create_login(
-            config,
-            prior_private,
-            known.blocks.get(&user),
-            handoff,
-            &user,
-        ) {
-            Err(reason) => diagnostics.push(refusal(
-                blocked_error(&user, &reason).at("current_passwords_wo_version"),
-            )),
-            Ok(Some(p)) => {
-                logins.insert(user, p);
-            }
-            Ok(None) if !config.seed_may_exist(&user) => diagnostics.push(no_seed_error(&user)),
-            Ok(None) => {}
-        }
-    }
-    // As for the single resource: with create_before_destroy, the apply's second plan cannot see the hand-off, and a
-    // known null here against its unknown makes Terraform stop that apply before any log-in.
-    planned.blocked_reason = if logins.is_empty() {
-        Attr::Unknown
-    } else {
-        Attr::Null
-    };
-    Plan {
-        planned,
-        private: Private {
-            rotation: Some(Planned::Decide),
-            blocks: prior_private.blocks.clone(),
-            logins,
-            ..Private::default()
-        },
-        diagnostics,
-        blocked: None,
-    }
-}
-
-/// `password_age_deadline` in a plan whose rotation sets it: unknown, or null without `max_password_age`.
-fn pending_deadline(config: &Model) -> Attr<String> {
-    match config.max_password_age {
-        Attr::Null => Attr::Null,
-        _ => Attr::Unknown,
-    }
-}
-
-fn plan_update(
-    prior: &Model,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-) -> Plan {
-    let mut diagnostics = Diagnostics::new();
-    let mut planned = from_config(config);
-    let blocks = standing_blocks(prior, config, prior_private);
-    // For the create half, should Terraform replace this object in this plan: the passwords it holds, per user,
-    // unless that user logs in with its seed (re-seeded, or without a password).
-    let prior_passwords: BTreeMap<String, Secret> = prior
-        .names()
-        .into_iter()
-        .flatten()
-        .filter(|u| standing(prior, config, prior_private, u) != Standing::Seed)
-        .filter_map(|u| prior.password_of(&u).cloned().map(|p| (u, p)))
-        .collect();
-    // Every block of the prior object travels on, lifted or not, with the seed it applies to: the apply judges them
-    // as this plan did, and the create half of a replacement, which has no prior object, can too.
-    let carried: Vec<_> = prior_private
-        .blocks
-        .iter()
-        .map(|b| UserBlock {
-            seed: Some(b.seed.clone().unwrap_or_else(|| prior.seed(&b.user))),
-            ..b.clone()
-        })
-        .collect();
-    let private = |rotation| Private {
-        rotation,
-        blocks: carried.clone(),
-        prior_passwords: prior_passwords.clone(),
-        ..Private::default()
-    };
-    if prior.names() != config.names() {
-        // A replacement (Terraform plans the create half next); nothing of this plan is applied.
-        return Plan {
-            planned,
-            private: private(Some(Planned::Decide)),
-            diagnostics,
-            blocked: None,
-        };
-    }
-    let decision = match decide(prior, config, prior_private, now) {
-        Ok(d) => d,
-        Err(d) => {
-            diagnostics.push(d);
-            return Plan {
-                planned,
-                private: private(None),
-                diagnostics,
-                blocked: None,
-            };
-        }
-    };
-    let mut blocked = None;
-    let rotation = match decision {
-        Resets::None => {
-            planned.active_username = prior.active_username.clone();
-            planned.active_password = prior.active_password.clone();
-            planned.standby_username = prior.standby_username.clone();
-            planned.standby_password = prior.standby_password.clone();
-            planned.rotated_at = prior.rotated_at.clone();
-            planned.standby_rotated_at = prior.standby_rotated_at.clone();
-            planned.blocked_reason = prior.blocked_reason.clone();
-            planned.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at)
-            {
-                Ok(v) => v,
-                Err(d) => {
-                    diagnostics.push(d);
-                    Attr::Unknown
-                }
-            };
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline =
-                match age::deadline(&config.schedule(), prior.oldest_set_at()) {
-                    Ok(v) => v,
-                    Err(d) => {
-                        diagnostics.push(d);
-                        Attr::Unknown
-                    }
-                };
-            None
-        }
-        Resets::Steps(steps) => {
-            planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline = pending_deadline(config);
-            if let [
-                Reset {
-                    login: Login::Stored,
-                    user,
-                },
-            ] = steps.as_slice()
-                && prior.standby_username.known() == Some(user)
-            {
-                // A scheduled rotation: the active pair becomes the standby pair, as it is.
-                planned.standby_username = prior.active_username.clone();
-                planned.standby_password = prior.active_password.clone();
-                planned.standby_rotated_at = prior.rotated_at.clone();
-                if let Ok(d) = age::deadline(&config.schedule(), &prior.rotated_at) {
-                    planned.password_age_deadline = d;
-                }
-            }
-            let mut refused = Vec::new();
-            for step in &steps {
-                if let Some(reason) = blocks.get(&step.user) {
-                    diagnostics.push(
-                        refused_at_apply(&step.user, reason).at("current_passwords_wo_version"),
-                    );
-                    refused.push(reason.clone());
-                } else if step.login == Login::Seed && !config.seed_may_exist(&step.user) {
-                    diagnostics.push(no_seed_error(&step.user));
-                }
-            }
-            if !refused.is_empty() {
-                // The apply refuses before any log-in and keeps the object: the plan shows it staying.
-                planned.blocked_reason = prior.blocked_reason.clone();
-                blocked = Some(refused.join(" "));
-            }
-            Some(Planned::Steps(steps))
-        }
-        Resets::Unknown => {
-            planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline = pending_deadline(config);
-            Some(Planned::Decide)
-        }
-    };
-    for (user, reason) in &blocks {
-        if blocked
-            .as_ref()
-            .is_none_or(|b| !b.contains(reason.as_str()))
-        {
-            diagnostics.push(blocked_warning(user, reason));
-        }
-    }
-    Plan {
-        planned,
-        private: private(rotation),
-        diagnostics,
-        blocked,
     }
 }

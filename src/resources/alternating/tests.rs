@@ -3,7 +3,7 @@
 //! refusals an apply makes before any call. Applying against ThingSpace is covered by the acceptance tests.
 
 use super::decide::{Resets, decide};
-use super::plan::{Known, from_config, plan, plan_in_run};
+use super::plan::{Known, from_config, plan_in_run};
 use super::private::{Planned, UserBlock};
 use super::reset::{Login, Reset};
 use super::*;
@@ -142,7 +142,7 @@ fn validation_names_each_bad_attribute() {
         ),
     ];
     for (model, attr) in cases {
-        let d = validate(&model, true);
+        let d = Model::validate(&model, true);
         assert!(d.has_errors(), "{attr}: {d:?}");
         assert_eq!(
             d.0[0].attribute,
@@ -150,21 +150,24 @@ fn validation_names_each_bad_attribute() {
             "{attr}"
         );
     }
-    assert!(validate(&config(), true).is_empty());
+    assert!(Model::validate(&config(), true).is_empty());
     // Unknown values are not errors.
     let unknown = Model {
         usernames: Attr::Known(vec![Attr::Unknown, s("b")]),
         current_passwords: Attr::Unknown,
         ..config()
     };
-    assert!(validate(&unknown, true).is_empty());
+    assert!(Model::validate(&unknown, true).is_empty());
     let wo = Model {
         current_passwords: Attr::Null,
         current_passwords_wo: seeds(&[("blue", "x")]),
         ..config()
     };
-    assert!(validate(&wo, true).is_empty());
-    assert!(validate(&wo, false).has_errors(), "Terraform before 1.11");
+    assert!(Model::validate(&wo, true).is_empty());
+    assert!(
+        Model::validate(&wo, false).has_errors(),
+        "Terraform before 1.11"
+    );
 }
 
 #[test]
@@ -205,7 +208,7 @@ fn import_takes_two_names_joined_with_a_comma() {
         current_passwords: seeds(&[("blue", "b0"), ("green", "")]),
         ..config()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &one_seed,
         NOW,
@@ -230,7 +233,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
             login: Login::Stored
         }])
     );
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &cfg,
         NOW,
@@ -247,7 +250,7 @@ fn a_scheduled_rotation_resets_only_the_standby_and_plans_the_active_pair_unknow
         rotate_after: s("2027-03-16T00:00:00Z"),
         ..state(&cfg, "2027-03-09T00:00:00Z")
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&early),
         &cfg,
         NOW,
@@ -321,13 +324,13 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
     };
     let prior = state(&cfg, "2027-03-01T00:00:00Z");
     // The standby (blue) is blocked and due: refused.
-    let p = plan(Some(&prior), &cfg, NOW, &blocked("blue"), &Known::default());
+    let p = Model::plan(Some(&prior), &cfg, NOW, &blocked("blue"), &Known::default());
     assert_eq!(
         refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
     );
     // The active user (green) is blocked: the standby may still rotate, with a warning.
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &cfg,
         NOW,
@@ -342,7 +345,7 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
         current_passwords: seeds(&[("blue", "from-support"), ("green", "g0")]),
         ..cfg.clone()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &reseed,
         NOW,
@@ -374,7 +377,7 @@ fn a_block_refuses_only_a_rotation_that_logs_in_as_its_user() {
 
 #[test]
 fn a_create_plans_everything_unknown_and_hands_over_known_passwords() {
-    let p = plan(None, &config(), NOW, &Private::default(), &Known::default());
+    let p = Model::plan(None, &config(), NOW, &Private::default(), &Known::default());
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(p.planned.id, s("blue,green"));
     assert!(p.planned.active_username.is_unknown());
@@ -389,12 +392,12 @@ fn a_create_plans_everything_unknown_and_hands_over_known_passwords() {
         current_passwords: seeds(&[("green", "g0")]),
         ..config()
     };
-    let p = plan(None, &no_blue_seed, NOW, &Private::default(), &known);
+    let p = Model::plan(None, &no_blue_seed, NOW, &Private::default(), &known);
     assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
     assert_eq!(p.private.logins.get("blue"), Some(&Secret::new("B1")));
     assert_eq!(p.planned.blocked_reason, Attr::Null);
     // Without a seed or hand-off for a user: an error naming it.
-    let p = plan(
+    let p = Model::plan(
         None,
         &no_blue_seed,
         NOW,
@@ -505,7 +508,7 @@ async fn an_apply_refuses_before_any_call() {
 
 #[test]
 fn the_schema_marks_secrets_and_replacement() {
-    let s = schema();
+    let s = Model::schema();
     let names: Vec<&str> = s.requires_replace_attributes().collect();
     assert_eq!(names, vec!["usernames"]);
     let wo: Vec<&str> = s.write_only_attributes().collect();
@@ -823,7 +826,7 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
         ..prior.clone()
     };
     // The same seed set again: still blocked, and blue (the standby) is due, so the plan refuses.
-    let p = plan(Some(&seedless), &cfg, NOW, &private, &Known::default());
+    let p = Model::plan(Some(&seedless), &cfg, NOW, &private, &Known::default());
     assert_eq!(
         refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
@@ -833,7 +836,7 @@ fn a_block_is_lifted_only_by_a_different_seed_for_its_user() {
         current_passwords: seeds(&[("blue", "from-support"), ("green", "g0")]),
         ..cfg
     };
-    let p = plan(Some(&seedless), &reseed, NOW, &private, &Known::default());
+    let p = Model::plan(Some(&seedless), &reseed, NOW, &private, &Known::default());
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(
         p.private.rotation,
@@ -891,7 +894,7 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
             blocks: vec![user_block("blue", kind, LoginWith::Stored)],
             ..Private::default()
         };
-        collect(&plan(Some(&prior), &cfg, NOW, &private, &Known::default()).diagnostics);
+        collect(&Model::plan(Some(&prior), &cfg, NOW, &private, &Known::default()).diagnostics);
         collect(&plan_in_run(Some(&prior), &cfg, NOW, &private, &Users::default()).diagnostics);
         let known = Known {
             blocks: [(
@@ -905,13 +908,13 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
             .into(),
             ..Known::default()
         };
-        collect(&plan(None, &config(), NOW, &Private::default(), &known).diagnostics);
+        collect(&Model::plan(None, &config(), NOW, &Private::default(), &known).diagnostics);
     }
     let unseeded = Model {
         current_passwords: Attr::Null,
         ..config()
     };
-    collect(&plan(None, &unseeded, NOW, &Private::default(), &Known::default()).diagnostics);
+    collect(&Model::plan(None, &unseeded, NOW, &Private::default(), &Known::default()).diagnostics);
     collect(&Model::plan_destroy(&prior, &[], &Users::default()).1);
     let bad = Model {
         usernames: Attr::Known(vec![s("blue"), s("blue")]),
@@ -920,7 +923,7 @@ async fn no_message_of_this_resource_names_the_single_resources_arguments() {
         max_password_age: s("1d"),
         ..cfg.clone()
     };
-    collect(&validate(&bad, false));
+    collect(&Model::validate(&bad, false));
     // Applies that refuse before any call.
     let users = Users::default();
     let ctx = apply::ApplyContext {

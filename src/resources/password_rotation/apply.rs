@@ -21,9 +21,7 @@ use crate::resources::rotating::{Applies, PrivateState, Rotating};
 use crate::resources::block::{
     Block, BlockKind, LoginWith, Noted, Remedy, block_kind, blocked_error,
 };
-use crate::resources::schedule::{
-    age, next_window_start, rotated_rotate_after, settled_rotate_after,
-};
+use crate::resources::schedule::{self};
 use crate::thingspace::{RotateError, Rotation};
 use crate::timefmt::format_rfc3339;
 
@@ -109,29 +107,9 @@ fn rotated_state(
             ),
         ));
     }
-    let rotate_after = match rotated_rotate_after(&config.schedule(), now) {
-        Ok(v) => v,
-        Err(d) => {
-            // Validation refused a bad period before the rotation; losing the password over it would be worse.
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_period"));
-            Attr::Null
-        }
-    };
-    let window_start = match next_window_start(&config.schedule(), &rotate_after) {
-        Ok(v) => known_or_null(v),
-        Err(d) => {
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("rotation_window"));
-            Attr::Null
-        }
-    };
     let rotated_at = Attr::Known(format_rfc3339(now));
-    let deadline = match age::deadline(&config.schedule(), &rotated_at) {
-        Ok(v) => known_or_null(v),
-        Err(d) => {
-            diags.push(Diagnostic::warning(d.summary, d.detail).at("max_password_age"));
-            Attr::Null
-        }
-    };
+    let (rotate_after, window_start, deadline) =
+        schedule::rotated(&config.schedule(), now, &rotated_at, &mut diags);
     let state = Model {
         id: Attr::Known(username.to_owned()),
         password: Attr::Known(Secret::from(rotation.new_password)),
@@ -301,26 +279,14 @@ impl Applies for Model {
                     _ => Attr::Null,
                 };
             }
-            if state.password_age_deadline.is_unknown() {
-                state.password_age_deadline =
-                    match age::deadline(&config.schedule(), &prior.rotated_at) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
-            }
-            if state.rotate_after.is_unknown() {
-                state.rotate_after =
-                    match settled_rotate_after(&config.schedule(), &prior.rotated_at) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
-            }
-            if state.next_window_start.is_unknown() {
-                state.next_window_start =
-                    match next_window_start(&config.schedule(), &state.rotate_after) {
-                        Ok(v) => known_or_null(v),
-                        Err(d) => return keep_prior(d.into()),
-                    };
+            if let Err(d) = schedule::settle(
+                &config.schedule(),
+                (&prior.rotated_at, &prior.rotated_at),
+                &mut state.rotate_after,
+                &mut state.next_window_start,
+                &mut state.password_age_deadline,
+            ) {
+                return keep_prior(d.into());
             }
             return Applied {
                 new_state: Some(state),

@@ -18,9 +18,7 @@ use crate::resources::block::{Noted, Remedy, blocked_error, blocked_warning, ref
 use crate::resources::claims::ClaimKind;
 use crate::resources::planning::refusal;
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
-use crate::resources::schedule::{
-    age, pending_rotate_after, planned_window_start, settled_rotate_after,
-};
+use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
 
 /// The planned state and the private data that go with it.
@@ -34,20 +32,6 @@ pub struct Known {
     pub block: Option<Noted>,
     /// The password of an object of this user in state, seeded like the configuration (so not a re-seed).
     pub password: Option<Secret>,
-}
-
-impl Known {
-    /// What `users` knows of the configured user and seed.
-    pub fn of(users: &Users, config: &Model) -> Self {
-        let Attr::Known(username) = &config.username else {
-            return Known::default();
-        };
-        let seed = config.seed();
-        Known {
-            block: users.blocked(username, &seed),
-            password: users.known_password(username, &seed),
-        }
-    }
 }
 
 /// The part of the planned state that comes straight from configuration (Terraform requires it unchanged).
@@ -78,17 +62,232 @@ impl Plans for Model {
     type Known = Known;
 
     fn known(users: &Users, config: &Model) -> Known {
-        Known::of(users, config)
+        let Attr::Known(username) = &config.username else {
+            return Known::default();
+        };
+        let seed = config.seed();
+        Known {
+            block: users.blocked(username, &seed),
+            password: users.known_password(username, &seed),
+        }
     }
 
-    fn plan(
-        prior: Option<&Model>,
+    fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
+        let mut diagnostics = Diagnostics::new();
+        let mut planned = from_config(config);
+        (
+            planned.rotate_after,
+            planned.next_window_start,
+            planned.password_age_deadline,
+        ) = schedule::pending(&config.schedule(), &mut diagnostics);
+        // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
+        // nothing, and what the process saw of that object stands in.
+        let block = prior_private
+            .block
+            .as_ref()
+            .map(|b| Noted::of(b, &Remedy::single()))
+            .or_else(|| known.block.clone());
+        let handoff = prior_private
+            .prior_password
+            .clone()
+            .or_else(|| known.password.clone());
+        // A moved retry_stored_password_version lets the create log in once with the password it takes over.
+        let retried = handoff.is_some()
+            && block
+                .as_ref()
+                .is_some_and(|b| b.retry_lifts(config.retry()));
+        if let Some(b) = block.as_ref().filter(|_| !retried) {
+            diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
+        } else if handoff.is_none() && config.configured_password().is_none() {
+            diagnostics.push(no_password_error(config));
+        }
+        // With create_before_destroy, Terraform's apply plans the replacement again before the provider process has
+        // seen the old object (it is deposed, not read), so that second plan finds no hand-off and would log in with the
+        // stale seed. Planning `blocked_reason` as a known null only when a hand-off was found, and as unknown otherwise,
+        // makes Terraform refuse that apply as an inconsistent plan before any API call. Without
+        // create_before_destroy the old object's destroy comes first and hands the password on, and the plans agree.
+        planned.blocked_reason = if handoff.is_some() {
+            Attr::Null
+        } else {
+            Attr::Unknown
+        };
+        Plan {
+            planned,
+            private: Private {
+                rotation: Some(PlannedRotation::Due(if retried {
+                    Reason::RetryStoredPassword
+                } else {
+                    Reason::NoPasswordInState
+                })),
+                block: prior_private.block.clone(),
+                blocked_seed: prior_private.blocked_seed.clone(),
+                login: handoff,
+                retry: retried,
+                ..Private::default()
+            },
+            diagnostics,
+            blocked: block.filter(|_| !retried).map(|b| b.reason),
+        }
+    }
+
+    fn plan_update(
+        prior: &Model,
         config: &Model,
         now: OffsetDateTime,
-        private: &Private,
-        known: &Known,
+        prior_private: &Private,
     ) -> Plan {
-        plan(prior, config, now, private, known)
+        let mut diagnostics = Diagnostics::new();
+        let mut planned = from_config(config);
+        planned.id = prior.id.clone();
+        let block_seed = prior_private.block_seed(prior);
+        let reseeded = config.seed().reseeds(&block_seed);
+        // A block applies to the seed the object was blocked with; a re-seed lifts it for this plan. An object blocked
+        // by an older provider, or whose private bytes were lost, still shows the block in `blocked_reason`.
+        let evidence = if reseeded {
+            None
+        } else {
+            recorded_block(prior, prior_private)
+        };
+        let due = match rotation_due(prior, config, now) {
+            Ok(d) => d,
+            Err(d) => {
+                diagnostics.push(d);
+                return Plan {
+                    planned,
+                    private: Private {
+                        block: if reseeded {
+                            None
+                        } else {
+                            prior_private.block.clone()
+                        },
+                        blocked_seed: (!reseeded && prior_private.block.is_some())
+                            .then_some(block_seed),
+                        ..Private::default()
+                    },
+                    diagnostics,
+                    blocked: None,
+                };
+            }
+        };
+        // A moved retry_stored_password_version allows one log-in with the stored password: the rotation the block held
+        // back, or one of its own when nothing else is due.
+        let retried = evidence
+            .as_ref()
+            .is_some_and(|b| retry_lifts(b, prior, config, due));
+        let due = match due {
+            Due::Yes(r) if retried => Due::Yes(r),
+            _ if retried => Due::Yes(Reason::RetryStoredPassword),
+            d => d,
+        };
+        let block = evidence.filter(|_| !retried).map(|b| {
+            prior_private
+                .block
+                .as_ref()
+                .map(|b| b.reason(&Remedy::single()))
+                .or_else(|| prior.blocked_reason.known().cloned())
+                .unwrap_or_else(|| b.reason(&Remedy::single()))
+        });
+        // A block a retry lifts still travels, as evidence: should the retry fail, its block says what it retried.
+        let carried_block = if reseeded {
+            None
+        } else {
+            prior_private.block.clone()
+        };
+        let carried_seed = carried_block.is_some().then_some(block_seed);
+        let rotation = match due {
+            Due::No => {
+                planned.password = prior.password.clone();
+                planned.rotated_at = prior.rotated_at.clone();
+                // Shown in state while blocked; an object blocked by provider 0.1 (private bytes only) gets it now.
+                planned.blocked_reason = match (&prior.blocked_reason, &block) {
+                    (Attr::Known(r), _) => Attr::Known(r.clone()),
+                    (_, Some(r)) => Attr::Known(r.clone()),
+                    _ => Attr::Null,
+                };
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::kept(
+                    &config.schedule(),
+                    &prior.rotated_at,
+                    &prior.rotated_at,
+                    &mut diagnostics,
+                );
+                None
+            }
+            Due::Yes(reason) => {
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::pending(&config.schedule(), &mut diagnostics);
+                let no_seed = reason.uses_seed() && config.configured_password().is_none();
+                if no_seed
+                    && reason == Reason::WriteOnlyVersionChanged
+                    && config.current_password.is_null()
+                {
+                    diagnostics.push(
+                        Diagnostic::error(
+                            "current_password_wo is not set",
+                            "current_password_wo_version changed, which re-seeds the rotation from current_password_wo, \
+but current_password_wo is not set. Set it to the user's password now.",
+                        )
+                        .at("current_password_wo"),
+                    );
+                } else if no_seed {
+                    diagnostics.push(no_password_error(config));
+                }
+                Some(PlannedRotation::Due(reason))
+            }
+            Due::Unknown => {
+                (
+                    planned.rotate_after,
+                    planned.next_window_start,
+                    planned.password_age_deadline,
+                ) = schedule::pending(&config.schedule(), &mut diagnostics);
+                // Whether it rotates is decided at apply, which keeps the block state it had.
+                planned.blocked_reason = Attr::Unknown;
+                Some(PlannedRotation::Decide)
+            }
+        };
+        match (&block, rotation) {
+            (Some(reason), Some(PlannedRotation::Due(_))) => {
+                diagnostics.push(refused_at_apply(username_of(config), reason));
+                // The apply refuses and keeps the block: the plan shows it staying.
+                planned.blocked_reason = Attr::Known(
+                    prior
+                        .blocked_reason
+                        .known()
+                        .cloned()
+                        .unwrap_or_else(|| reason.clone()),
+                );
+            }
+            (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
+            (None, _) => {}
+        }
+        if retried {
+            diagnostics.push(retry_warning(config));
+        }
+        Plan {
+            planned,
+            private: Private {
+                rotation,
+                block: carried_block,
+                blocked_seed: carried_seed.clone(),
+                // For the create half, should Terraform replace this object in this plan (-replace,
+                // replace_triggered_by, a new user name): the create logs in with the password the object holds.
+                prior_password: if reseeded {
+                    None
+                } else {
+                    prior.password.known().cloned()
+                },
+                retry: retried,
+                ..Private::default()
+            },
+            diagnostics,
+            blocked: block,
+        }
     }
 
     /// What the plan says about the password's age (see [`schedule::age`]): an error past `password_age_deadline` when
@@ -172,253 +371,6 @@ impl Plans for Model {
                 .to_bytes(),
             diags,
         )
-    }
-}
-
-/// Plans a create (`prior` is `None`) or an update, from the prior state and private bytes, the configuration, the
-/// time to decide by, and what the process knows about the user.
-pub fn plan(
-    prior: Option<&Model>,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-    known: &Known,
-) -> Plan {
-    match prior {
-        None => plan_create(config, prior_private, known),
-        Some(prior) => plan_update(prior, config, now, prior_private),
-    }
-}
-
-fn plan_create(config: &Model, prior_private: &Private, known: &Known) -> Plan {
-    let mut diagnostics = Diagnostics::new();
-    let mut planned = from_config(config);
-    planned.rotate_after = pending_rotate_after(&config.schedule());
-    planned.next_window_start =
-        planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-    planned.password_age_deadline = pending_deadline(config);
-    // The create half of a replacement gets the update half's private bytes; a tainted object's replacement gets
-    // nothing, and what the process saw of that object stands in.
-    let block = prior_private
-        .block
-        .as_ref()
-        .map(|b| Noted::of(b, &Remedy::single()))
-        .or_else(|| known.block.clone());
-    let handoff = prior_private
-        .prior_password
-        .clone()
-        .or_else(|| known.password.clone());
-    // A moved retry_stored_password_version lets the create log in once with the password it takes over.
-    let retried = handoff.is_some()
-        && block
-            .as_ref()
-            .is_some_and(|b| b.retry_lifts(config.retry()));
-    if let Some(b) = block.as_ref().filter(|_| !retried) {
-        diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
-    } else if handoff.is_none() && config.configured_password().is_none() {
-        diagnostics.push(no_password_error(config));
-    }
-    // With create_before_destroy, Terraform's apply plans the replacement again before the provider process has
-    // seen the old object (it is deposed, not read), so that second plan finds no hand-off and would log in with the
-    // stale seed. Planning `blocked_reason` as a known null only when a hand-off was found, and as unknown otherwise,
-    // makes Terraform refuse that apply as an inconsistent plan before any API call. Without
-    // create_before_destroy the old object's destroy comes first and hands the password on, and the plans agree.
-    planned.blocked_reason = if handoff.is_some() {
-        Attr::Null
-    } else {
-        Attr::Unknown
-    };
-    Plan {
-        planned,
-        private: Private {
-            rotation: Some(PlannedRotation::Due(if retried {
-                Reason::RetryStoredPassword
-            } else {
-                Reason::NoPasswordInState
-            })),
-            block: prior_private.block.clone(),
-            blocked_seed: prior_private.blocked_seed.clone(),
-            login: handoff,
-            retry: retried,
-            ..Private::default()
-        },
-        diagnostics,
-        blocked: block.filter(|_| !retried).map(|b| b.reason),
-    }
-}
-
-/// `password_age_deadline` in a plan that rotates: unknown until the rotation's time is known, null without
-/// `max_password_age`.
-fn pending_deadline(config: &Model) -> Attr<String> {
-    match config.max_password_age {
-        Attr::Null => Attr::Null,
-        _ => Attr::Unknown,
-    }
-}
-
-fn plan_update(
-    prior: &Model,
-    config: &Model,
-    now: OffsetDateTime,
-    prior_private: &Private,
-) -> Plan {
-    let mut diagnostics = Diagnostics::new();
-    let mut planned = from_config(config);
-    planned.id = prior.id.clone();
-    let block_seed = prior_private.block_seed(prior);
-    let reseeded = config.seed().reseeds(&block_seed);
-    // A block applies to the seed the object was blocked with; a re-seed lifts it for this plan. An object blocked
-    // by an older provider, or whose private bytes were lost, still shows the block in `blocked_reason`.
-    let evidence = if reseeded {
-        None
-    } else {
-        recorded_block(prior, prior_private)
-    };
-    let due = match rotation_due(prior, config, now) {
-        Ok(d) => d,
-        Err(d) => {
-            diagnostics.push(d);
-            return Plan {
-                planned,
-                private: Private {
-                    block: if reseeded {
-                        None
-                    } else {
-                        prior_private.block.clone()
-                    },
-                    blocked_seed: (!reseeded && prior_private.block.is_some())
-                        .then_some(block_seed),
-                    ..Private::default()
-                },
-                diagnostics,
-                blocked: None,
-            };
-        }
-    };
-    // A moved retry_stored_password_version allows one log-in with the stored password: the rotation the block held
-    // back, or one of its own when nothing else is due.
-    let retried = evidence
-        .as_ref()
-        .is_some_and(|b| retry_lifts(b, prior, config, due));
-    let due = match due {
-        Due::Yes(r) if retried => Due::Yes(r),
-        _ if retried => Due::Yes(Reason::RetryStoredPassword),
-        d => d,
-    };
-    let block = evidence.filter(|_| !retried).map(|b| {
-        prior_private
-            .block
-            .as_ref()
-            .map(|b| b.reason(&Remedy::single()))
-            .or_else(|| prior.blocked_reason.known().cloned())
-            .unwrap_or_else(|| b.reason(&Remedy::single()))
-    });
-    // A block a retry lifts still travels, as evidence: should the retry fail, its block says what it retried.
-    let carried_block = if reseeded {
-        None
-    } else {
-        prior_private.block.clone()
-    };
-    let carried_seed = carried_block.is_some().then_some(block_seed);
-    let rotation = match due {
-        Due::No => {
-            planned.password = prior.password.clone();
-            planned.rotated_at = prior.rotated_at.clone();
-            // Shown in state while blocked; an object blocked by provider 0.1 (private bytes only) gets it now.
-            planned.blocked_reason = match (&prior.blocked_reason, &block) {
-                (Attr::Known(r), _) => Attr::Known(r.clone()),
-                (_, Some(r)) => Attr::Known(r.clone()),
-                _ => Attr::Null,
-            };
-            planned.rotate_after = match settled_rotate_after(&config.schedule(), &prior.rotated_at)
-            {
-                Ok(v) => v,
-                Err(d) => {
-                    diagnostics.push(d);
-                    Attr::Unknown
-                }
-            };
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline =
-                match age::deadline(&config.schedule(), &prior.rotated_at) {
-                    Ok(v) => v,
-                    Err(d) => {
-                        diagnostics.push(d);
-                        Attr::Unknown
-                    }
-                };
-            None
-        }
-        Due::Yes(reason) => {
-            planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline = pending_deadline(config);
-            let no_seed = reason.uses_seed() && config.configured_password().is_none();
-            if no_seed
-                && reason == Reason::WriteOnlyVersionChanged
-                && config.current_password.is_null()
-            {
-                diagnostics.push(
-                    Diagnostic::error(
-                        "current_password_wo is not set",
-                        "current_password_wo_version changed, which re-seeds the rotation from current_password_wo, \
-but current_password_wo is not set. Set it to the user's password now.",
-                    )
-                    .at("current_password_wo"),
-                );
-            } else if no_seed {
-                diagnostics.push(no_password_error(config));
-            }
-            Some(PlannedRotation::Due(reason))
-        }
-        Due::Unknown => {
-            planned.rotate_after = pending_rotate_after(&config.schedule());
-            planned.next_window_start =
-                planned_window_start(&config.schedule(), &planned.rotate_after, &mut diagnostics);
-            planned.password_age_deadline = pending_deadline(config);
-            // Whether it rotates is decided at apply, which keeps the block state it had.
-            planned.blocked_reason = Attr::Unknown;
-            Some(PlannedRotation::Decide)
-        }
-    };
-    match (&block, rotation) {
-        (Some(reason), Some(PlannedRotation::Due(_))) => {
-            diagnostics.push(refused_at_apply(username_of(config), reason));
-            // The apply refuses and keeps the block: the plan shows it staying.
-            planned.blocked_reason = Attr::Known(
-                prior
-                    .blocked_reason
-                    .known()
-                    .cloned()
-                    .unwrap_or_else(|| reason.clone()),
-            );
-        }
-        (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
-        (None, _) => {}
-    }
-    if retried {
-        diagnostics.push(retry_warning(config));
-    }
-    Plan {
-        planned,
-        private: Private {
-            rotation,
-            block: carried_block,
-            blocked_seed: carried_seed.clone(),
-            // For the create half, should Terraform replace this object in this plan (-replace,
-            // replace_triggered_by, a new user name): the create logs in with the password the object holds.
-            prior_password: if reseeded {
-                None
-            } else {
-                prior.password.known().cloned()
-            },
-            retry: retried,
-            ..Private::default()
-        },
-        diagnostics,
-        blocked: block,
     }
 }
 

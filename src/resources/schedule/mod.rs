@@ -35,6 +35,8 @@ pub use due::{
 };
 pub use window::{RotationWindow, Window, jitter_offset, window_attr};
 
+use time::OffsetDateTime;
+
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 
@@ -75,6 +77,88 @@ pub fn validate(config: &Schedule<'_>) -> Diagnostics {
     }
     diags.extend(age::validate(config));
     diags
+}
+
+/// `rotate_after`, `next_window_start` and `password_age_deadline` as a plan that rotates shows them: the first and
+/// the last wait on the rotation (unknown when the schedule computes them), the window start follows `rotate_after`.
+pub fn pending(
+    config: &Schedule<'_>,
+    diags: &mut Diagnostics,
+) -> (Attr<String>, Attr<String>, Attr<String>) {
+    let rotate_after = pending_rotate_after(config);
+    let window_start = planned_window_start(config, &rotate_after, diags);
+    let deadline = match config.max_password_age {
+        Attr::Null => Attr::Null,
+        _ => Attr::Unknown,
+    };
+    (rotate_after, window_start, deadline)
+}
+
+/// The same values as a plan that keeps the password shows them: from the last rotation (`rotated_at`) and from when
+/// the password whose age counts was set (`set_at`). A problem (which validate reports first) is added to `diags` and
+/// leaves its value unknown for the apply.
+pub fn kept(
+    config: &Schedule<'_>,
+    rotated_at: &Attr<String>,
+    set_at: &Attr<String>,
+    diags: &mut Diagnostics,
+) -> (Attr<String>, Attr<String>, Attr<String>) {
+    let or_unknown = |r: Result<Attr<String>, Diagnostic>, diags: &mut Diagnostics| {
+        r.unwrap_or_else(|d| {
+            diags.push(d);
+            Attr::Unknown
+        })
+    };
+    let rotate_after = or_unknown(settled_rotate_after(config, rotated_at), diags);
+    let window_start = planned_window_start(config, &rotate_after, diags);
+    let deadline = or_unknown(age::deadline(config, set_at), diags);
+    (rotate_after, window_start, deadline)
+}
+
+/// The same values after a rotation at `now`, the password whose age counts set at `set_at`. A problem, which
+/// validate refused before the rotation, becomes a warning on its attribute and a null value: losing the new
+/// password over it would be worse.
+pub fn rotated(
+    config: &Schedule<'_>,
+    now: OffsetDateTime,
+    set_at: &Attr<String>,
+    diags: &mut Diagnostics,
+) -> (Attr<String>, Attr<String>, Attr<String>) {
+    let mut stored = |r: Result<Attr<String>, Diagnostic>, attribute: &str| match r {
+        Ok(Attr::Unknown) => Attr::Null,
+        Ok(v) => v,
+        Err(d) => {
+            diags.push(Diagnostic::warning(d.summary, d.detail).at(attribute));
+            Attr::Null
+        }
+    };
+    let rotate_after = stored(rotated_rotate_after(config, now), "rotation_period");
+    let window_start = stored(next_window_start(config, &rotate_after), "rotation_window");
+    let deadline = stored(age::deadline(config, set_at), "max_password_age");
+    (rotate_after, window_start, deadline)
+}
+
+/// An apply that keeps the password settles what its plan left unknown of the same values, from `(rotated_at,
+/// set_at)` as in [`kept`]; a value the state must store is never unknown (null instead). `Err` on a problem that
+/// validate refuses.
+pub fn settle(
+    config: &Schedule<'_>,
+    (rotated_at, set_at): (&Attr<String>, &Attr<String>),
+    rotate_after: &mut Attr<String>,
+    window_start: &mut Attr<String>,
+    deadline: &mut Attr<String>,
+) -> Result<(), Diagnostic> {
+    let known_or_null = |a: Attr<String>| if a.is_unknown() { Attr::Null } else { a };
+    if rotate_after.is_unknown() {
+        *rotate_after = known_or_null(settled_rotate_after(config, rotated_at)?);
+    }
+    if window_start.is_unknown() {
+        *window_start = known_or_null(next_window_start(config, rotate_after)?);
+    }
+    if deadline.is_unknown() {
+        *deadline = known_or_null(age::deadline(config, set_at)?);
+    }
+    Ok(())
 }
 
 #[cfg(test)]

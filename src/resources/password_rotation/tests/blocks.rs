@@ -16,7 +16,7 @@ fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
         triggers: triggers(&[("r", "2")]),
         ..config()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &due,
         NOW,
@@ -42,7 +42,7 @@ fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
         triggers: triggers(&[("r", "1")]),
         ..config()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &quiet,
         NOW,
@@ -70,7 +70,7 @@ fn a_blocked_update_refuses_a_due_rotation_and_warns_when_nothing_is_due() {
         current_password_wo_version: Attr::Known(Number::from(2i64)),
         ..due
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &reseed,
         NOW,
@@ -295,7 +295,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
         ..config()
     };
     // Nothing due: the plan keeps the block, with the seed it applies to, though the state will hold no seed.
-    let p = plan(Some(&prior), &removed, NOW, &private, &Known::default());
+    let p = Model::plan(Some(&prior), &removed, NOW, &private, &Known::default());
     assert!(!p.diagnostics.has_errors(), "{:?}", p.diagnostics);
     assert_eq!(p.private.block, private.block);
     assert_eq!(p.private.blocked_seed, Some(prior.seed()));
@@ -306,7 +306,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
         triggers: triggers(&[("r", "2")]),
         ..removed.clone()
     };
-    let p = plan(Some(&prior), &due, NOW, &private, &Known::default());
+    let p = Model::plan(Some(&prior), &due, NOW, &private, &Known::default());
     assert_eq!(
         refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
@@ -326,7 +326,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
         triggers: triggers(&[("r", "1")]),
         ..config()
     };
-    let p = plan(Some(&seedless), &again, NOW, &carried, &Known::default());
+    let p = Model::plan(Some(&seedless), &again, NOW, &carried, &Known::default());
     assert_eq!(
         refused(&p),
         vec!["Rotation blocked to protect the user from ThingSpace's lock-out"]
@@ -337,7 +337,7 @@ fn removing_the_seed_or_setting_the_same_one_again_does_not_lift_a_block() {
         current_password: secret("from-support"),
         ..again
     };
-    let p = plan(Some(&seedless), &other, NOW, &carried, &Known::default());
+    let p = Model::plan(Some(&seedless), &other, NOW, &carried, &Known::default());
     assert!(p.diagnostics.is_empty(), "{:?}", p.diagnostics);
     assert_eq!(
         p.private.rotation,
@@ -371,7 +371,7 @@ fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
         retry_stored_password_version: Attr::Known(Number::from(n)),
         ..config()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &with_retry(2),
         NOW,
@@ -397,7 +397,7 @@ fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
     );
     // The recorded value, or none: still blocked, and nothing is due, so only the warning.
     for cfg in [with_retry(1), config()] {
-        let p = plan(
+        let p = Model::plan(
             Some(&prior),
             &cfg,
             NOW,
@@ -409,7 +409,7 @@ fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
         assert_eq!(p.diagnostics.0[0].summary, "Password rotation is blocked");
     }
     // A locked user: no retry.
-    let p = plan(
+    let p = Model::plan(
         Some(&prior),
         &with_retry(2),
         NOW,
@@ -422,7 +422,7 @@ fn a_moved_retry_plans_one_rotation_with_the_stored_password() {
         password: Attr::Null,
         ..prior.clone()
     };
-    let p = plan(
+    let p = Model::plan(
         Some(&no_password),
         &with_retry(2),
         NOW,

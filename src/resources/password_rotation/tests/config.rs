@@ -59,7 +59,7 @@ fn validation_names_each_bad_attribute() {
         ),
     ];
     for (model, attr) in cases {
-        let d = validate(&model, true);
+        let d = Model::validate(&model, true);
         assert_eq!(d.0.len(), 1, "{attr}: {d:?}");
         assert!(d.has_errors());
         assert_eq!(d.0[0].attribute, at(attr), "{attr}");
@@ -69,9 +69,9 @@ fn validation_names_each_bad_attribute() {
             d.0[0].detail
         );
     }
-    assert!(validate(&config(), true).is_empty());
+    assert!(Model::validate(&config(), true).is_empty());
     assert!(
-        validate(
+        Model::validate(
             &Model {
                 rotate_after: Attr::Unknown,
                 rotation_period: Attr::Unknown,
@@ -91,8 +91,8 @@ fn write_only_on_an_old_terraform_is_an_error() {
         current_password_wo: secret("x"),
         ..config()
     };
-    assert!(validate(&c, true).is_empty());
-    let d = validate(&c, false);
+    assert!(Model::validate(&c, true).is_empty());
+    let d = Model::validate(&c, false);
     assert!(d.has_errors());
     assert!(d.0[0].summary.contains("1.11"));
 }
@@ -133,7 +133,7 @@ fn import_and_upgrade_make_no_rotation_by_themselves() {
 
 #[test]
 fn schema_has_blocked_reason_computed() {
-    let schema = schema();
+    let schema = Model::schema();
     let b = schema
         .attributes
         .iter()

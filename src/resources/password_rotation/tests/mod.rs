@@ -12,6 +12,7 @@ use super::*;
 use crate::plugin::cty::PathStep;
 use crate::plugin::secret::Secret;
 use crate::resources::block::{Block, BlockKind};
+use crate::resources::rotating::Plans;
 use crate::resources::schedule::{RotationWindow, Triggers};
 use time::macros::datetime;
 
@@ -57,7 +58,7 @@ pub(super) fn state(config: &Model, rotated_at: &str) -> Model {
 
 /// A plan with no private bytes and nothing known in the process.
 pub(super) fn plain(prior: Option<&Model>, config: &Model) -> Plan {
-    plan(prior, config, NOW, &Private::default(), &Known::default())
+    Model::plan(prior, config, NOW, &Private::default(), &Known::default())
 }
 
 pub(super) fn blocked_private() -> Private {

@@ -3,7 +3,7 @@
 use super::*;
 use crate::plugin::cty::Number;
 use crate::plugin::secret::Secret;
-use crate::resources::rotating::{PrivateState, Rotating};
+use crate::resources::rotating::{Plans, PrivateState, Rotating};
 
 #[test]
 fn due_rotation_is_planned_in_place_with_unknown_password_and_rotated_at() {
@@ -244,7 +244,7 @@ fn a_rotation_held_by_the_window_plans_no_change() {
     assert_eq!(p.planned, prior, "held: no diff");
     assert!(p.diagnostics.is_empty());
     // Inside the window (03:00) the same state rotates.
-    let inside = plan(
+    let inside = Model::plan(
         Some(&prior),
         &c,
         datetime!(2027-03-11 03:00:00 UTC),
