@@ -745,6 +745,61 @@ fn not_a_test(name: &str) -> Option<String> {
     (!marked).then(|| format!("{name}: no #[test] fn {test} in {}", path.display()))
 }
 
+/// Why a backticked name in ARCHITECTURE.md is wrong: a path that does not exist, or `path::test` naming no
+/// function in that file. `None` for a good one, and for a name without a `/` (a type, an attribute, a bare file name).
+fn architecture_name_problem(name: &str) -> Option<String> {
+    let (path, function) = match name.split_once("::") {
+        Some((path, function)) if path.contains('/') => (path, Some(function)),
+        _ => (name, None),
+    };
+    // A bare file name (`plan.rs`) stands for the file of that name in the folder the sentence is about.
+    let starts_like_a_path = path.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '.');
+    if !path.contains('/') || path.contains(' ') || !starts_like_a_path {
+        return None;
+    }
+    let full = repo_root().join(path);
+    let Some(function) = function else {
+        return (!full.exists()).then(|| format!("{path} does not exist"));
+    };
+    let Ok(source) = std::fs::read_to_string(&full) else {
+        return Some(format!("{name}: no file {path}"));
+    };
+    (!source.contains(&format!("fn {function}(")))
+        .then(|| format!("{name}: no fn {function} in {path}"))
+}
+
+#[test]
+fn architecture_names_paths_that_exist() {
+    let text = std::fs::read_to_string(repo_root().join("ARCHITECTURE.md")).unwrap();
+    let names: Vec<&str> = text.split('`').skip(1).step_by(2).collect();
+    let problems: Vec<String> = names
+        .iter()
+        .filter_map(|n| architecture_name_problem(n))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // It names every folder of the code map and the tests of every invariant, and the check catches a wrong one.
+    let checked = names.iter().filter(|n| n.contains('/')).count();
+    assert!(checked > 40, "only {checked} paths checked");
+    for folder in [
+        "src/plugin/",
+        "src/resources/",
+        "src/thingspace/",
+        "emulator/",
+        "tests/acceptance/",
+    ] {
+        assert!(names.contains(&folder), "{folder}");
+    }
+    for id in ["I1:", "I2:", "I3:", "I4:", "I5:", "I6:"] {
+        assert!(text.contains(&format!("| {id}")), "{id}");
+    }
+    assert!(architecture_name_problem("src/thingspace/retrying.rs").is_some());
+    assert!(architecture_name_problem("src/thingspace/policy.rs::no_such_test").is_some());
+    assert!(
+        architecture_name_problem("src/thingspace/policy.rs::no_blind_retry_of_a_login_or_a_reset")
+            .is_none()
+    );
+}
+
 #[test]
 fn readme_guarantees_name_tests_that_exist() {
     let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
