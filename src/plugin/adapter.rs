@@ -271,16 +271,17 @@ impl<R: Resource> Adapter<R> {
         let decoded = (|| {
             Ok::<_, Diagnostics>((
                 self.decode(req.prior_state.as_ref(), "prior state")?,
-                self.decode(req.proposed_new_state.as_ref(), "proposed new state")?,
                 self.decode(req.config.as_ref(), "configuration")?,
                 self.sent_identity(req.prior_identity.as_ref())?,
             ))
         })();
-        let (prior, proposed, config, prior_identity) = match decoded {
+        let (prior, config, prior_identity) = match decoded {
             Ok(v) => v,
             Err(d) => return respond(d, Default::default()),
         };
-        let (Some((_, proposed)), Some((config_value, config))) = (proposed, config) else {
+        // No resource reads Terraform's proposal, so it is not decoded: only whether it is null (a destroy) counts.
+        let destroy = is_null(req.proposed_new_state.as_ref());
+        let (false, Some((config_value, config))) = (destroy, config) else {
             // Destroy: the planned state is null; the planned identity is still the object's, which Terraform keeps
             // with the planned change.
             let outcome = match &prior {
@@ -309,7 +310,6 @@ impl<R: Resource> Adapter<R> {
         };
         let request = PlanRequest {
             prior: prior.as_ref().map(|(_, m)| m),
-            proposed: &proposed,
             config: &config,
             prior_private: &req.prior_private,
         };
@@ -635,5 +635,13 @@ wrote. Remove it with `terraform state rm` and import the object again.",
             },
             Err(d) => respond(d, Default::default()),
         }
+    }
+}
+/// Whether a `DynamicValue` is null (absent, empty, msgpack `nil` or JSON `null`) without decoding it.
+fn is_null(dv: Option<&pb::DynamicValue>) -> bool {
+    match dv {
+        None => true,
+        Some(dv) if !dv.msgpack.is_empty() => dv.msgpack == [0xc0],
+        Some(dv) => dv.json.trim_ascii().is_empty() || dv.json.trim_ascii() == b"null",
     }
 }

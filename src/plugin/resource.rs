@@ -44,8 +44,6 @@ impl<S> Outcome<S> {
 #[derive(Debug)]
 pub struct PlanRequest<'a, M> {
     pub prior: Option<&'a M>,
-    /// Terraform's proposal: the configuration merged with the prior state's computed values.
-    pub proposed: &'a M,
     pub config: &'a M,
     pub prior_private: &'a [u8],
 }
