@@ -73,6 +73,20 @@ impl<'t> ValueSerializer<'t> {
     }
 }
 
+/// `Serializer` methods for integer types: widened to `i64`/`u64`, or (`text`) parsed from their decimal text.
+macro_rules! integers {
+    ($($name:ident: $t:ty),* => text) => {$(
+        fn $name(self, v: $t) -> Result<Value, CodecError> {
+            self.number(v.to_string().parse().map_err(|e| CodecError::new(format!("{e}")))?)
+        }
+    )*};
+    ($($name:ident: $t:ty),* => $wide:ty) => {$(
+        fn $name(self, v: $t) -> Result<Value, CodecError> {
+            self.number(Number::from(<$wide>::from(v)))
+        }
+    )*};
+}
+
 impl<'t> Serializer for ValueSerializer<'t> {
     type Ok = Value;
     type Error = CodecError;
@@ -88,53 +102,11 @@ impl<'t> Serializer for ValueSerializer<'t> {
         self.primitive(&Type::Bool, "bool", Value::Bool(v))
     }
 
-    fn serialize_i8(self, v: i8) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_i16(self, v: i16) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_i32(self, v: i32) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_i64(self, v: i64) -> Result<Value, CodecError> {
-        self.number(Number::from(v))
-    }
-
-    fn serialize_i128(self, v: i128) -> Result<Value, CodecError> {
-        let n = v
-            .to_string()
-            .parse()
-            .map_err(|e| CodecError::new(format!("{e}")))?;
-        self.number(n)
-    }
-
-    fn serialize_u8(self, v: u8) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_u16(self, v: u16) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_u32(self, v: u32) -> Result<Value, CodecError> {
-        self.number(Number::from(i64::from(v)))
-    }
-
-    fn serialize_u64(self, v: u64) -> Result<Value, CodecError> {
-        self.number(Number::from(v))
-    }
-
-    fn serialize_u128(self, v: u128) -> Result<Value, CodecError> {
-        let n = v
-            .to_string()
-            .parse()
-            .map_err(|e| CodecError::new(format!("{e}")))?;
-        self.number(n)
-    }
+    // Every integer width is a number: the narrow ones widen losslessly, 128-bit ones go through their decimal text,
+    // which `Number` parses exactly.
+    integers!(serialize_i8: i8, serialize_i16: i16, serialize_i32: i32, serialize_i64: i64 => i64);
+    integers!(serialize_u8: u8, serialize_u16: u16, serialize_u32: u32, serialize_u64: u64 => u64);
+    integers!(serialize_i128: i128, serialize_u128: u128 => text);
 
     fn serialize_f32(self, v: f32) -> Result<Value, CodecError> {
         self.serialize_f64(f64::from(v))
