@@ -15,6 +15,8 @@ Template directives (`{{ name "arg" ... }}`):
     provider_schema                        the provider block's argument reference
     resource_description "TYPE"            a resource's description (and `_yaml`, as above)
     resource_schema "TYPE"                 a resource's argument and attribute reference
+    data_source_description "TYPE"         a data source's description (and `_yaml`, as above)
+    data_source_schema "TYPE"              a data source's attribute reference
     tffile "PATH"                          a repository file in a ```terraform block
     codefile "LANG" "PATH"                 a repository file in a ```LANG block
     version                                the provider version from Cargo.toml
@@ -267,6 +269,12 @@ class Renderer:
         except KeyError:
             raise GenError(f"the provider reports no resource {type_name_}") from None
 
+    def data_source(self, type_name_):
+        try:
+            return self.schema["data_source_schemas"][type_name_]["block"]
+        except KeyError:
+            raise GenError(f"the provider reports no data source {type_name_}") from None
+
     def directive(self, name, args):
         def want(n):
             if len(args) != n:
@@ -291,6 +299,15 @@ class Renderer:
         if name == "resource_schema":
             want(1)
             return render_schema(self.resource(args[0]))
+        if name == "data_source_description":
+            want(1)
+            return self.data_source(args[0])["description"]
+        if name == "data_source_description_yaml":
+            want(1)
+            return yaml_block(self.data_source(args[0])["description"])
+        if name == "data_source_schema":
+            want(1)
+            return render_schema(self.data_source(args[0]))
         if name == "identity_schema":
             want(1)
             try:

@@ -9,6 +9,7 @@
 //!   turns configuration into an API client; it lists the resource types.
 //! - [`resources`]: one folder per resource type with its `Resource` impl, one concept per file, and the per-user
 //!   view the rotation resources share.
+//! - [`data_sources`]: one module per data source type; reading one never logs in as a user.
 //! - [`thingspace`]: the HTTP client for the ThingSpace API: models, errors, retry policy. It never sees Terraform types.
 //! - [`report`]: the `report` subcommand: each managed user's rotation status from `terraform show -json`, for CI.
 //! - [`shutdown`]: the process lifecycle: stop and exit signals, and the requests that must finish first.
@@ -16,6 +17,7 @@
 //! - [`timefmt`]: the RFC 3339 and duration formats users write, shared by the provider block and the resources.
 
 pub mod clock;
+pub mod data_sources;
 pub mod plugin;
 pub mod provider;
 pub mod report;

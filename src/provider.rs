@@ -2,9 +2,11 @@
 //! environment to the one API client every resource instance of this process shares), and the resource types it
 //! serves, which share the process-wide view of each user ([`Users`]).
 
+use crate::data_sources::connection::Connection;
 use crate::plugin::adapter::{self, ServedResource};
 use crate::plugin::cty::Attr;
 use crate::plugin::cty::Type;
+use crate::plugin::data_source::{ServedDataSource, serve_data_source};
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics};
 use crate::plugin::provider::Provider;
 use crate::plugin::schema::{Attribute, Presence, Schema};
@@ -339,6 +341,10 @@ impl Provider for ThingSpace {
             adapter::serve(PasswordRotation::new(self.users.clone())),
             adapter::serve(AlternatingRotation::new(self.users.clone())),
         ]
+    }
+
+    fn data_sources(&self) -> Vec<ServedDataSource<Client>> {
+        vec![serve_data_source(Connection)]
     }
 }
 

@@ -4,10 +4,12 @@
 //!
 //! Data flows one way: the [`service`] looks up the resource type a call names and hands the call to its
 //! [`adapter`], which decodes Terraform's values into the resource's typed model, calls the resource, and encodes
-//! its answer (write-only attributes nulled, replacements computed from the schema).
+//! its answer (write-only attributes nulled, replacements computed from the schema). Data sources go the same way
+//! through [`data_source`]'s adapter.
 
 pub mod adapter;
 pub mod cty;
+pub mod data_source;
 pub mod diagnostics;
 pub mod handshake;
 pub mod identity;

@@ -2,11 +2,12 @@
 //! the resource types it serves. The service (`service.rs`) serves any implementation.
 
 use crate::plugin::adapter::ServedResource;
+use crate::plugin::data_source::ServedDataSource;
 use crate::plugin::diagnostics::Diagnostics;
 use crate::plugin::schema::Schema;
 use crate::plugin::wire::Model;
 
-/// A provider. Data sources and ephemeral resource types, once there are any, are listed beside
+/// A provider. Ephemeral resource types, once there are any, are listed beside
 /// [`resource_types`](Self::resource_types) the same way, each through its own adapter.
 pub trait Provider: Send + Sync + 'static {
     /// The provider block as Terraform sends it.
@@ -31,4 +32,10 @@ pub trait Provider: Send + Sync + 'static {
 
     /// The resource types served, each wrapped by [`adapter::serve`](crate::plugin::adapter::serve).
     fn resource_types(&self) -> Vec<ServedResource<Self::Data>>;
+
+    /// The data source types served, each wrapped by
+    /// [`data_source::serve_data_source`](crate::plugin::data_source::serve_data_source).
+    fn data_sources(&self) -> Vec<ServedDataSource<Self::Data>> {
+        Vec::new()
+    }
 }

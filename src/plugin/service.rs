@@ -14,6 +14,7 @@ use tracing::instrument;
 
 use crate::plugin::adapter::{AnyResource, ServedResource};
 use crate::plugin::cty::Type;
+use crate::plugin::data_source::{AnyDataSource, ServedDataSource};
 use crate::plugin::diagnostics::Diagnostics;
 use crate::plugin::proto::tfplugin6 as pb;
 use crate::plugin::proto::tfplugin6::provider_server::Provider as ProviderRpc;
@@ -46,6 +47,8 @@ struct Inner<P: Provider> {
     config_type: Type,
     /// The resource types, by type name.
     types: BTreeMap<&'static str, ServedResource<P::Data>>,
+    /// The data source types, by type name.
+    data_sources: BTreeMap<&'static str, ServedDataSource<P::Data>>,
     /// Set by `ConfigureProvider`; `None` until then, or while the configuration is still unknown.
     data: RwLock<Option<Arc<P::Data>>>,
 }
@@ -60,12 +63,18 @@ impl<P: Provider> ProviderService<P> {
             .into_iter()
             .map(|r| (r.type_name(), r))
             .collect();
+        let data_sources = provider
+            .data_sources()
+            .into_iter()
+            .map(|d| (d.type_name(), d))
+            .collect();
         Self {
             inner: Arc::new(Inner {
                 name: address.rsplit('/').next().unwrap_or(address),
                 config_type: schema.value_type(),
                 schema,
                 types,
+                data_sources,
                 data: RwLock::new(None),
                 shutdown,
                 provider,
@@ -91,7 +100,10 @@ impl<P: Provider> ProviderService<P> {
     }
 
     fn unknown(&self, kind: &str, name: &str) -> Diagnostics {
-        let served: Vec<&str> = self.inner.types.keys().copied().collect();
+        let served: Vec<&str> = match kind {
+            "data source" => self.inner.data_sources.keys().copied().collect(),
+            _ => self.inner.types.keys().copied().collect(),
+        };
         unserved::unknown_type(self.inner.name, &served, kind, name)
     }
 
@@ -100,6 +112,14 @@ impl<P: Provider> ProviderService<P> {
         match self.inner.types.get(name) {
             Some(r) => Ok(r.as_ref()),
             None => Err(self.unknown("resource", name)),
+        }
+    }
+
+    /// The data source type `name`, or the diagnostic for a type this provider does not serve.
+    fn data_source(&self, name: &str) -> Result<&dyn AnyDataSource<P::Data>, Diagnostics> {
+        match self.inner.data_sources.get(name) {
+            Some(d) => Ok(d.as_ref()),
+            None => Err(self.unknown("data source", name)),
         }
     }
 
@@ -140,6 +160,14 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                         type_name: (*name).to_owned(),
                     })
                     .collect(),
+                data_sources: self
+                    .inner
+                    .data_sources
+                    .keys()
+                    .map(|name| pb::get_metadata::DataSourceMetadata {
+                        type_name: (*name).to_owned(),
+                    })
+                    .collect(),
                 ..Default::default()
             }
         })
@@ -157,6 +185,9 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
                 provider: Some(self.inner.schema.to_proto()),
                 resource_schemas: types
                     .map(|(name, r)| ((*name).to_owned(), r.schema().to_proto()))
+                    .collect(),
+                data_source_schemas: (self.inner.data_sources.iter())
+                    .map(|(name, d)| ((*name).to_owned(), d.schema().to_proto()))
                     .collect(),
                 server_capabilities: Some(server_capabilities()),
                 ..Default::default()
@@ -343,6 +374,37 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
         .await
     }
 
+    #[instrument(skip_all, fields(rpc = "ValidateDataResourceConfig", type_name = %request.get_ref().type_name))]
+    async fn validate_data_resource_config(
+        &self,
+        request: Request<pb::validate_data_resource_config::Request>,
+    ) -> Result<Response<pb::validate_data_resource_config::Response>, Status> {
+        let req = request.into_inner();
+        self.guarded("ValidateDataResourceConfig", async {
+            match self.data_source(&req.type_name) {
+                Ok(d) => d.validate(req),
+                Err(d) => respond(d, Default::default()),
+            }
+        })
+        .await
+    }
+
+    #[instrument(skip_all, fields(rpc = "ReadDataSource", type_name = %request.get_ref().type_name))]
+    async fn read_data_source(
+        &self,
+        request: Request<pb::read_data_source::Request>,
+    ) -> Result<Response<pb::read_data_source::Response>, Status> {
+        let req = request.into_inner();
+        let data = self.data();
+        self.guarded("ReadDataSource", async {
+            match self.data_source(&req.type_name) {
+                Ok(d) => d.read(data.as_deref(), req).await,
+                Err(d) => respond(d, Default::default()),
+            }
+        })
+        .await
+    }
+
     #[instrument(skip_all, fields(rpc = "StopProvider"))]
     async fn stop_provider(
         &self,
@@ -359,9 +421,6 @@ impl<P: Provider> ProviderRpc for ProviderService<P> {
             |_, r| unserved::no_move(&r.target_type_name);
         generate_resource_config(generate_resource_config) "GenerateResourceConfig":
             |s, r| unserved::no_generation(&r.type_name, &s.required_attributes(&r.type_name));
-        validate_data_resource_config(validate_data_resource_config) "ValidateDataResourceConfig":
-            |s, r| s.unknown("data source", &r.type_name);
-        read_data_source(read_data_source) "ReadDataSource": |s, r| s.unknown("data source", &r.type_name);
         validate_ephemeral_resource_config(validate_ephemeral_resource_config) "ValidateEphemeralResourceConfig":
             |s, r| s.unknown("ephemeral resource", &r.type_name);
         open_ephemeral_resource(open_ephemeral_resource) "OpenEphemeralResource":

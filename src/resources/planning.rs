@@ -77,6 +77,24 @@ pub fn refusal(d: Diagnostic) -> Diagnostic {
     }
 }
 
+/// A plan's error for a seed it does not have: a warning in a [`speculative`] plan, whose job is given no seed on
+/// purpose (a pull request's plan must not hold production secrets); the apply job's plan still fails on it.
+pub fn missing_seed(d: Diagnostic) -> Diagnostic {
+    if speculative() {
+        Diagnostic {
+            severity: Severity::Warning,
+            detail: format!(
+                "{} (A speculative plan, which is given no seed, so a warning: the apply job needs the seed, or its \
+plan fails here.)",
+                d.detail
+            ),
+            ..d
+        }
+    } else {
+        d
+    }
+}
+
 /// Plans so that Terraform's second plan at apply agrees with the first. Terraform plans every change again at
 /// apply, with the same prior state, private bytes and config, and refuses the apply if the two disagree; deciding
 /// by the clock, a `rotate_after` that passes between the two would turn "update, no rotation" into "rotate". So when

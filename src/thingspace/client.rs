@@ -15,7 +15,7 @@ use super::endpoints::{Call, Endpoints};
 use super::error::Error;
 use super::network::Route;
 use super::policy::Policy;
-use super::rotate_error::{RotateError, login_error, reset_error};
+use super::rotate_error::{RotateError, login_error, reset_error, token_error};
 use super::token::Tokens;
 use super::transport::Transport;
 use crate::shutdown::Shutdown;
@@ -98,8 +98,23 @@ impl Client {
         self.transport().route()
     }
 
+    /// The app key (OAuth2 client ID) this client authenticates with; not a secret.
+    pub fn client_id(&self) -> &str {
+        &self.inner.client_id
+    }
+
     fn transport(&self) -> &Transport {
         &self.inner.api.attempts.transport
+    }
+
+    /// Checks the connection and the client credentials by obtaining the OAuth token, and logs in as no user, so it
+    /// can never cost a failed log-in. The token is the one every rotation of this client then shares.
+    pub async fn check_connection(&self) -> Result<(), RotateError> {
+        let api = &self.inner.api;
+        match api.tokens.get(&api.attempts).await {
+            Ok(_) => Ok(()),
+            Err(f) => Err(token_error(Call::Token, f.error, self.route())),
+        }
     }
 
     /// Rotates `username`'s password: log in with `current`, reset, log out.

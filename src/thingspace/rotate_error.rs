@@ -37,9 +37,10 @@ const LOCKOUT_NOTE: &str = "ThingSpace locks a user after 5 consecutive failed l
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RotateError {
     /// The OAuth access token needed before `step` could not be obtained. With [`Call::Login`], no log-in was
-    /// processed; with [`Call::Reset`], the log-in succeeded and no reset was applied. The password is unchanged.
+    /// processed; with [`Call::Reset`], the log-in succeeded and no reset was applied; with [`Call::Token`], it was
+    /// a connection check that logs in as no user. The password is unchanged.
     Token {
-        /// The call the token was for: [`Call::Login`] or [`Call::Reset`].
+        /// The call the token was for: [`Call::Login`], [`Call::Reset`], or [`Call::Token`] for a connection check.
         step: Call,
         /// The token call's failure.
         error: Error,
@@ -159,6 +160,14 @@ impl RotateError {
                 };
                 let what = match step {
                     Call::Reset => "The log-in succeeded, but no reset was applied",
+                    // A connection check (the thingspace_connection data source) logs in as no user at all.
+                    Call::Token => {
+                        return format!(
+                            "The token request failed: {}.{hint} This check logs in as no user, so it cannot cost a \
+                             failed log-in; rotations with these settings would fail the same way.",
+                            sentence(error)
+                        );
+                    }
                     _ => "No log-in was processed, so no failed log-in was counted",
                 };
                 format!(
@@ -307,7 +316,7 @@ pub(super) fn reset_error(user: &str, failure: CallFailure, route: &Route) -> Ro
 }
 
 /// The token needed before `step` could not be had, so `step` never reached the session service.
-fn token_error(step: Call, error: Error, route: &Route) -> RotateError {
+pub(super) fn token_error(step: Call, error: Error, route: &Route) -> RotateError {
     RotateError::Token {
         step,
         error,

@@ -510,12 +510,12 @@ fn run_github_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
     run
 }
 
-/// The CI/CD variables a GitLab example's header lists under "Each holds:", in order.
+/// The CI/CD variables a GitLab example's header lists under "The variables:", in order.
 fn gitlab_settings_variables(example: &Example) -> Vec<String> {
     example
         .header
         .iter()
-        .skip_while(|l| !l.trim().starts_with("Each holds:"))
+        .skip_while(|l| !l.trim().starts_with("The variables:"))
         .skip(1)
         .take_while(|l| l.starts_with("   "))
         // A name starts its line; its description's continuation lines are indented further.
@@ -585,17 +585,19 @@ fn run_gitlab_job(example: &Example, p: &Pipeline, job: &str, seed: Option<&str>
     }
 }
 
-/// Asserts the emulator served exactly one rotation since its log was cleared.
+/// Asserts the emulator served exactly one rotation since its log was cleared: the plan's connection check (a token
+/// request by the plan's provider process), then the apply's token, log-in, reset and log-out.
 fn assert_one_rotation(emu: &Emulator, during: &str) {
     let calls: Vec<(String, Option<u16>)> = emu
         .requests()
         .into_iter()
         .map(|r| (r.path, r.status))
         .collect();
-    let want: Vec<(String, Option<u16>)> = [TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
-        .iter()
-        .map(|p| ((*p).to_owned(), Some(200)))
-        .collect();
+    let want: Vec<(String, Option<u16>)> =
+        [TOKEN_PATH, TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
+            .iter()
+            .map(|p| ((*p).to_owned(), Some(200)))
+            .collect();
     assert_eq!(calls, want, "one rotation during {during}");
 }
 
@@ -641,11 +643,17 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
     assert!(!p.ws.dir().join(".terraform.lock.hcl").exists());
     p.ws.write(".terraform.lock.hcl", &lock);
 
-    // A pull request adds the configuration: its plan shows the first rotation and calls no API.
+    // A pull request adds the configuration: its plan, given no seed, shows the first rotation (with a warning that
+    // the apply needs the seed), checks the client credentials with a token request, and logs in as nobody.
     emu.clear_requests();
-    let run = run_job(example, &p, plan_job, Some(SEED));
+    let run = run_job(example, &p, plan_job, None);
     run.assert_success();
-    assert_no_api_calls(&emu, "the pull-request plan");
+    assert_only_token_requests(&emu, "the pull-request plan");
+    assert!(
+        run.ran("A speculative plan, which is given no seed"),
+        "{}",
+        run.text()
+    );
     assert!(
         run.summary.contains(&format!("{ADDR} will be created")) || run.ran("Changes planned"),
         "the plan reports the create:\n{}\n{}",
@@ -667,11 +675,23 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
     assert_ne!(first, SEED);
     assert_eq!(emu.user(USER).failed_logins, 0);
 
-    // The seed secret is deleted. The daily scheduled run has nothing to do and calls no API; so does a plan. Both
-    // report the user's status, from the plan's JSON, by the installed provider's report command.
+    // The seed secret is deleted. The daily scheduled run has nothing to do and logs in as nobody; neither does a
+    // pull request's plan, which writes nothing to the state. Both report the user's status, from the plan's JSON, by
+    // the installed provider's report command.
     for job in [apply_job, plan_job] {
         emu.clear_requests();
+        let state_before = p.ws.read("terraform.tfstate");
         let run = run_job(example, &p, job, None);
+        if job == plan_job {
+            // No write access to the state: the plan job neither writes it nor takes its lock. (The tests run as
+            // root, which file modes do not stop, so this is checked by what the job did rather than by refusing.)
+            assert_eq!(
+                p.ws.read("terraform.tfstate"),
+                state_before,
+                "the plan job wrote the state"
+            );
+            assert!(!p.ws.dir().join(".terraform.tfstate.lock.info").exists());
+        }
         run.assert_success();
         assert!(!run.ran("Apply complete"), "{}", run.text());
         assert!(
@@ -697,7 +717,7 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
                 run.summary
             );
         }
-        assert_no_api_calls(&emu, "a run without the seed and nothing due");
+        assert_only_token_requests(&emu, "a run without the seed and nothing due");
     }
     assert_eq!(assert_state_holds_the_live_password(&emu, &p), first);
 
@@ -716,6 +736,16 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
     assert_ne!(second, first);
     let user = emu.user(USER);
     assert_eq!((user.resets, user.failed_logins), (2, 0));
+}
+
+/// Only token requests reached the emulator (the thingspace_connection data source's check): no log-in, no reset.
+fn assert_only_token_requests(emu: &Emulator, during: &str) {
+    let reqs = emu.requests();
+    assert!(
+        reqs.iter().all(|r| r.path == TOKEN_PATH),
+        "{during} made calls other than token requests: {reqs:?}"
+    );
+    assert!(!reqs.is_empty(), "{during} did not check the connection");
 }
 
 /// The variable the example feeds the seed through is one the pattern it names declares.
@@ -765,7 +795,14 @@ fn github_actions_example_runs_as_written() {
             .str()
             .contains("refs/heads/main")
     );
-    // One secrets story: every job takes its secrets from its environment.
+    // One secrets story: every job takes its secrets from its environment; only the apply job gets the seed.
+    let plan_env = doc.at(&["jobs", "plan", "env"]).entries();
+    assert!(
+        plan_env
+            .iter()
+            .all(|(_, v)| secret_name(v.str()) != Some("THINGSPACE_SEED_PASSWORD")),
+        "the pull-request plan job must not get the seed: {plan_env:?}"
+    );
     for job in ["plan", "apply"] {
         let environment = doc.at(&["jobs", job, "environment"]).str();
         assert!(
@@ -779,15 +816,15 @@ fn github_actions_example_runs_as_written() {
                 .any(|l| l.trim_start().starts_with(environment)),
             "the header describes environment {environment}"
         );
-        let env = doc.at(&["jobs", job, "env"]);
-        let seed = env
-            .entries()
-            .iter()
-            .find(|(_, v)| secret_name(v.str()) == Some("THINGSPACE_SEED_PASSWORD"))
-            .map(|(k, _)| k.as_str())
-            .unwrap_or_else(|| panic!("{job} does not pass the seed secret"));
-        assert_seed_variable_matches_the_pattern(&example, seed);
     }
+    let seed = doc
+        .at(&["jobs", "apply", "env"])
+        .entries()
+        .iter()
+        .find(|(_, v)| secret_name(v.str()) == Some("THINGSPACE_SEED_PASSWORD"))
+        .map(|(k, _)| k.as_str())
+        .unwrap_or_else(|| panic!("the apply job does not pass the seed secret"));
+    assert_seed_variable_matches_the_pattern(&example, seed);
     assert!(
         doc.get("env")
             .unwrap()
@@ -818,6 +855,15 @@ fn gitlab_ci_example_runs_as_written() {
         ]
     );
     assert_seed_variable_matches_the_pattern(&example, &vars[2]);
+    // The seed is scoped to the apply environment only.
+    assert!(
+        example
+            .header
+            .iter()
+            .any(|l| l.contains("TF_VAR_seed_password") && l.contains("thingspace-apply only")),
+        "{:?}",
+        example.header
+    );
     // Applies share one resource group and are never interrupted; plans have their own.
     let template = doc.at(&[".terraform"]);
     assert_eq!(template.at(&["interruptible"]).str(), "false");
@@ -1060,7 +1106,7 @@ fn an_overdue_password_fails_the_scheduled_run(
             run.summary
         );
     }
-    assert_no_api_calls(&emu, "an overdue scheduled run");
+    assert_only_token_requests(&emu, "an overdue scheduled run");
     let run = run_job(example, &p, plan_job, None);
     run.assert_success();
     assert!(

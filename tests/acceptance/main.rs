@@ -28,6 +28,7 @@ mod alternating;
 mod ci_examples;
 mod ci_lint;
 mod compat;
+mod connection;
 mod examples;
 mod faults;
 mod harness;

@@ -36,6 +36,10 @@ variable "seed_password" {
   default     = null
 }
 
+# Checks base_url and the client credentials with a token request at every plan, and never logs in as a user: an
+# expired client secret fails a pull request's plan instead of the scheduled apply.
+data "thingspace_connection" "check" {}
+
 resource "thingspace_password_rotation" "billing" {
   username            = "svc-billing"
   current_password_wo = var.seed_password

@@ -18,7 +18,7 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::block::{Noted, blocked_error, blocked_warning, refused_at_apply};
 use crate::resources::claims::ClaimKind;
-use crate::resources::planning::refusal;
+use crate::resources::planning::{missing_seed, refusal};
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
@@ -129,7 +129,9 @@ impl Plans for Model {
                 Ok(Some(p)) => {
                     logins.insert(user, p);
                 }
-                Ok(None) if !config.seed_may_exist(&user) => diagnostics.push(no_seed_error(&user)),
+                Ok(None) if !config.seed_may_exist(&user) => {
+                    diagnostics.push(missing_seed(no_seed_error(&user)))
+                }
                 Ok(None) => {}
             }
         }
@@ -260,7 +262,7 @@ impl Plans for Model {
                         );
                         refused.push(reason.clone());
                     } else if step.login == Login::Seed && !config.seed_may_exist(&step.user) {
-                        diagnostics.push(no_seed_error(&step.user));
+                        diagnostics.push(missing_seed(no_seed_error(&step.user)));
                     }
                 }
                 if !refused.is_empty() {

@@ -16,7 +16,7 @@ use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::block::{Noted, Remedy, blocked_error, blocked_warning, refused_at_apply};
 use crate::resources::claims::ClaimKind;
-use crate::resources::planning::refusal;
+use crate::resources::planning::{missing_seed, refusal};
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
@@ -99,7 +99,7 @@ impl Plans for Model {
         if let Some(b) = block.as_ref().filter(|_| !retried) {
             diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
         } else if handoff.is_none() && config.configured_password().is_none() {
-            diagnostics.push(no_password_error(config));
+            diagnostics.push(missing_seed(no_password_error(config)));
         }
         // With create_before_destroy, Terraform's apply plans the replacement again before the provider process has
         // seen the old object (it is deposed, not read), so that second plan finds no hand-off and would log in with the
@@ -227,16 +227,16 @@ impl Plans for Model {
                     && reason == Reason::WriteOnlyVersionChanged
                     && config.current_password.is_null()
                 {
-                    diagnostics.push(
+                    diagnostics.push(missing_seed(
                         Diagnostic::error(
                             "current_password_wo is not set",
                             "current_password_wo_version changed, which re-seeds the rotation from current_password_wo, \
 but current_password_wo is not set. Set it to the user's password now.",
                         )
                         .at("current_password_wo"),
-                    );
+                    ));
                 } else if no_seed {
-                    diagnostics.push(no_password_error(config));
+                    diagnostics.push(missing_seed(no_password_error(config)));
                 }
                 Some(PlannedRotation::Due(reason))
             }
