@@ -20,6 +20,7 @@ Template directives (`{{ name "arg" ... }}`):
     tffile "PATH"                          a repository file in a ```terraform block
     codefile "LANG" "PATH"                 a repository file in a ```LANG block
     version                                the provider version from Cargo.toml
+    publisher "KEY"                        a value of the PUBLISHER file (REPOSITORY, RELEASES, SIGNING_KEY_FINGERPRINT)
 
 Options:
     --provider PATH    provider binary (default: $TS_PROVIDER_BIN, else `cargo build` and target/debug)
@@ -299,6 +300,12 @@ class Renderer:
         if name == "resource_schema":
             want(1)
             return render_schema(self.resource(args[0]))
+        if name == "publisher":
+            want(1)
+            for line in (ROOT / "PUBLISHER").read_text().splitlines():
+                if line.startswith(args[0] + "="):
+                    return line.split("=", 1)[1]
+            raise GenError(f"PUBLISHER has no {args[0]}")
         if name == "data_source_description":
             want(1)
             return self.data_source(args[0])["description"]

@@ -3,8 +3,8 @@
 //! `docs/` is what `scripts/gen-docs.py` generates from the current schema and examples.
 
 use crate::common::{
-    Emulator, LOGIN_PATH, LOGOUT_PATH, RESET_PATH, TOKEN_PATH, Terraform, Workspace, parse_time,
-    planned_actions, provider_bin, repo_root, str_of,
+    Emulator, LOGIN_PATH, LOGOUT_PATH, RESET_PATH, TOKEN_PATH, Terraform, Workspace,
+    assert_no_api_calls, parse_time, planned_actions, provider_bin, repo_root, str_of,
 };
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -61,6 +61,11 @@ fn assert_one_rotation_recorded(emu: &Emulator, username: &str) {
         .map(|p| ((*p).to_owned(), Some(200)))
         .collect();
     assert_eq!(calls, want, "one rotation for {username}");
+}
+
+/// A request path as a `&'static str`, to compare a list of them with the path constants.
+fn leak(path: &str) -> &'static str {
+    Box::leak(path.to_owned().into_boxed_str())
 }
 
 fn validate(ws: &Workspace) {
@@ -205,6 +210,7 @@ fn docs_are_up_to_date_and_the_check_catches_stale_docs() {
     assert_eq!(
         pages,
         [
+            "data-sources/connection.md",
             "guides/ci.md",
             "guides/installation.md",
             "guides/troubleshooting.md",
@@ -274,13 +280,10 @@ fn provider_and_resource_examples_validate_and_create_a_rotation() {
     let mut ws = workspace_with(
         &emu,
         "svc-provisioning",
-        &[
-            ("provider.tf", "provider/provider.tf"),
-            (
-                "resource.tf",
-                "resources/thingspace_password_rotation/resource.tf",
-            ),
-        ],
+        &[(
+            "resource.tf",
+            "resources/thingspace_password_rotation/resource.tf",
+        )],
     );
     ws.set_env("TF_VAR_current_password", SEED);
     validate(&ws);
@@ -308,13 +311,10 @@ fn import_sh_imports_without_an_api_call_and_the_next_apply_takes_over() {
     let mut ws = workspace_with(
         &emu,
         "svc-provisioning",
-        &[
-            ("provider.tf", "provider/provider.tf"),
-            (
-                "resource.tf",
-                "resources/thingspace_password_rotation/resource.tf",
-            ),
-        ],
+        &[(
+            "resource.tf",
+            "resources/thingspace_password_rotation/resource.tf",
+        )],
     );
     ws.set_env("TF_VAR_current_password", SEED);
     let script = example("resources/thingspace_password_rotation/import.sh");
@@ -352,17 +352,10 @@ fn import_by_identity_example_imports_and_the_next_apply_takes_over() {
     let mut ws = workspace_with(
         &emu,
         "svc-provisioning",
-        &[
-            ("provider.tf", "provider/provider.tf"),
-            (
-                "resource.tf",
-                "resources/thingspace_password_rotation/resource.tf",
-            ),
-            (
-                "import.tf",
-                "resources/thingspace_password_rotation/import-by-identity.tf",
-            ),
-        ],
+        &[(
+            "import.tf",
+            "resources/thingspace_password_rotation/import-by-identity.tf",
+        )],
     );
     ws.set_env("TF_VAR_current_password", SEED);
     let addr = "thingspace_password_rotation.example";
@@ -398,7 +391,12 @@ fn pattern_rotate_every_90_days_applies() {
     validate(&ws);
     ws.apply();
 
-    assert_one_rotation_recorded(&emu, "svc-billing");
+    // The plan's connection check (a token, by the plan's provider process), then one rotation.
+    let calls: Vec<&str> = emu.requests().iter().map(|r| leak(&r.path)).collect();
+    assert_eq!(
+        calls,
+        [TOKEN_PATH, TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
+    );
     let addr = "thingspace_password_rotation.billing";
     // 83 days between rotations, so a daily run keeps every password under the 90-day maximum.
     let r = ws.resource(addr);
@@ -529,7 +527,7 @@ fn files_under(dir: &Path, suffixes: &[&str]) -> Vec<PathBuf> {
         .collect()
 }
 
-/// The `source = "verizon/thingspace"` lines of `text` whose next line does not pin `version = "~> 0.1"`.
+/// The `source = "verizon/thingspace"` lines of `text` whose next line does not pin `version = "~> 0.1.0"`.
 fn unpinned_sources(text: &str) -> Vec<String> {
     let lines: Vec<&str> = text.lines().collect();
     lines
@@ -544,7 +542,7 @@ fn unpinned_sources(text: &str) -> Vec<String> {
                 .get(i + 1)
                 .map(|l| l.split_whitespace().collect())
                 .unwrap_or_default();
-            next != "version=\"~>0.1\""
+            next != "version=\"~>0.1.0\""
         })
         .map(|(i, l)| format!("line {}: {}", i + 1, l.trim()))
         .collect()
@@ -561,23 +559,61 @@ fn every_example_and_doc_pins_the_provider_version() {
     let mut unpinned = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
-        pinned += text.matches("version = \"~> 0.1\"").count();
+        pinned += text.matches("version = \"~> 0.1.0\"").count();
         for line in unpinned_sources(&text) {
             unpinned.push(format!("{}: {line}", file.display()));
         }
     }
     assert!(
         unpinned.is_empty(),
-        "pin version = \"~> 0.1\" next to each source (the provider is not in a public registry):\n{}",
+        "pin version = \"~> 0.1.0\" next to each source (the provider is not in a public registry):\n{}",
         unpinned.join("\n")
     );
     assert!(pinned >= 8, "the examples pin the version ({pinned} found)");
-    // The check itself: a block without the pin is reported.
+    // The check itself: a block without the pin, or with the looser `~> 0.1`, is reported.
     assert_eq!(
         unpinned_sources("    thingspace = {\n      source = \"verizon/thingspace\"\n    }\n")
             .len(),
         1
     );
+    assert_eq!(
+        unpinned_sources("      source  = \"verizon/thingspace\"\n      version = \"~> 0.1\"\n")
+            .len(),
+        1
+    );
+}
+
+/// Every file under examples/resources/ and examples/data-sources/ (and the provider example) is a configuration of
+/// its own: copied alone into an empty directory, `terraform init` finds our provider (not hashicorp/thingspace)
+/// and `terraform validate` passes. Each states the oldest Terraform it needs in `required_version`.
+#[test]
+fn each_resource_and_data_source_example_validates_on_its_own() {
+    let root = repo_root();
+    let mut files = files_under(&root.join("examples/resources"), &[".tf"]);
+    files.extend(files_under(&root.join("examples/data-sources"), &[".tf"]));
+    files.push(root.join("examples/provider/provider.tf"));
+    assert!(files.len() >= 6, "{files:?}");
+    let emu = Emulator::start();
+    for file in &files {
+        let text = std::fs::read_to_string(file).unwrap();
+        assert!(
+            text.contains("required_version = \">= 1."),
+            "{} states no minimum Terraform version",
+            file.display()
+        );
+        let ws = Workspace::new(&emu);
+        ws.write("main.tf", &text);
+        let init = ws.tf(&["init", "-input=false"]);
+        assert!(init.success(), "{}: init failed:\n{init}", file.display());
+        assert!(!init.combined().contains("hashicorp/thingspace"), "{init}");
+        let out = ws.tf(&["validate"]);
+        assert!(
+            out.success() && out.stdout.contains("The configuration is valid"),
+            "{} does not validate on its own:\n{out}",
+            file.display()
+        );
+    }
+    assert_no_api_calls(&emu, "init and validate");
 }
 
 /// The fenced blocks of a Markdown page as (language, body).
@@ -644,14 +680,37 @@ fn installation_guide_filesystem_mirror_and_lock_steps_work_as_written() {
         "examples/ci/terraform.tfrc and the guide differ:\n{tfrc}\n{net}"
     );
 
-    // The guide's pinned required_providers, and a resource.
+    // The guide's pinned required_providers is the resource example's; the example is a whole configuration.
     let pin = block_with(&guide, "terraform", "required_providers");
-    ws.write("main.tf", &pin);
-    ws.write(
-        "resource.tf",
-        &example("resources/thingspace_password_rotation/resource.tf"),
+    let resource = example("resources/thingspace_password_rotation/resource.tf");
+    assert!(
+        pin.contains("version = \"~> 0.1.0\"") && resource.contains("version = \"~> 0.1.0\""),
+        "{pin}"
     );
+    ws.write("resource.tf", &resource);
     ws.set_env("TF_VAR_current_password", SEED);
+    // Another provider in the configuration, as the secret-store patterns have: the real hashicorp/aws when the
+    // machine's mirror holds it, locked from there (the guide: lock each other provider from its own source).
+    let aws_mirror = std::path::Path::new("/opt/tf-plugins");
+    let with_aws = aws_mirror
+        .join("registry.terraform.io/hashicorp/aws")
+        .is_dir();
+    if with_aws {
+        ws.write(
+            "modules/store/main.tf",
+            "terraform {\n  required_providers {\n    aws = {\n      source  = \"hashicorp/aws\"\n      version = \"~> 5.100\"\n    }\n  }\n}\n",
+        );
+        ws.write(
+            "store.tf",
+            "module \"store\" {\n  source = \"./modules/store\"\n}\n",
+        );
+        // Modules are installed before providers are locked (`terraform get` installs modules only).
+        ws.tf(&["get"]).assert_success();
+    } else {
+        eprintln!(
+            "SKIPPED: hashicorp/aws is not in /opt/tf-plugins; the lock step runs with our provider alone"
+        );
+    }
 
     // The guide's lock command: every platform listed; run here for the one platform whose zip the mirror holds.
     let lock = block_with(&guide, "shell", "terraform providers lock");
@@ -683,11 +742,33 @@ fn installation_guide_filesystem_mirror_and_lock_steps_work_as_written() {
         .map(String::as_str)
         .filter(|w| !w.starts_with("-platform=") || *w == this)
         .collect();
+    assert_eq!(
+        args.last(),
+        Some(&"verizon/thingspace"),
+        "the guide's lock names our provider"
+    );
     ws.tf(&args).assert_success();
     assert!(
         ws.read(".terraform.lock.hcl")
             .contains("version     = \"0.1.0\"")
     );
+    if with_aws {
+        // The other provider from its own source, into the same lock file, with a CLI configuration that can also
+        // install it from there.
+        let ours = mirror.display().to_string();
+        ws.write_cli_config(&format!(
+            "provider_installation {{\n  filesystem_mirror {{\n    path    = \"{ours}\"\n    include = [\"registry.terraform.io/verizon/thingspace\"]\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"registry.terraform.io/hashicorp/aws\"]\n  }}\n}}\n",
+            aws_mirror.display()
+        ));
+        let fs = format!("-fs-mirror={}", aws_mirror.display());
+        ws.tf(&["providers", "lock", &fs, &this, "hashicorp/aws"])
+            .assert_success();
+        let lock = ws.read(".terraform.lock.hcl");
+        assert!(
+            lock.contains("hashicorp/aws") && lock.contains("verizon/thingspace"),
+            "{lock}"
+        );
+    }
 
     // What CI then runs: an init that may not change the lock file, and a rotation with the installed binary.
     let out = ws.tf(&["init", "-input=false", "-lockfile=readonly"]);
@@ -875,13 +956,10 @@ fn alternating_workspace(emu: &Emulator) -> Workspace {
     let mut ws = workspace_with(
         emu,
         ALT_USERS[1],
-        &[
-            ("provider.tf", "provider/provider.tf"),
-            (
-                "resource.tf",
-                "resources/thingspace_alternating_password_rotation/resource.tf",
-            ),
-        ],
+        &[(
+            "resource.tf",
+            "resources/thingspace_alternating_password_rotation/resource.tf",
+        )],
     );
     ws.set_env(
         "TF_VAR_current_passwords",
@@ -966,6 +1044,8 @@ fn alternating_import_sh_imports_without_an_api_call_and_the_next_apply_takes_ov
 fn alternating_import_by_identity_example_imports_and_the_next_apply_takes_over() {
     let emu = Emulator::start();
     let ws = alternating_workspace(&emu);
+    // The import example is a whole configuration of its own, in place of the resource example.
+    std::fs::remove_file(ws.dir().join("resource.tf")).unwrap();
     ws.write(
         "import.tf",
         &example("resources/thingspace_alternating_password_rotation/import-by-identity.tf"),

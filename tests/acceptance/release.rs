@@ -576,3 +576,64 @@ fn filesystem_mirror_install_is_verified_locked_and_runs_against_the_api() {
         );
     }
 }
+
+/// The publisher's identity lives in PUBLISHER alone; the release workflow runs scripts/check-publisher.sh before it
+/// builds the release and again with the imported signing key's fingerprint. The check refuses the placeholders this
+/// repository ships, a Cargo.toml repository that differs, and another key; it passes once all are filled in.
+#[test]
+fn release_refuses_to_publish_until_the_publisher_is_filled_in() {
+    let root = crate::common::repo_root();
+    let workflow = std::fs::read_to_string(root.join(".github/workflows/release.yml")).unwrap();
+    assert!(
+        workflow.contains("run: scripts/check-publisher.sh\n"),
+        "{workflow}"
+    );
+    assert!(workflow.contains("scripts/check-publisher.sh --fingerprint \"$fingerprint\""));
+    let check = |dir: &std::path::Path, extra: &[&str]| {
+        let out = std::process::Command::new(root.join("scripts/check-publisher.sh"))
+            .args(["--root", dir.to_str().unwrap()])
+            .args(extra)
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    // As shipped: placeholders, so no release.
+    let (ok, err) = check(&root, &[]);
+    assert!(!ok && err.contains("still a placeholder"), "{err}");
+
+    // Filled in, in a copy: it passes, and a different key or a Cargo.toml naming another repository fails.
+    let dir = tempfile::tempdir().unwrap();
+    let fpr = "0123456789ABCDEF0123456789ABCDEF01234567";
+    let publisher = std::fs::read_to_string(root.join("PUBLISHER"))
+        .unwrap()
+        .replace("PLACEHOLDER-OWNER", "example-org")
+        .replace(
+            "SIGNING_KEY_FINGERPRINT=PLACEHOLDER",
+            &format!("SIGNING_KEY_FINGERPRINT={fpr}"),
+        );
+    std::fs::write(dir.path().join("PUBLISHER"), &publisher).unwrap();
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml"))
+        .unwrap()
+        .replace("PLACEHOLDER-OWNER", "example-org");
+    std::fs::write(dir.path().join("Cargo.toml"), &cargo).unwrap();
+    let (ok, err) = check(dir.path(), &["--fingerprint", &fpr.to_lowercase()]);
+    assert!(ok, "{err}");
+    let (ok, err) = check(
+        dir.path(),
+        &["--fingerprint", "FFFF456789ABCDEF0123456789ABCDEF01234567"],
+    );
+    assert!(
+        !ok && err.contains("not PUBLISHER's SIGNING_KEY_FINGERPRINT"),
+        "{err}"
+    );
+    std::fs::write(
+        dir.path().join("Cargo.toml"),
+        cargo.replace("example-org", "someone-else"),
+    )
+    .unwrap();
+    let (ok, err) = check(dir.path(), &[]);
+    assert!(!ok && err.contains("Cargo.toml's repository"), "{err}");
+}

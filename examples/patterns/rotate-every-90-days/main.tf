@@ -23,7 +23,7 @@ terraform {
   required_providers {
     thingspace = {
       source  = "verizon/thingspace"
-      version = "~> 0.1"
+      version = "~> 0.1.0"
     }
   }
 }

@@ -12,7 +12,7 @@ terraform {
   required_providers {
     thingspace = {
       source  = "verizon/thingspace"
-      version = "~> 0.1"
+      version = "~> 0.1.0"
     }
     aws = {
       source = "hashicorp/aws"

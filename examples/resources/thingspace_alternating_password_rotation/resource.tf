@@ -1,3 +1,15 @@
+# Terraform 1.11 or later: current_passwords_wo is a write-only argument. Copied alone, this file is a whole configuration; the provider reads its credentials from the environment (see examples/provider/provider.tf).
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    thingspace = {
+      source  = "verizon/thingspace"
+      version = "~> 0.1.0"
+    }
+  }
+}
+
 # The two users' passwords before Terraform manages them, keyed by user name. As an ephemeral variable (Terraform
 # 1.10+) they are never written to the plan or the state. Supply them through the TF_VAR_current_passwords
 # environment variable, for example TF_VAR_current_passwords='{"svc-api-blue":"...","svc-api-green":"..."}'.

@@ -1,3 +1,15 @@
+# Terraform 1.11 or later: current_password_wo is a write-only argument. Copied alone, this file is a whole configuration; the provider reads its credentials from the environment (see examples/provider/provider.tf).
+terraform {
+  required_version = ">= 1.11"
+
+  required_providers {
+    thingspace = {
+      source  = "verizon/thingspace"
+      version = "~> 0.1.0"
+    }
+  }
+}
+
 # The user's password before Terraform manages it. As an ephemeral variable (Terraform 1.10+) it is never written
 # to the plan or the state. Supply it through the TF_VAR_current_password environment variable.
 variable "current_password" {
