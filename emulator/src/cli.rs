@@ -7,6 +7,37 @@ use crate::server::Tls;
 pub const USAGE: &str = "usage: thingspace-emulator [--listen ADDR] [--client ID:SECRET]... \
 [--user NAME:PASSWORD]... [--tls-cert PEM_FILE --tls-key PEM_FILE] [--exit-on-stdin-eof]";
 
+/// What `--help` prints after [`USAGE`]: the options, and the control endpoints with an example each, so an adopter
+/// can rehearse a CI failure locally without reading the source.
+pub const HELP: &str = r#"
+A local ThingSpace emulator: the OAuth token, log-in, password reset and log-out endpoints with ThingSpace's paths,
+headers, bodies, error shapes, token reuse, session expiry and the 5-failure lock-out. It prints its base URL on
+the first line of stdout; point the provider at it with THINGSPACE_BASE_URL (http:// is accepted for loopback).
+
+Options:
+  --listen ADDR            address to listen on (default 127.0.0.1:0, a free port)
+  --client ID:SECRET       an OAuth client (repeatable; default emulator-client:emulator-secret)
+  --user NAME:PASSWORD     a ThingSpace user (repeatable)
+  --tls-cert, --tls-key    serve HTTPS with this PEM certificate and key
+  --exit-on-stdin-eof      exit when stdin closes (for test harnesses)
+
+Control endpoints (JSON; BASE is the printed URL):
+  users     POST BASE/_emulator/users  {"username":"svc-ci","password":"Seed-1"}   add or reset a user
+            GET  BASE/_emulator/users/svc-ci                                     password, lock, failed log-ins
+  faults    POST BASE/_emulator/faults {"path":"/api/m2m/v1/session/login","status":503,"when":"after"}
+            the next log-in is processed, then answered 503 (a rehearsal of a blocked rotation); "when":"before"
+            answers without processing, "drop":true closes the connection, "refuse":true rejects the credential,
+            "delay_ms":N waits, "count":N repeats; DELETE clears them
+  clock     POST BASE/_emulator/clock  {"advance_secs":3600}                   move emulator time (token hour,
+            session idle time)
+  expire    POST BASE/_emulator/expire {"tokens":true,"sessions":true}         end tokens and sessions now
+  requests  GET  BASE/_emulator/requests                                         every API request, in order;
+            DELETE clears; GET BASE/_emulator/stats counts them
+  held      GET  BASE/_emulator/held; POST BASE/_emulator/release {}           requests held by a "hold" fault
+
+Example: curl -X POST -d '{"username":"svc-ci","password":"Seed-1"}' http://127.0.0.1:PORT/_emulator/users
+"#;
+
 #[derive(Debug, PartialEq, Eq)]
 pub struct Args {
     pub listen: String,

@@ -11,7 +11,7 @@ fn main() -> ExitCode {
     let args = match cli::parse(std::env::args().skip(1)) {
         Ok(a) => a,
         Err(cli::CliError::Help) => {
-            eprintln!("{}", cli::USAGE);
+            eprintln!("{}\n{}", cli::USAGE, cli::HELP);
             return ExitCode::SUCCESS;
         }
         Err(e) => {

@@ -81,3 +81,49 @@ fn binary_refuses_a_tls_identity_that_is_not_pem() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("cannot serve HTTPS"), "{stderr}");
 }
+
+/// Issue 22: `--help` lists every control endpoint, and each `POST BASE/... {json}` example it shows is accepted,
+/// as written, by a running emulator (the rehearsal the CI guide describes starts from these lines).
+#[test]
+fn help_lists_the_control_endpoints_and_its_examples_work() {
+    let out = Command::new(env!("CARGO_BIN_EXE_thingspace-emulator"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stderr).unwrap();
+    for path in [
+        paths::USERS_PATH,
+        paths::FAULTS_PATH,
+        paths::CLOCK_PATH,
+        paths::EXPIRE_PATH,
+        paths::REQUESTS_PATH,
+        paths::STATS_PATH,
+        paths::HELD_PATH,
+        paths::RELEASE_PATH,
+    ] {
+        assert!(help.contains(path), "--help does not name {path}:\n{help}");
+    }
+    let emu = thingspace_emulator::spawn().unwrap();
+    let mut posted = 0;
+    for line in help.lines() {
+        let Some((_, rest)) = line.split_once("POST BASE") else {
+            continue;
+        };
+        let (path, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+        let body = rest.trim();
+        let body = match body.find('{') {
+            Some(start) => {
+                let end = body.rfind('}').unwrap();
+                &body[start..=end]
+            }
+            None => continue,
+        };
+        let answer = ureq::post(&format!("{}{path}", emu.base_url()))
+            .set("content-type", "application/json")
+            .send_string(body);
+        assert!(answer.is_ok(), "{path} {body}: {answer:?}");
+        posted += 1;
+    }
+    assert!(posted >= 4, "only {posted} examples found in:\n{help}");
+}

@@ -320,3 +320,46 @@ pub fn block_kind(e: &RotateError) -> Option<BlockKind> {
         Effect::ResetUnknown => Some(BlockKind::ResetUnknown),
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    /// Issue 22: the text of every block, as `blocked_reason` and the blocked error show it, keeps "ThingSpace"
+    /// capitalised (no lower-casing helper) and has no doubled full stop.
+    #[test]
+    fn every_block_message_is_cleanly_worded() {
+        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
+        let kinds = [
+            BlockKind::LoginRejected,
+            BlockKind::UserLocked,
+            BlockKind::LoginUnknown,
+            BlockKind::ResetUnknown,
+            BlockKind::Unknown,
+        ];
+        let mut checked = 0;
+        for kind in kinds {
+            for login in [LoginWith::Stored, LoginWith::Seed] {
+                for retried in [false, true] {
+                    let block = Block::new(kind, at, login, None);
+                    let block = if retried {
+                        block.retrying(Some(&Block::new(BlockKind::LoginUnknown, at, login, None)))
+                    } else {
+                        block
+                    };
+                    let reason = block.reason(&Remedy::single());
+                    let error = blocked_error("svc", &reason);
+                    for text in [reason.as_str(), error.detail.as_str()] {
+                        assert!(!text.contains("thingSpace"), "{text}");
+                        assert!(!text.contains(".."), "{text}");
+                        assert!(!text.contains(". ."), "{text}");
+                    }
+                    assert!(reason.starts_with(char::is_uppercase), "{reason}");
+                    checked += 1;
+                }
+            }
+        }
+        assert_eq!(checked, 20);
+    }
+}

@@ -859,3 +859,23 @@ retry_stored_password_version = 1\n",
     assert_ne!(str_of(&r, "standby_rotated_at"), str_of(&r, "rotated_at"));
     check_invariants(&emu, &ws, "after the acknowledgement");
 }
+
+/// Issue 22: an in-place rotation of a pair with nothing blocked plans `blocked_reason` as null, so the plan does not
+/// show a noisy `+ blocked_reason = (known after apply)`, and the apply agrees with it.
+#[test]
+fn an_unblocked_rotation_does_not_plan_blocked_reason_as_unknown() {
+    let body = |n: u32| {
+        format!(
+            "{}  triggers = {{ n = \"{n}\" }}\n",
+            seeds(SEED_BLUE, SEED_GREEN)
+        )
+    };
+    let (_emu, ws) = setup(&body(0));
+    ws.apply();
+    write(&ws, &body(1), "");
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 2, "{out}");
+    assert!(!out.stdout.contains("blocked_reason"), "{out}");
+    ws.apply();
+    assert!(ws.resource(ADDR)["blocked_reason"].is_null());
+}

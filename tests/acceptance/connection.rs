@@ -78,6 +78,7 @@ fn a_wrong_client_secret_fails_the_plan_without_a_log_in() {
         assert!(text.contains(want), "{want:?} not in:\n{out}");
     }
     assert!(!text.contains("expired-secret"), "{out}");
+    assert!(!text.contains(".."), "a doubled full stop: {out}");
     let stats = emu.stats();
     assert_eq!((stats.login, stats.reset), (0, 0), "{stats:?}");
     assert_eq!(emu.user(USER).failed_logins, 0);

@@ -662,3 +662,52 @@ fn a_create_whose_reset_may_have_taken_effect_is_tainted_and_blocked_until_a_res
     assert_eq!(str_of(&ws.resource(ADDR), "password"), user.password);
     assert_eq!(ws.plan(&["-detailed-exitcode"]).code, 0);
 }
+
+/// Issue 22: a planned rotation says why, beside the bare `~ password = (sensitive value)`: changed triggers, a
+/// passed rotate_after (with both times). Each is a warning naming the user; the plan calls no API.
+#[test]
+fn a_planned_rotation_says_why_it_rotates() {
+    let (emu, mut ws) = setup(&format!(
+        "  current_password = \"{SEED}\"\n  rotation_period = \"30d\"\n  triggers = {{ n = \"1\" }}"
+    ));
+    ws.apply();
+    let rotate_after = str_of(&ws.resource(ADDR), "rotate_after").to_owned();
+    emu.clear_requests();
+
+    write_resource(
+        &ws,
+        &format!(
+            "  current_password = \"{SEED}\"\n  rotation_period = \"30d\"\n  triggers = {{ n = \"2\" }}"
+        ),
+    );
+    let text = flat(&ws.plan(&[]).combined());
+    assert!(
+        text.contains("Warning: Rotation planned for user \"svc-ci\""),
+        "{text}"
+    );
+    assert!(text.contains("because triggers changed"), "{text}");
+    write_resource(
+        &ws,
+        &format!(
+            "  current_password = \"{SEED}\"\n  rotation_period = \"30d\"\n  triggers = {{ n = \"1\" }}"
+        ),
+    );
+
+    ws.set_clock_offset(31 * 24 * 3600);
+    let text = flat(&ws.plan(&[]).combined());
+    assert!(
+        text.contains(&format!("because rotate_after ({rotate_after}) has passed")),
+        "{text}"
+    );
+
+    // A replacement needs no warning of ours: Terraform shows "will be replaced, as requested", and it keeps only
+    // the errors of the create half's plan, so a warning there would never be seen.
+    ws.set_clock_offset(0);
+    let text = flat(&ws.plan(&["-replace", ADDR]).combined());
+    assert!(text.contains("will be replaced, as requested"), "{text}");
+    // Nothing due: no such warning.
+    let out = ws.plan(&["-detailed-exitcode"]);
+    assert_eq!(out.code, 0, "{out}");
+    assert!(!out.combined().contains("Rotation planned"), "{out}");
+    assert_no_api_calls(&emu, "plans");
+}

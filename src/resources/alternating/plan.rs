@@ -269,6 +269,10 @@ impl Plans for Model {
                     // The apply refuses before any log-in and keeps the object: the plan shows it staying.
                     planned.blocked_reason = prior.blocked_reason.clone();
                     blocked = Some(refused.join(" "));
+                } else if blocks.is_empty() && prior.blocked_reason.is_null() {
+                    // Nothing is blocked and a rotation that succeeds leaves nothing blocked: planned as null, not
+                    // "(known after apply)". A failed rotation ends in an error, whose state Terraform takes as is.
+                    planned.blocked_reason = Attr::Null;
                 }
                 Some(Planned::Steps(steps))
             }

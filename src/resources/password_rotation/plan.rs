@@ -111,6 +111,16 @@ impl Plans for Model {
         } else {
             Attr::Unknown
         };
+        if handoff.is_some() && block.is_none() && !retried {
+            diagnostics.push(
+                Diagnostic::warning(
+                    format!("Rotation planned for user {}", quote(username_of(config))),
+                    "This apply rotates the password because the object is replaced (-replace, replace_triggered_by or \
+a changed argument that forces replacement); it logs in with the password the replaced object holds.",
+                )
+                .at("password"),
+            );
+        }
         Plan {
             planned,
             private: Private {
@@ -264,6 +274,9 @@ but current_password_wo is not set. Set it to the user's password now.",
                 );
             }
             (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
+            (None, Some(PlannedRotation::Due(reason))) if !retried => {
+                diagnostics.push(reason_warning(prior, config, reason));
+            }
             (None, _) => {}
         }
         if retried {
@@ -372,6 +385,48 @@ but current_password_wo is not set. Set it to the user's password now.",
             diags,
         )
     }
+}
+
+/// The warning that says why a planned update rotates, since the plan itself shows only `~ password = (sensitive
+/// value)`.
+fn reason_warning(prior: &Model, config: &Model, reason: Reason) -> Diagnostic {
+    let (why, attr) = match reason {
+        Reason::RotateAfterPassed => (
+            format!(
+                "rotate_after ({}) has passed since the last rotation ({}); it logs in with the password in state",
+                prior.rotate_after.known().map_or("unknown", String::as_str),
+                prior.rotated_at.known().map_or("unknown", String::as_str),
+            ),
+            "rotate_after",
+        ),
+        Reason::TriggersChanged => (
+            "triggers changed; it logs in with the password in state".to_owned(),
+            "triggers",
+        ),
+        Reason::CurrentPasswordChanged => (
+            "current_password changed (a re-seed); it logs in with the new current_password".to_owned(),
+            "current_password",
+        ),
+        Reason::WriteOnlyVersionChanged => (
+            "current_password_wo_version changed (a re-seed); it logs in with current_password_wo".to_owned(),
+            "current_password_wo_version",
+        ),
+        Reason::NoPasswordInState => (
+            "the state holds no password for this user (after an import, or a create that did not finish); it logs \
+in with the seed"
+                .to_owned(),
+            "password",
+        ),
+        Reason::RetryStoredPassword => (
+            "retry_stored_password_version changed".to_owned(),
+            "retry_stored_password_version",
+        ),
+    };
+    Diagnostic::warning(
+        format!("Rotation planned for user {}", quote(username_of(config))),
+        format!("This apply rotates the password because {why}."),
+    )
+    .at(attr)
 }
 
 /// The warning on a plan that uses the acknowledgement: what the one log-in it allows will do.

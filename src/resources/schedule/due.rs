@@ -80,8 +80,8 @@ pub fn planned_window_start(
 }
 
 /// Warnings about a schedule that does not do what it seems to: a fixed `rotate_after` that has passed while
-/// `rotation_period` is set. The fixed time wins (it is what state and plan show), it rotates once, and then no
-/// time-based rotation follows, however long the period.
+/// `rotation_period` is set. The fixed time wins (it is what state and plan show), it rotates once if it is later
+/// than the last rotation (nothing if earlier), and then no time-based rotation follows, however long the period.
 pub fn warnings(config: &Schedule<'_>, now: OffsetDateTime) -> Diagnostics {
     let mut diags = Diagnostics::new();
     if let (Attr::Known(fixed), Attr::Known(period)) = (config.rotate_after, config.rotation_period)
@@ -92,9 +92,10 @@ pub fn warnings(config: &Schedule<'_>, now: OffsetDateTime) -> Diagnostics {
             Diagnostic::warning(
                 "rotation_period is ignored while rotate_after is set",
                 format!(
-                    "rotate_after ({fixed}) has passed. A fixed rotate_after wins over rotation_period ({period}) and \
-rotates once, so no further rotation is scheduled. Remove rotate_after to rotate every rotation_period from the last \
-rotation, or set a later rotate_after."
+                    "rotate_after ({fixed}) has passed. A fixed rotate_after wins over rotation_period ({period}): it \
+rotates once if it is later than the last rotation (rotated_at), and nothing at all if it is earlier, and no further \
+rotation is scheduled either way. Remove rotate_after to rotate every rotation_period from the last rotation, or set a \
+later rotate_after."
                 ),
             )
             .at("rotation_period"),
