@@ -48,6 +48,8 @@ fn state_model() -> Model {
         max_password_age: Attr::Known("90d".to_owned()),
         password_age_deadline: Attr::Known("2026-02-24T10:00:00Z".to_owned()),
         retry_stored_password_version: Attr::Known(Number::from(1_i64)),
+        verify_new_password: Attr::Known(true),
+        verified_at: Attr::Known("2025-11-26T10:00:00Z".to_owned()),
     }
 }
 

@@ -177,7 +177,8 @@ pub struct Dropped;
 /// Pending faults, per path, in registration order.
 #[derive(Debug, Default)]
 pub struct FaultQueue {
-    by_path: HashMap<String, VecDeque<(Armed, u32)>>,
+    /// Per path: each fault, how many requests it still applies to, and how many it lets through first.
+    by_path: HashMap<String, VecDeque<(Armed, u32, u32)>>,
 }
 
 impl FaultQueue {
@@ -187,14 +188,18 @@ impl FaultQueue {
         self.by_path
             .entry(spec.path.clone())
             .or_default()
-            .push_back((armed, spec.count));
+            .push_back((armed, spec.count, spec.skip));
         Ok(self.pending())
     }
 
     /// Takes the fault for one request to `path`, if any is pending.
     pub fn take(&mut self, path: &str) -> Option<Armed> {
         let queue = self.by_path.get_mut(path)?;
-        let (armed, remaining) = queue.front_mut()?;
+        let (armed, remaining, skip) = queue.front_mut()?;
+        if *skip > 0 {
+            *skip -= 1;
+            return None;
+        }
         let fault = armed.clone();
         *remaining -= 1;
         if *remaining == 0 {
@@ -210,7 +215,7 @@ impl FaultQueue {
     pub fn pending(&self) -> u64 {
         self.by_path
             .values()
-            .flat_map(|q| q.iter().map(|(_, n)| u64::from(*n)))
+            .flat_map(|q| q.iter().map(|(_, n, _)| u64::from(*n)))
             .sum()
     }
 
@@ -328,6 +333,16 @@ mod tests {
                 ("x-echo", "QmFzaWMgWVRwaQ==")
             ]
         );
+    }
+
+    #[test]
+    fn skip_lets_that_many_requests_through_first() {
+        let mut q = FaultQueue::default();
+        q.push(&Fault::status("/p", 503, "").skip(1)).unwrap();
+        assert!(q.take("/p").is_none(), "the first request passes");
+        assert!(q.take("/p").is_some(), "the second draws the fault");
+        assert!(q.take("/p").is_none(), "count 1: then none");
+        assert_eq!(q.pending(), 0);
     }
 
     #[test]

@@ -80,7 +80,8 @@
 //! # Faults
 //! `{"path","count":1,"when":"before"|"after"|"late","delay_ms":0,"status","body":"",
 //! "content_type":"application/json","headers":{},"drop":false,"hold":false,"refuse":false,
-//! "on_success_only":false}`: the next `count` requests to `path` (any method) draw the fault; faults queue per
+//! "on_success_only":false,"skip":0}`: after letting `skip` requests through, the next `count` requests to `path` (any
+//! method) draw the fault; faults queue per
 //! path in registration order. `status`, `drop` and `refuse` are exclusive; with none of them, the fault is only
 //! a delay or a hold and the request is answered normally.
 //! - `before` (default): wait `delay_ms`, then answer the fault (or drop the connection) without processing: no

@@ -196,6 +196,14 @@ pub struct Fault {
     /// error answer through, so a malformed success never stands in for a refusal.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub on_success_only: bool,
+    /// Let this many requests to `path` through untouched before the fault applies (the second log-in of a
+    /// rotation is its verification, say).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skip: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 fn one() -> u32 {
@@ -217,6 +225,7 @@ impl Fault {
             hold: false,
             refuse: false,
             on_success_only: false,
+            skip: 0,
         }
     }
 
@@ -306,6 +315,12 @@ impl Fault {
     /// Replace the real answer only when it is a success (with [`Fault::after`] or [`Fault::late`]).
     pub fn on_success_only(mut self) -> Self {
         self.on_success_only = true;
+        self
+    }
+
+    /// Let the first `n` requests to the path through before the fault applies.
+    pub fn skip(mut self, n: u32) -> Self {
+        self.skip = n;
         self
     }
 }

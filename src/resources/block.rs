@@ -52,6 +52,9 @@ pub enum BlockKind {
     LoginUnknown,
     /// A reset was sent and its outcome is unknown: ThingSpace may hold a new password nobody knows.
     ResetUnknown,
+    /// The log-in that verifies a password ThingSpace had just issued was rejected: the issued password is stored
+    /// but unproven, and never sent again automatically.
+    NewPasswordRejected,
     /// A block read from a `blocked_reason` attribute or an older provider's private bytes, kind not recorded.
     Unknown,
 }
@@ -148,7 +151,10 @@ impl Block {
     /// Whether a log-in with the stored password may be made despite this block, with [`RETRY_ATTR`] configured as
     /// `configured`. A locked user waits for Verizon support whatever the password, so only a re-seed lifts that.
     pub fn retry_lifts(&self, configured: Option<&Number>) -> bool {
-        self.kind != BlockKind::UserLocked && retry_moved(configured, self.retry.as_ref())
+        !matches!(
+            self.kind,
+            BlockKind::UserLocked | BlockKind::NewPasswordRejected
+        ) && retry_moved(configured, self.retry.as_ref())
     }
 
     /// The text of the `blocked_reason` attribute: what happened, when, and the steps that lift the block, in the
@@ -188,6 +194,11 @@ unlock it."
             (BlockKind::ResetUnknown, _) => format!(
                 "A password reset at {when}, after a log-in{with}, may have taken effect without Terraform learning \
 the new password."
+            ),
+            (BlockKind::NewPasswordRejected, _) => format!(
+                "ThingSpace rejected the password it had just issued: the log-in that verifies it failed at {when} \
+(one failed log-in counts toward the lock-out after 5). The issued password is still stored in state as the only \
+candidate for the real password, and no further log-in is made with it automatically."
             ),
             (BlockKind::Unknown, _) => {
                 "An earlier log-in or reset may have failed in a way that makes the stored password unreliable."
@@ -234,6 +245,10 @@ Verizon support) and re-seed with it: {reseed}."
             (BlockKind::ResetUnknown, _) => format!(
                 "If it did not (ThingSpace was only briefly unavailable), {retry}. Otherwise obtain the user's \
 current password from ThingSpace (the portal, or Verizon support) and re-seed: {reseed}."
+            ),
+            (BlockKind::NewPasswordRejected, _) => format!(
+                "Ask Verizon support which password the user has (it may be the stored one), then re-seed with it: \
+{reseed}."
             ),
             (BlockKind::Unknown, _) => format!(
                 "If the password in state still works, {retry}; otherwise re-seed: {reseed}."
@@ -332,6 +347,7 @@ mod tests {
     fn every_block_message_is_cleanly_worded() {
         let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
         let kinds = [
+            BlockKind::NewPasswordRejected,
             BlockKind::LoginRejected,
             BlockKind::UserLocked,
             BlockKind::LoginUnknown,
@@ -360,6 +376,6 @@ mod tests {
                 }
             }
         }
-        assert_eq!(checked, 20);
+        assert_eq!(checked, 24);
     }
 }

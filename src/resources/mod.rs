@@ -12,3 +12,4 @@ pub mod schedule;
 pub mod served;
 pub mod username;
 pub mod users;
+pub mod verify;

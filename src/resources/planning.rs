@@ -41,6 +41,9 @@ pub fn plan_in_run<M: Plans>(
                 .push(if d.is_error() { refusal(d) } else { d });
         }
     }
+    if let Some(why) = M::why(prior, config, &p) {
+        p.diagnostics.push(why);
+    }
     M::claim(users, prior, config, prior_private, &mut p);
     p
 }

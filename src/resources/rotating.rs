@@ -150,6 +150,14 @@ pub trait Plans: Rotating {
     /// The debug log line of a plan.
     fn log_plan(p: &Plan<Self>, create: bool);
 
+    /// The warning that says why a planned change rotates, when it does: the plan itself shows only `(sensitive
+    /// value)`. Added by `planning.rs` for a plan within a Terraform run.
+    fn why(
+        prior: Option<&Self>,
+        config: &Self,
+        p: &Plan<Self>,
+    ) -> Option<crate::plugin::diagnostics::Diagnostic>;
+
     /// Plans a destroy: no API call, but the users are released in the process-wide view. The private bytes for its
     /// apply, and diagnostics that can refuse it.
     fn plan_destroy(prior: &Self, private: &[u8], users: &Users) -> (Vec<u8>, Diagnostics);

@@ -301,6 +301,7 @@ mod tests {
             BlockKind::UserLocked,
             BlockKind::LoginUnknown,
             BlockKind::ResetUnknown,
+            BlockKind::NewPasswordRejected,
             BlockKind::Unknown,
         ] {
             for with in [LoginWith::Stored, LoginWith::Seed] {
@@ -310,7 +311,9 @@ mod tests {
                 let retry = match kind {
                     BlockKind::LoginUnknown | BlockKind::ResetUnknown => with == LoginWith::Stored,
                     BlockKind::Unknown => true,
-                    BlockKind::LoginRejected | BlockKind::UserLocked => false,
+                    BlockKind::LoginRejected
+                    | BlockKind::UserLocked
+                    | BlockKind::NewPasswordRejected => false,
                 };
                 assert_eq!(r.contains(RETRY_ATTR), retry, "{kind:?} {with:?}: {r}");
             }

@@ -15,7 +15,7 @@ use super::endpoints::{Call, Endpoints};
 use super::error::Error;
 use super::network::Route;
 use super::policy::Policy;
-use super::rotate_error::{RotateError, login_error, reset_error, token_error};
+use super::rotate_error::{Effect, RotateError, login_error, reset_error, token_error};
 use super::token::Tokens;
 use super::transport::Transport;
 use crate::shutdown::Shutdown;
@@ -24,14 +24,30 @@ use crate::shutdown::Shutdown;
 pub struct Rotation {
     /// The password ThingSpace generated; it is already in effect.
     pub new_password: SecretString,
+    /// What a log-in with the new password proved, when one was asked for.
+    pub verification: Verification,
     /// Problems after the reset (a failed, slow or cancelled log-out). Show them as warnings: the rotation succeeded.
     pub warnings: Vec<String>,
+}
+
+/// What one log-in with a password ThingSpace has just issued proved (the AWS Secrets Manager `testSecret` step).
+#[derive(Debug)]
+pub enum Verification {
+    /// None was asked for.
+    Skipped,
+    /// The log-in succeeded: the password works. Its session was ended (or ends by itself).
+    Verified,
+    /// ThingSpace refused the log-in: a counted failed log-in with that password, or a locked user.
+    Rejected(RotateError),
+    /// The outcome is unknown (5xx, timeout, a stop) or the log-in was not processed: the password is unproven.
+    Unknown(RotateError),
 }
 
 impl fmt::Debug for Rotation {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Rotation")
             .field("new_password", &"[redacted]")
+            .field("verification", &self.verification)
             .field("warnings", &self.warnings)
             .finish()
     }
@@ -117,7 +133,54 @@ impl Client {
         }
     }
 
-    /// Rotates `username`'s password: log in with `current`, reset, log out.
+    /// Logs in once as `username` with `password`, a password ThingSpace has just issued, and logs out: whether it
+    /// works. One log-in at most, never retried once it may have been processed (the same rule as every log-in), so a
+    /// verification costs at most one failed log-in, on a password nobody else has yet. Problems with the log-out
+    /// come back as warnings.
+    pub async fn verify(
+        &self,
+        username: &str,
+        password: &SecretString,
+    ) -> (Verification, Vec<String>) {
+        let api = &self.inner.api;
+        let route = self.transport().route();
+        let session = match api.login(username, password).await {
+            Ok(session) => session,
+            Err(f) => {
+                let e = login_error(username, f, route);
+                return match e.effect() {
+                    Effect::LoginRejected | Effect::UserLocked => {
+                        (Verification::Rejected(e), Vec::new())
+                    }
+                    _ => (Verification::Unknown(e), Vec::new()),
+                };
+            }
+        };
+        let mut warnings = Vec::new();
+        if !self.transport().is_stopped()
+            && let Err(f) = api.logout(username, &session, password, password).await
+        {
+            warnings.push(format!(
+                "The new password for user {username:?} was verified by a log-in, but the log-out after it failed: {}. \
+                 The session ends by itself after 20 idle minutes.",
+                f.error
+            ));
+        }
+        (Verification::Verified, warnings)
+    }
+
+    /// Rotates `username`'s password: log in with `current`, reset, log out; no verification (see
+    /// [`Client::rotate_and_verify`]).
+    pub async fn rotate(
+        &self,
+        username: &str,
+        current: &SecretString,
+    ) -> Result<Rotation, RotateError> {
+        self.rotate_and_verify(username, current, false).await
+    }
+
+    /// Rotates `username`'s password: log in with `current`, reset, log out; then, with `verify`, log in once with
+    /// the new password and log out ([`Client::verify`]).
     ///
     /// Returns as soon as ThingSpace handed out the new password; whatever fails after that (the log-out, a cancel)
     /// becomes a warning in the [`Rotation`]. A failure says through [`RotateError::effect`] what it did at
@@ -126,10 +189,11 @@ impl Client {
     ///
     /// The stop signal cancels waits and keeps the next log-in or reset from being sent; one already sent is read to
     /// its end (within `request_timeout`), holding a [`Shutdown::critical`] guard meanwhile.
-    pub async fn rotate(
+    pub async fn rotate_and_verify(
         &self,
         username: &str,
         current: &SecretString,
+        verify: bool,
     ) -> Result<Rotation, RotateError> {
         let user = username;
         debug!(
@@ -172,14 +236,29 @@ impl Client {
                 )),
             }
         }
+        let verification = if !verify {
+            Verification::Skipped
+        } else if self.transport().is_stopped() {
+            // Asked to stop: the verification log-in is not sent, and the next plan offers it again.
+            Verification::Unknown(RotateError::Cancelled {
+                username: user.to_owned(),
+                step: Call::Login,
+            })
+        } else {
+            let (v, more) = self.verify(user, &new_password).await;
+            warnings.extend(more);
+            v
+        };
         debug!(
             username = user,
             step = "rotate",
             warnings = warnings.len(),
+            verified = matches!(verification, Verification::Verified),
             "password rotation finished"
         );
         Ok(Rotation {
             new_password,
+            verification,
             warnings,
         })
     }
@@ -212,6 +291,7 @@ mod tests {
         assert!(!format!("{client:?}").contains("app-secret-value"));
         let rotation = Rotation {
             new_password: SecretString::from("NewPass123"),
+            verification: Verification::Verified,
             warnings: vec!["w".into()],
         };
         assert!(!format!("{rotation:?}").contains("NewPass123"));

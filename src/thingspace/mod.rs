@@ -56,7 +56,7 @@ mod testing;
 mod tests;
 
 pub use answer::{parse_answer, parse_error_body};
-pub use client::{Client, Rotation};
+pub use client::{Client, Rotation, Verification};
 pub use config::{BaseUrlError, ClientConfig, validate_base_url};
 pub use endpoints::Call;
 pub use error::{ApiError, Error, ErrorShape};

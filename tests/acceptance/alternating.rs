@@ -39,13 +39,14 @@ fn seeds(blue: &str, green: &str) -> String {
     )
 }
 
-/// Writes `main.tf`: the resource with `body`, and `extra` after it.
+/// Writes `main.tf`: the resource with `body`, and `extra` after it. Without the verification log-ins: this file pins
+/// the resets and their fault rules by position (verification.rs covers the verification).
 fn write(ws: &Workspace, body: &str, extra: &str) {
     ws.write(
         "main.tf",
         &format!(
             "{REQUIRED_PROVIDERS}\nprovider \"thingspace\" {{\n  request_timeout = \"{TIMEOUT}\"\n}}\n\nresource \
-\"thingspace_alternating_password_rotation\" \"api\" {{\n  usernames = [\"{BLUE}\", \"{GREEN}\"]\n{body}\n}}\n{extra}"
+\"thingspace_alternating_password_rotation\" \"api\" {{\n  usernames = [\"{BLUE}\", \"{GREEN}\"]\n  verify_new_password = false\n{body}\n}}\n{extra}"
         ),
     );
 }
@@ -645,7 +646,7 @@ fn write_only(ws: &Workspace, version: u32, extra: &str) {
             "{REQUIRED_PROVIDERS}\nprovider \"thingspace\" {{\n  request_timeout = \"{TIMEOUT}\"\n}}\n\nvariable \
 \"seeds\" {{\n  type      = map(string)\n  sensitive = true\n  ephemeral = true\n}}\n\nresource \
 \"thingspace_alternating_password_rotation\" \"api\" {{\n  usernames                    = [\"{BLUE}\", \"{GREEN}\"]\n  \
-current_passwords_wo         = var.seeds\n  current_passwords_wo_version = {version}\n{extra}}}\n"
+current_passwords_wo         = var.seeds\n  current_passwords_wo_version = {version}\n  verify_new_password          = false\n{extra}}}\n"
         ),
     );
 }

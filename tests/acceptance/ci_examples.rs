@@ -593,11 +593,20 @@ fn assert_one_rotation(emu: &Emulator, during: &str) {
         .into_iter()
         .map(|r| (r.path, r.status))
         .collect();
-    let want: Vec<(String, Option<u16>)> =
-        [TOKEN_PATH, TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
-            .iter()
-            .map(|p| ((*p).to_owned(), Some(200)))
-            .collect();
+    // The plan's connection check, the apply's rotation, and its verification (a log-in and a log-out with the new
+    // password).
+    let want: Vec<(String, Option<u16>)> = [
+        TOKEN_PATH,
+        TOKEN_PATH,
+        LOGIN_PATH,
+        RESET_PATH,
+        LOGOUT_PATH,
+        LOGIN_PATH,
+        LOGOUT_PATH,
+    ]
+    .iter()
+    .map(|p| ((*p).to_owned(), Some(200)))
+    .collect();
     assert_eq!(calls, want, "one rotation during {during}");
 }
 

@@ -56,10 +56,19 @@ fn assert_one_rotation_recorded(emu: &Emulator, username: &str) {
         .into_iter()
         .map(|r| (r.path, r.status))
         .collect();
-    let want: Vec<(String, Option<u16>)> = [TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
-        .iter()
-        .map(|p| ((*p).to_owned(), Some(200)))
-        .collect();
+    // The rotation, then its verification (verify_new_password, on by default): a log-in and a log-out with the
+    // new password.
+    let want: Vec<(String, Option<u16>)> = [
+        TOKEN_PATH,
+        LOGIN_PATH,
+        RESET_PATH,
+        LOGOUT_PATH,
+        LOGIN_PATH,
+        LOGOUT_PATH,
+    ]
+    .iter()
+    .map(|p| ((*p).to_owned(), Some(200)))
+    .collect();
     assert_eq!(calls, want, "one rotation for {username}");
 }
 
@@ -395,7 +404,15 @@ fn pattern_rotate_every_90_days_applies() {
     let calls: Vec<&str> = emu.requests().iter().map(|r| leak(&r.path)).collect();
     assert_eq!(
         calls,
-        [TOKEN_PATH, TOKEN_PATH, LOGIN_PATH, RESET_PATH, LOGOUT_PATH]
+        [
+            TOKEN_PATH,
+            TOKEN_PATH,
+            LOGIN_PATH,
+            RESET_PATH,
+            LOGOUT_PATH,
+            LOGIN_PATH,
+            LOGOUT_PATH
+        ]
     );
     let addr = "thingspace_password_rotation.billing";
     // 83 days between rotations, so a daily run keeps every password under the 90-day maximum.

@@ -48,3 +48,4 @@ mod secrets;
 mod static_binary;
 mod supply_chain;
 mod unattended;
+mod verification;

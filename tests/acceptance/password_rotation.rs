@@ -91,6 +91,13 @@ fn create_logs_in_resets_logs_out_and_stores_the_new_password() {
                 "/api/m2m/v1/session/logout".into(),
                 Some(200)
             ),
+            // The verification (verify_new_password, on by default): one log-in with the new password, one log-out.
+            ("POST".into(), "/api/m2m/v1/session/login".into(), Some(200)),
+            (
+                "POST".into(),
+                "/api/m2m/v1/session/logout".into(),
+                Some(200)
+            ),
         ]
     );
     assert!(

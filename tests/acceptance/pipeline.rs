@@ -205,14 +205,18 @@ fn automation_flags_parallelism_refresh_false_and_detailed_exitcode() {
         .filter(|r| r.path.contains("/session/"))
         .map(|r| (r.username.unwrap_or_default(), r.path))
         .collect();
-    assert_eq!(sessions.len(), 9, "{sessions:?}");
-    for chunk in sessions.chunks(3) {
+    // Per user: log-in, reset, log-out, then the verification's log-in and log-out.
+    assert_eq!(sessions.len(), 15, "{sessions:?}");
+    for chunk in sessions.chunks(5) {
         assert!(
             chunk.iter().all(|(u, _)| *u == chunk[0].0),
             "interleaved: {sessions:?}"
         );
         assert!(
-            chunk[0].1.ends_with("/login") && chunk[2].1.ends_with("/logout"),
+            chunk[0].1.ends_with("/login")
+                && chunk[2].1.ends_with("/logout")
+                && chunk[3].1.ends_with("/login")
+                && chunk[4].1.ends_with("/logout"),
             "{sessions:?}"
         );
     }

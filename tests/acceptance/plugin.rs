@@ -97,6 +97,8 @@ fn providers_schema_json_shows_every_attribute_with_its_flags() {
         ("next_window_start", "string".into(), &["computed"]),
         ("max_password_age", "string".into(), &["optional"]),
         ("password_age_deadline", "string".into(), &["computed"]),
+        ("verify_new_password", "bool".into(), &["optional"]),
+        ("verified_at", "string".into(), &["computed"]),
         (
             "retry_stored_password_version",
             "number".into(),

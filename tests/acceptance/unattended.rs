@@ -212,7 +212,10 @@ fn the_acknowledgement_recovers_a_login_answered_503_after_it_was_processed() {
     assert_eq!(user.failed_logins, 0, "the recovery cost no failed log-in");
     assert_eq!(user.resets, 2);
     let logins = on_path(&emu.requests(), LOGIN_PATH).len();
-    assert_eq!(logins, 1, "one log-in, with the stored password");
+    assert_eq!(
+        logins, 2,
+        "one log-in with the stored password, and the one that verifies the new password"
+    );
     let r = ws.resource(ADDR);
     assert!(r["blocked_reason"].is_null(), "{r}");
     assert_eq!(str_of(&r, "password"), user.password);

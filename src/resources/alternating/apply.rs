@@ -25,7 +25,8 @@ use crate::resources::applying::known_or_null;
 use crate::resources::block::{Block, LoginWith, Noted, block_kind, blocked_error};
 use crate::resources::rotating::{Applies, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
-use crate::thingspace::{Client, RotateError};
+use crate::resources::verify::{self, Verified};
+use crate::thingspace::{Client, RotateError, Verification};
 use crate::timefmt::format_rfc3339;
 
 pub use crate::resources::applying::ApplyContext;
@@ -47,21 +48,42 @@ struct Run {
     /// New passwords, in the order the users were reset.
     rotated: Vec<(String, Secret)>,
     warnings: Diagnostics,
-    /// The reset that failed, if one did, with what it may have done.
+    /// The reset that failed, if one did, with what it may have done; or the verification ThingSpace refused (see
+    /// `rejected`).
     failure: Option<(String, RotateError)>,
+    /// Users whose new password a log-in proved.
+    verified: Vec<String>,
+    /// Users whose verification gave no usable answer: the next plan offers it again.
+    unverified: Vec<String>,
+    /// The user whose new password ThingSpace refused at its verification (then also `failure`), with the block
+    /// and the error to record.
+    rejected: Option<(String, Block, Diagnostic)>,
 }
 
-/// Resets each user in turn, logging in with the given password; stops at the first failure, since a second user's
-/// reset is pointless once the first may have locked or changed something the user must look at.
-async fn run(client: &Client, steps: Vec<(String, Secret)>) -> Run {
+/// Resets each user in turn, logging in with the given password, and (with `verify`) proves each new password by a
+/// log-in; stops at the first failure or refused verification, since a second user's reset is pointless once the
+/// first may have locked or changed something the user must look at.
+async fn run(
+    client: &Client,
+    steps: Vec<(String, Secret)>,
+    verify: bool,
+    config: &Model,
+    now: fn() -> OffsetDateTime,
+) -> Run {
     let mut out = Run {
         rotated: Vec::new(),
         warnings: Diagnostics::new(),
         failure: None,
+        verified: Vec::new(),
+        unverified: Vec::new(),
+        rejected: None,
     };
     for (user, login) in steps {
         tracing::debug!(username = %user, "alternating: resetting");
-        match client.rotate(&user, login.secret()).await {
+        match client
+            .rotate_and_verify(&user, login.secret(), verify)
+            .await
+        {
             Ok(rotation) => {
                 for w in rotation.warnings {
                     out.warnings.push(Diagnostic::warning(
@@ -73,7 +95,10 @@ async fn run(client: &Client, steps: Vec<(String, Secret)>) -> Run {
                     ));
                 }
                 out.rotated
-                    .push((user, Secret::from(rotation.new_password)));
+                    .push((user.clone(), Secret::from(rotation.new_password)));
+                if note_verification(&mut out, user, rotation.verification, config, now) {
+                    break;
+                }
             }
             Err(e) => {
                 out.failure = Some((user, e));
@@ -82,6 +107,79 @@ async fn run(client: &Client, steps: Vec<(String, Secret)>) -> Run {
         }
     }
     out
+}
+
+/// Adds what `verification` of `user`'s new password proved to `out`; true when ThingSpace refused it (the run
+/// stops there).
+fn note_verification(
+    out: &mut Run,
+    user: String,
+    verification: Verification,
+    config: &Model,
+    now: fn() -> OffsetDateTime,
+) -> bool {
+    let refused = matches!(verification, Verification::Rejected(_));
+    let error = match &verification {
+        Verification::Rejected(e) => Some(e.clone()),
+        _ => None,
+    };
+    match verify::record(
+        &user,
+        verification,
+        now(),
+        config.retry().cloned(),
+        &remedy(&user),
+    ) {
+        Verified::At(_) => out.verified.push(user),
+        Verified::Unproven { pending, warning } => {
+            if pending {
+                out.unverified.push(user);
+            }
+            if let Some(w) = warning {
+                out.warnings.push(w);
+            }
+        }
+        Verified::Refused { block, error: diag } => {
+            if let Some(e) = error {
+                out.failure = Some((user.clone(), e));
+            }
+            out.rejected = Some((user, block, diag));
+        }
+    }
+    refused
+}
+
+/// `verified_at` after an apply: now when the active user's password was proven in it, the prior value when the
+/// active user is the one it already was and nothing new was proven, else null.
+fn verified_at(
+    state: &Model,
+    prior: Option<&Model>,
+    verified: &[String],
+    rotated: &[(String, Secret)],
+    at: OffsetDateTime,
+) -> Attr<String> {
+    let active = state.active_username.known();
+    if active.is_some_and(|a| verified.contains(a)) {
+        return Attr::Known(format_rfc3339(at));
+    }
+    let rotated_active = active.is_some_and(|a| rotated.iter().any(|(u, _)| u == a));
+    match prior {
+        Some(p) if !rotated_active && p.active_username.known() == active => {
+            known_or_null(p.verified_at.clone())
+        }
+        _ => Attr::Null,
+    }
+}
+
+/// After a refused verification of `user`'s new password: the other user becomes (or stays) the active one when
+/// its password is known, so consumers keep a pair that works; the refused password stays stored, as the standby.
+fn demote(state: &mut Model, user: &str) {
+    if state.active_username.known().is_some_and(|a| a == user) && state.standby_password.is_known()
+    {
+        std::mem::swap(&mut state.active_username, &mut state.standby_username);
+        std::mem::swap(&mut state.active_password, &mut state.standby_password);
+        std::mem::swap(&mut state.rotated_at, &mut state.standby_rotated_at);
+    }
 }
 
 /// Sets the roles in `state` after resets: the user reset last is active; the other keeps `others`' password.
@@ -287,7 +385,8 @@ impl Applies for Model {
             .collect();
         let with: BTreeMap<String, LoginWith> =
             steps.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
-        let out = run(client, steps.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
+        let steps = steps.into_iter().map(|(u, p, _)| (u, p)).collect();
+        let out = run(client, steps, config.verifies(), config, now).await;
         for (user, _) in &out.rotated {
             ctx.users.settle(user, private.claims.get(user).copied());
         }
@@ -298,13 +397,20 @@ impl Applies for Model {
             set_roles(&mut state, &names, &out.rotated, &handoffs, &names[1]);
             finish_rotated(&mut state, config, None, &out.rotated, at, &mut diagnostics);
             state.blocked_reason = Attr::Null;
+            state.verified_at = verified_at(&state, None, &out.verified, &out.rotated, at);
             return Applied {
                 new_state: Some(state),
-                private: Vec::new(),
+                private: Private::settled(Vec::new(), None)
+                    .verifying(out.unverified)
+                    .to_bytes(),
                 diagnostics,
             };
         };
-        let kind = block_kind(&e);
+        let rejected = out.rejected.filter(|(u, _, _)| *u == failed);
+        let kind = match &rejected {
+            Some((_, b, _)) => Some(b.kind),
+            None => block_kind(&e),
+        };
         if kind.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
             // Nothing happened at ThingSpace and Terraform held nothing for these users: nothing to keep.
             diagnostics.push(failure_diagnostic(&e, None));
@@ -312,16 +418,22 @@ impl Applies for Model {
         }
         let block = kind.map(|k| UserBlock {
             user: failed.clone(),
-            block: Block::new(
-                k,
-                at,
-                with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-                config.retry().cloned(),
-            ),
+            block: match &rejected {
+                Some((_, b, _)) => b.clone(),
+                None => Block::new(
+                    k,
+                    at,
+                    with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+                    config.retry().cloned(),
+                ),
+            },
             seed: Some(config.seed(&failed)),
         });
-        diagnostics.push(failure_diagnostic(&e, block.as_ref()));
-        if !out.rotated.is_empty() {
+        match &rejected {
+            Some((_, _, error)) => diagnostics.push(error.clone()),
+            None => diagnostics.push(failure_diagnostic(&e, block.as_ref())),
+        }
+        if !out.rotated.is_empty() && rejected.is_none() {
             diagnostics.push(partial_error(&out.rotated, &failed, true));
         }
         if let Some(b) = &block {
@@ -357,9 +469,15 @@ impl Applies for Model {
         if !out.rotated.is_empty() {
             state.rotated_at = Attr::Known(format_rfc3339(at));
         }
+        if rejected.is_some() {
+            demote(&mut state, &failed);
+        }
+        state.verified_at = verified_at(&state, None, &out.verified, &out.rotated, at);
         Applied {
             new_state: Some(state),
-            private: Private::settled(blocks, None).to_bytes(),
+            private: Private::settled(blocks, None)
+                .verifying(out.unverified)
+                .to_bytes(),
             diagnostics,
         }
     }
@@ -429,10 +547,72 @@ impl Applies for Model {
             if state.id.is_unknown() {
                 state.id = prior.id.clone();
             }
+            if state.verified_at.is_unknown() {
+                state.verified_at = prior.verified_at.clone();
+            }
+            if private.verify.is_empty() || !config.verifies() {
+                return Applied {
+                    new_state: Some(state),
+                    private: Private::settled(kept, None).to_bytes(),
+                    diagnostics: Diagnostics::new(),
+                };
+            }
+            // The plan offered the verifications a rotation could not finish: one log-in per user, no reset.
+            let client = match ctx.client() {
+                Ok(c) => c,
+                Err(d) => return keep_prior(d),
+            };
+            let mut out = Run {
+                rotated: Vec::new(),
+                warnings: Diagnostics::new(),
+                failure: None,
+                verified: Vec::new(),
+                unverified: Vec::new(),
+                rejected: None,
+            };
+            let mut blocks = kept;
+            for user in &private.verify {
+                let Some(password) = prior.password_of(user) else {
+                    continue;
+                };
+                let (verification, warnings) = client.verify(user, password.secret()).await;
+                for w in warnings {
+                    out.warnings.push(Diagnostic::warning(
+                        "Password verified; the log-out had a problem",
+                        w,
+                    ));
+                }
+                if note_verification(&mut out, user.clone(), verification, config, now) {
+                    if let Some((user, block, error)) = out.rejected.take() {
+                        let b = UserBlock {
+                            user: user.clone(),
+                            block,
+                            seed: Some(config.seed(&user)),
+                        };
+                        record(ctx, config, &b);
+                        blocks.retain(|k| k.user != user);
+                        blocks.push(b);
+                        out.warnings.push(error);
+                        demote(&mut state, &user);
+                    }
+                    break;
+                }
+            }
+            let at = now();
+            if state
+                .active_username
+                .known()
+                .is_some_and(|a| out.verified.contains(a))
+            {
+                state.verified_at = Attr::Known(format_rfc3339(at));
+            }
+            state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
             return Applied {
                 new_state: Some(state),
-                private: Private::settled(kept, None).to_bytes(),
-                diagnostics: Diagnostics::new(),
+                private: Private::settled(blocks, None)
+                    .verifying(out.unverified)
+                    .to_bytes(),
+                diagnostics: out.warnings,
             };
         };
         let Some(names) = names else {
@@ -487,7 +667,8 @@ impl Applies for Model {
             .unwrap_or_else(|| names[1].clone());
         let with: BTreeMap<String, LoginWith> =
             logins.iter().map(|(u, _, w)| (u.clone(), *w)).collect();
-        let out = run(client, logins.into_iter().map(|(u, p, _)| (u, p)).collect()).await;
+        let logins = logins.into_iter().map(|(u, p, _)| (u, p)).collect();
+        let out = run(client, logins, config.verifies(), config, now).await;
         let mut diagnostics = out.warnings;
         let at = now();
         let rotated_users: Vec<String> = out.rotated.iter().map(|(u, _)| u.clone()).collect();
@@ -511,13 +692,20 @@ impl Applies for Model {
                 at,
                 &mut diagnostics,
             );
+            state.verified_at = verified_at(&state, Some(prior), &out.verified, &out.rotated, at);
             return Applied {
                 new_state: Some(state),
-                private: Private::settled(still, None).to_bytes(),
+                private: Private::settled(still, None)
+                    .verifying(out.unverified)
+                    .to_bytes(),
                 diagnostics,
             };
         };
-        let kind = block_kind(&e);
+        let rejected = out.rejected.filter(|(u, _, _)| *u == failed);
+        let kind = match &rejected {
+            Some((_, b, _)) => Some(b.kind),
+            None => block_kind(&e),
+        };
         if kind.is_none() && out.rotated.is_empty() {
             // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
             diagnostics.push(failure_diagnostic(&e, None));
@@ -529,16 +717,22 @@ impl Applies for Model {
             .flatten();
         let block = kind.map(|k| UserBlock {
             user: failed.clone(),
-            block: Block::new(
-                k,
-                at,
-                with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-                config.retry().cloned(),
-            )
-            .retrying(retried.as_ref().map(|b| &b.block)),
+            block: match &rejected {
+                Some((_, b, _)) => b.clone(),
+                None => Block::new(
+                    k,
+                    at,
+                    with.get(&failed).copied().unwrap_or(LoginWith::Seed),
+                    config.retry().cloned(),
+                )
+                .retrying(retried.as_ref().map(|b| &b.block)),
+            },
             seed: Some(config.seed(&failed)),
         });
-        diagnostics.push(failure_diagnostic(&e, block.as_ref()));
+        match &rejected {
+            Some((_, _, error)) => diagnostics.push(error.clone()),
+            None => diagnostics.push(failure_diagnostic(&e, block.as_ref())),
+        }
         if let Some(b) = &block {
             record(ctx, config, b);
         }
@@ -569,8 +763,13 @@ impl Applies for Model {
         state.retry_stored_password_version = config.retry_stored_password_version.clone();
         state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
         if !out.rotated.is_empty() {
-            diagnostics.push(partial_error(&out.rotated, &failed, false));
+            if rejected.is_none() {
+                diagnostics.push(partial_error(&out.rotated, &failed, false));
+            }
             set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
+            if rejected.is_some() {
+                demote(&mut state, &failed);
+            }
             let stamp = format_rfc3339(at);
             let times = set_times(Some(prior), &out.rotated, &stamp);
             state.rotated_at = Attr::Known(stamp);
@@ -583,9 +782,12 @@ impl Applies for Model {
                 .map(known_or_null)
                 .unwrap_or(Attr::Null);
         }
+        state.verified_at = verified_at(&state, Some(prior), &out.verified, &out.rotated, at);
         Applied {
             new_state: Some(state),
-            private: Private::settled(blocks, None).to_bytes(),
+            private: Private::settled(blocks, None)
+                .verifying(out.unverified)
+                .to_bytes(),
             diagnostics,
         }
     }

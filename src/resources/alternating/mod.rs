@@ -30,6 +30,7 @@ use crate::resources::schedule::{self, Schedule};
 use crate::resources::served::Served;
 use crate::resources::username::{username_error, username_problem};
 use crate::resources::users::Users;
+use crate::resources::verify::verification_attributes;
 use private::Private;
 
 /// `thingspace_alternating_password_rotation` as the plugin serves it (see [`Served`]). Its instances share the
@@ -182,6 +183,7 @@ new `current_passwords_wo_version`).",
                 ),
             ]
             .into_iter()
+            .chain(verification_attributes("active_password"))
             .chain(schedule::schema_attributes(2))
             .collect(),
         }
@@ -293,7 +295,9 @@ password by the user name it belongs to.",
         Self::observe(users, prior, &private);
         (
             prior.without_write_only(),
-            Private::settled(private.blocks, Some(now.unix_timestamp())).to_bytes(),
+            Private::settled(private.blocks, Some(now.unix_timestamp()))
+                .verifying(private.verify)
+                .to_bytes(),
         )
     }
 

@@ -44,6 +44,8 @@ pub struct Model {
     pub max_password_age: Attr<String>,
     pub password_age_deadline: Attr<String>,
     pub retry_stored_password_version: Attr<Number>,
+    pub verify_new_password: Attr<bool>,
+    pub verified_at: Attr<String>,
 }
 
 /// A known, non-empty password from one of the seed maps.
@@ -128,6 +130,11 @@ impl Model {
     }
 
     /// `retry_stored_password_version` when known (see [`crate::resources::block::Block::retry_lifts`]).
+    /// Whether each new password is proven by a log-in (`verify_new_password`, true unless set to false).
+    pub fn verifies(&self) -> bool {
+        !matches!(self.verify_new_password, Attr::Known(false))
+    }
+
     pub fn retry(&self) -> Option<&Number> {
         self.retry_stored_password_version.known()
     }

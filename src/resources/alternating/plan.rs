@@ -22,6 +22,7 @@ use crate::resources::planning::{missing_seed, refusal};
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
+use crate::resources::verify::verification_planned;
 
 /// The planned state and the private data that go with it.
 pub type Plan = crate::resources::rotating::Plan<Model>;
@@ -60,6 +61,12 @@ pub(super) fn from_config(config: &Model) -> Model {
         max_password_age: config.max_password_age.clone(),
         password_age_deadline: Attr::Unknown,
         retry_stored_password_version: config.retry_stored_password_version.clone(),
+        verify_new_password: config.verify_new_password.clone(),
+        verified_at: if config.verifies() {
+            Attr::Unknown
+        } else {
+            Attr::Null
+        },
     }
 }
 
@@ -211,6 +218,7 @@ impl Plans for Model {
             }
         };
         let mut blocked = None;
+        let mut verify_now: Vec<String> = Vec::new();
         let rotation = match decision {
             Resets::None => {
                 planned.active_username = prior.active_username.clone();
@@ -220,6 +228,20 @@ impl Plans for Model {
                 planned.rotated_at = prior.rotated_at.clone();
                 planned.standby_rotated_at = prior.standby_rotated_at.clone();
                 planned.blocked_reason = prior.blocked_reason.clone();
+                planned.verified_at = prior.verified_at.clone();
+                // Passwords whose verification gave no usable answer are verified now (a log-in each, no reset).
+                if config.verifies() {
+                    verify_now = prior_private
+                        .verify
+                        .iter()
+                        .filter(|u| !blocks.contains_key(*u))
+                        .cloned()
+                        .collect();
+                }
+                for user in &verify_now {
+                    planned.verified_at = Attr::Unknown;
+                    diagnostics.push(verification_planned(user));
+                }
                 (
                     planned.rotate_after,
                     planned.next_window_start,
@@ -295,7 +317,10 @@ impl Plans for Model {
         }
         Plan {
             planned,
-            private: private(rotation),
+            private: Private {
+                verify: verify_now,
+                ..private(rotation)
+            },
             diagnostics,
             blocked,
         }
@@ -370,6 +395,34 @@ impl Plans for Model {
                 Err(c) => p.diagnostics.push(c.diagnostic(&user).at("usernames")),
             }
         }
+    }
+
+    fn why(prior: Option<&Model>, _config: &Model, p: &Plan) -> Option<Diagnostic> {
+        let (Some(_), None, Some(Planned::Steps(steps))) = (prior, &p.blocked, &p.private.rotation)
+        else {
+            return None;
+        };
+        let resets: Vec<String> = steps
+            .iter()
+            .map(|s| {
+                format!(
+                    "{} (logging in with {})",
+                    quote(&s.user),
+                    match s.login {
+                        Login::Stored => "its password in state",
+                        Login::Seed => "its seed, a re-seed",
+                    }
+                )
+            })
+            .collect();
+        Some(Diagnostic::warning(
+            "Rotation planned",
+            format!(
+                "This apply resets {}: a rotation is due (rotate_after passed, triggers changed, or a re-seed). The \
+user reset last becomes the active one.",
+                resets.join(", then ")
+            ),
+        ))
     }
 
     fn log_plan(p: &Plan, create: bool) {

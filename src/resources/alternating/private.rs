@@ -117,6 +117,10 @@ pub struct Private {
     /// The claim nonce per user name (see `users::Users::claim`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub claims: BTreeMap<String, u64>,
+    /// In state: the users whose new password was issued but whose verification log-in gave no usable answer, so
+    /// the next plan offers it again. Plan to apply: verify these users' stored passwords (no reset).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub verify: Vec<String>,
 }
 
 impl PrivateState for Private {
@@ -146,6 +150,12 @@ impl PrivateState for Private {
 }
 
 impl Private {
+    /// The same bytes, noting the users whose stored password still awaits its verification.
+    pub fn verifying(mut self, pending: Vec<String>) -> Self {
+        self.verify = pending;
+        self
+    }
+
     /// The private bytes an apply or read leaves in state: only the blocks (and the refresh time for a read).
     pub fn settled(blocks: Vec<UserBlock>, observed_at: Option<i64>) -> Self {
         Private {
@@ -199,6 +209,7 @@ mod tests {
             logins: [("b".to_owned(), Secret::new("Q"))].into(),
             claims: [("a".to_owned(), 7)].into(),
             block: None,
+            verify: vec!["a".to_owned()],
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);
         for junk in [&b"x"[..], b"{}", br#"{"v":9}"#] {

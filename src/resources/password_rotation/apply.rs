@@ -22,7 +22,8 @@ use crate::resources::block::{
     Block, BlockKind, LoginWith, Noted, Remedy, block_kind, blocked_error,
 };
 use crate::resources::schedule::{self};
-use crate::thingspace::{RotateError, Rotation};
+use crate::resources::verify::{self, Verified};
+use crate::thingspace::{RotateError, Rotation, Verification};
 use crate::timefmt::format_rfc3339;
 
 pub use crate::resources::applying::ApplyContext;
@@ -89,14 +90,16 @@ fn unknown_username() -> Diagnostics {
         .into()
 }
 
-/// The state after a successful rotation: the new password, when, and the next `rotate_after`.
+/// The state after a successful rotation: the new password, when, the next `rotate_after`, and what its verification
+/// proved (a rejection blocks, on the seed configured now, with the issued password kept).
 fn rotated_state(
+    ctx: &ApplyContext<'_>,
     username: &str,
     rotation: Rotation,
     config: &Model,
     planned: Model,
     now: OffsetDateTime,
-) -> (Model, Diagnostics) {
+) -> Applied {
     let mut diags = Diagnostics::new();
     for w in rotation.warnings {
         diags.push(Diagnostic::warning(
@@ -121,7 +124,64 @@ fn rotated_state(
         current_password_wo: Attr::Null,
         ..planned
     };
-    (state, diags)
+    verified_state(
+        ctx,
+        username,
+        state,
+        rotation.verification,
+        config,
+        now,
+        diags,
+    )
+}
+
+/// `state` (holding the password just issued or awaiting its proof) with what `verification` proved.
+fn verified_state(
+    ctx: &ApplyContext<'_>,
+    username: &str,
+    mut state: Model,
+    verification: Verification,
+    config: &Model,
+    now: OffsetDateTime,
+    mut diagnostics: Diagnostics,
+) -> Applied {
+    let remedy = Remedy::single();
+    let private = match verify::record(
+        username,
+        verification,
+        now,
+        config.retry().cloned(),
+        &remedy,
+    ) {
+        Verified::At(at) => {
+            state.verified_at = at;
+            Private::default()
+        }
+        Verified::Unproven { pending, warning } => {
+            state.verified_at = Attr::Null;
+            if let Some(w) = warning {
+                diagnostics.push(w);
+            }
+            Private::default().verifying(pending)
+        }
+        Verified::Refused { block, error } => {
+            let seed = config.seed();
+            state.verified_at = Attr::Null;
+            state.blocked_reason = Attr::Known(block.reason(&remedy));
+            // The object records the seed that was configured, so only a different one lifts the block.
+            state.current_password = config.current_password.clone();
+            state.current_password_wo_version = config.current_password_wo_version.clone();
+            ctx.users
+                .record_failure(username, &seed, Noted::of(&block, &remedy));
+            diagnostics.push(error);
+            Private::settled(Some(block), None).blocked_on(Some(seed))
+        }
+    };
+    Applied {
+        new_state: Some(state),
+        private: private.to_bytes(),
+        diagnostics,
+    }
 }
 
 impl Applies for Model {
@@ -158,16 +218,13 @@ impl Applies for Model {
             Err(d) => return Applied::failed(d),
         };
         tracing::debug!(username = %username, handoff = handoff.is_some(), "creating: first rotation");
-        match client.rotate(&username, login.secret()).await {
+        match client
+            .rotate_and_verify(&username, login.secret(), config.verifies())
+            .await
+        {
             Ok(rotation) => {
                 ctx.users.settle(&username, private.claim);
-                let (state, diagnostics) =
-                    rotated_state(&username, rotation, config, planned, now());
-                Applied {
-                    new_state: Some(state),
-                    private: Vec::new(),
-                    diagnostics,
-                }
+                rotated_state(ctx, &username, rotation, config, planned, now())
             }
             Err(e) => {
                 let kind = block_kind(&e);
@@ -210,6 +267,7 @@ impl Applies for Model {
                             .as_ref()
                             .map_or(Attr::Null, |b| Attr::Known(b.reason(&Remedy::single()))),
                         current_password_wo: Attr::Null,
+                        verified_at: Attr::Null,
                         ..planned
                     }),
                     private: Private::settled(block, None)
@@ -288,9 +346,41 @@ impl Applies for Model {
             ) {
                 return keep_prior(d.into());
             }
+            // The plan offered the verification a rotation could not finish: one log-in with the stored password.
+            if private.verify
+                && prior_block.is_none()
+                && let (Some(password), Some(username)) =
+                    (prior.password.known(), prior.username.known())
+            {
+                let client = match ctx.client() {
+                    Ok(c) => c,
+                    Err(d) => return keep_prior(d),
+                };
+                let (verification, warnings) = client.verify(username, password.secret()).await;
+                let mut diagnostics = Diagnostics::new();
+                for w in warnings {
+                    diagnostics.push(Diagnostic::warning(
+                        "Password verified; the log-out had a problem",
+                        w,
+                    ));
+                }
+                return verified_state(
+                    ctx,
+                    username,
+                    state,
+                    verification,
+                    config,
+                    now(),
+                    diagnostics,
+                );
+            }
+            if state.verified_at.is_unknown() {
+                state.verified_at = prior.verified_at.clone();
+            }
             return Applied {
                 new_state: Some(state),
                 private: Private::settled(prior_block, None)
+                    .verifying(private.verify && config.verifies())
                     .blocked_on(Some(block_seed.clone()))
                     .to_bytes(),
                 diagnostics: Diagnostics::new(),
@@ -335,16 +425,11 @@ impl Applies for Model {
             Err(d) => return keep_prior(d),
         };
         tracing::debug!(username = %username, reason = reason.as_str(), "rotation due");
-        match client.rotate(&username, login.secret()).await {
-            Ok(rotation) => {
-                let (state, diagnostics) =
-                    rotated_state(&username, rotation, config, planned, now());
-                Applied {
-                    new_state: Some(state),
-                    private: Vec::new(),
-                    diagnostics,
-                }
-            }
+        match client
+            .rotate_and_verify(&username, login.secret(), config.verifies())
+            .await
+        {
+            Ok(rotation) => rotated_state(ctx, &username, rotation, config, planned, now()),
             Err(e) => {
                 let Some(kind) = block_kind(&e) else {
                     // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.

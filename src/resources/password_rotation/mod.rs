@@ -31,6 +31,7 @@ use crate::resources::schedule::{self, Schedule};
 use crate::resources::served::Served;
 use crate::resources::username::{username_error, username_problem};
 use crate::resources::users::Users;
+use crate::resources::verify::verification_attributes;
 use time::OffsetDateTime;
 
 /// `thingspace_password_rotation` as the plugin serves it (see [`Served`]).
@@ -151,6 +152,7 @@ after 5 failed log-ins), every plan warns, and a rotation that falls due is an e
                 ),
             ]
             .into_iter()
+            .chain(verification_attributes("password"))
             .chain(schedule::schema_attributes(1))
             .collect(),
         }
@@ -223,6 +225,7 @@ state. Upgrade Terraform to 1.11 or later, or use current_password instead.",
         (
             prior.without_write_only(),
             Private::settled(private.block, Some(now.unix_timestamp()))
+                .verifying(private.verify)
                 .blocked_on(Some(block_seed))
                 .to_bytes(),
         )

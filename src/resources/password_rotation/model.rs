@@ -37,6 +37,8 @@ pub struct Model {
     pub max_password_age: Attr<String>,
     pub password_age_deadline: Attr<String>,
     pub retry_stored_password_version: Attr<Number>,
+    pub verify_new_password: Attr<bool>,
+    pub verified_at: Attr<String>,
 }
 
 impl Model {
@@ -61,6 +63,11 @@ impl Model {
             .filter(|p| !p.is_empty())
             .or(self.current_password.known().filter(|p| !p.is_empty()))
             .cloned()
+    }
+
+    /// Whether each new password is proven by a log-in (`verify_new_password`, true unless set to false).
+    pub fn verifies(&self) -> bool {
+        !matches!(self.verify_new_password, Attr::Known(false))
     }
 
     /// `retry_stored_password_version` when known (see [`crate::resources::block::Block::retry_lifts`]).

@@ -20,6 +20,7 @@ use crate::resources::planning::{missing_seed, refusal};
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
+use crate::resources::verify::verification_planned;
 
 /// The planned state and the private data that go with it.
 pub type Plan = crate::resources::rotating::Plan<Model>;
@@ -55,6 +56,13 @@ pub(super) fn from_config(config: &Model) -> Model {
         max_password_age: config.max_password_age.clone(),
         password_age_deadline: Attr::Unknown,
         retry_stored_password_version: config.retry_stored_password_version.clone(),
+        verify_new_password: config.verify_new_password.clone(),
+        // A rotation that verifies learns this at apply; one that does not leaves it null.
+        verified_at: if config.verifies() {
+            Attr::Unknown
+        } else {
+            Attr::Null
+        },
     }
 }
 
@@ -111,16 +119,7 @@ impl Plans for Model {
         } else {
             Attr::Unknown
         };
-        if handoff.is_some() && block.is_none() && !retried {
-            diagnostics.push(
-                Diagnostic::warning(
-                    format!("Rotation planned for user {}", quote(username_of(config))),
-                    "This apply rotates the password because the object is replaced (-replace, replace_triggered_by or \
-a changed argument that forces replacement); it logs in with the password the replaced object holds.",
-                )
-                .at("password"),
-            );
-        }
+
         Plan {
             planned,
             private: Private {
@@ -204,10 +203,18 @@ a changed argument that forces replacement); it logs in with the password the re
             prior_private.block.clone()
         };
         let carried_seed = carried_block.is_some().then_some(block_seed);
+        let mut verify_now = false;
         let rotation = match due {
             Due::No => {
                 planned.password = prior.password.clone();
                 planned.rotated_at = prior.rotated_at.clone();
+                planned.verified_at = prior.verified_at.clone();
+                // A password whose verification gave no usable answer is verified now (a log-in, no reset).
+                if prior_private.verify && config.verifies() && block.is_none() {
+                    planned.verified_at = Attr::Unknown;
+                    verify_now = true;
+                    diagnostics.push(verification_planned(username_of(config)));
+                }
                 // Shown in state while blocked; an object blocked by provider 0.1 (private bytes only) gets it now.
                 planned.blocked_reason = match (&prior.blocked_reason, &block) {
                     (Attr::Known(r), _) => Attr::Known(r.clone()),
@@ -274,9 +281,6 @@ but current_password_wo is not set. Set it to the user's password now.",
                 );
             }
             (Some(reason), _) => diagnostics.push(blocked_warning(username_of(config), reason)),
-            (None, Some(PlannedRotation::Due(reason))) if !retried => {
-                diagnostics.push(reason_warning(prior, config, reason));
-            }
             (None, _) => {}
         }
         if retried {
@@ -296,6 +300,7 @@ but current_password_wo is not set. Set it to the user's password now.",
                     prior.password.known().cloned()
                 },
                 retry: retried,
+                verify: verify_now,
                 ..Private::default()
             },
             diagnostics,
@@ -361,6 +366,20 @@ but current_password_wo is not set. Set it to the user's password now.",
         }
     }
 
+    fn why(prior: Option<&Model>, config: &Model, p: &Plan) -> Option<Diagnostic> {
+        if p.blocked.is_some() || p.private.retry {
+            return None;
+        }
+        match (prior, p.private.rotation) {
+            (Some(prior), Some(PlannedRotation::Due(reason))) => {
+                Some(reason_warning(prior, config, reason))
+            }
+            // A create, or the create half of a replacement: Terraform's own plan says why ("will be created",
+            // "will be replaced, as requested"), and a replacement is a plain rotation, nothing to warn about.
+            _ => None,
+        }
+    }
+
     fn log_plan(p: &Plan, create: bool) {
         tracing::debug!(rotation = ?p.private.rotation, blocked = p.private.block.is_some(), create, "planned");
     }
@@ -390,13 +409,18 @@ but current_password_wo is not set. Set it to the user's password now.",
 /// The warning that says why a planned update rotates, since the plan itself shows only `~ password = (sensitive
 /// value)`.
 fn reason_warning(prior: &Model, config: &Model, reason: Reason) -> Diagnostic {
+    let last = prior.rotated_at.known().map_or("unknown", String::as_str);
     let (why, attr) = match reason {
         Reason::RotateAfterPassed => (
-            format!(
-                "rotate_after ({}) has passed since the last rotation ({}); it logs in with the password in state",
-                prior.rotate_after.known().map_or("unknown", String::as_str),
-                prior.rotated_at.known().map_or("unknown", String::as_str),
-            ),
+            match prior.rotate_after.known() {
+                Some(t) => format!(
+                    "rotate_after ({t}) has passed since the last rotation ({last}); it logs in with the password in \
+state"
+                ),
+                None => format!(
+                    "rotation_period has passed since the last rotation ({last}); it logs in with the password in state"
+                ),
+            },
             "rotate_after",
         ),
         Reason::TriggersChanged => (

@@ -46,6 +46,10 @@ pub struct Private {
     /// for this rotation's one log-in with the stored password (see [`Block::retry_lifts`]).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub retry: bool,
+    /// In state: the stored password was issued but its verification log-in gave no usable answer, so the next plan
+    /// offers the verification again. Plan to apply: verify the stored password (no reset).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub verify: bool,
 }
 
 /// How the apply must treat a planned rotation.
@@ -117,6 +121,12 @@ impl Private {
         }
     }
 
+    /// The same bytes, noting (`pending`) that the stored password still awaits its verification.
+    pub fn verifying(mut self, pending: bool) -> Self {
+        self.verify = pending;
+        self
+    }
+
     /// The same bytes with the seed the block applies to; nothing without a block.
     pub fn blocked_on(mut self, seed: Option<Seed>) -> Self {
         self.blocked_seed = if self.block.is_some() { seed } else { None };
@@ -168,6 +178,7 @@ mod tests {
             }),
             claim: Some(99),
             retry: true,
+            verify: true,
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);
         let decide = Private {
