@@ -15,9 +15,16 @@
 #
 # Usage: scripts/lint-ci.sh [DIR]   lint the files under DIR (laid out like the repository) instead of the repository;
 #                                  the tests plant mistakes in such a copy to prove each check catches them.
+#        scripts/lint-ci.sh --setup-only   install the venv and print its python3, lint nothing (the report test
+#                                  uses its jsonschema and junitparser).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/.." && pwd)
+setup_only=false
+if [[ ${1:-} == --setup-only ]]; then
+    setup_only=true
+    shift
+fi
 root=$(cd "${1:-$repo}" && pwd)
 venv=$repo/.venvs/ci-lint
 requirements=$repo/scripts/ci-lint-requirements.txt
@@ -32,6 +39,10 @@ want=$(sha256sum "$requirements" | cut -d' ' -f1)
 if [[ ! -f $stamp || $(cat "$stamp") != "$want" ]]; then
     "$venv/bin/python3" -m pip install --quiet --disable-pip-version-check -r "$requirements" >&2
     echo "$want" >"$stamp"
+fi
+if $setup_only; then
+    echo "$venv/bin/python3"
+    exit 0
 fi
 # The venv first on PATH: actionlint finds the pinned shellcheck there.
 export PATH=$venv/bin:$PATH

@@ -7,11 +7,15 @@
 //! - `blocked`: `blocked_reason` names it; no log-in is made for it until someone acts;
 //! - `overdue`: older than `max_password_age` and not rotating;
 //! - `held`: a rotation is due but `rotation_window` holds it;
+//! - `unverified`: the current password was not proven by a log-in (`verify_new_password` is on and `verified_at` is
+//!   null);
 //! - `ok`: nothing to do yet.
 //!
+//! Outputs: a line per user on standard error; with `--markdown`, a table (a CI job summary); with `--json`, a
+//! document of the versioned schema [`SCHEMA`] (`report --schema FILE` writes it); with `--junit`, JUnit XML with one
+//! test case per user, failed when the user is blocked, overdue or unverified, so every CI system shows it natively.
 //! The exit status is 1 when any user has a status listed in `--fail-on` (default `blocked,overdue`), 2 for a usage
-//! or input error, else 0. The summary goes to standard error: standard output is reserved for the plugin
-//! handshake, even here.
+//! or input error, else 0. Standard output is reserved for the plugin handshake, even here.
 
 use std::fmt;
 use std::io::{Read, Write};
@@ -28,15 +32,31 @@ use crate::resources::schedule::{Last, Schedule, age, time_attr};
 use crate::resources::{alternating, password_rotation};
 use crate::timefmt::{format_rfc3339, parse_rfc3339};
 
+/// The JSON Schema of `--json` documents; its `$id` names the version, which changes whenever a field's meaning does.
+pub const SCHEMA: &str = include_str!("report.schema.json");
+/// The `report_version` of the documents this code writes (the schema's version).
+pub const REPORT_VERSION: u64 = 1;
+
 /// One user's status.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     Ok,
     Due,
     Held,
+    Unverified,
     Overdue,
     Blocked,
 }
+
+/// Every status, in the order the summary lists them.
+const STATUSES: [Status; 6] = [
+    Status::Blocked,
+    Status::Overdue,
+    Status::Unverified,
+    Status::Held,
+    Status::Due,
+    Status::Ok,
+];
 
 impl Status {
     /// The status as the report writes it.
@@ -47,19 +67,17 @@ impl Status {
             Status::Held => "held",
             Status::Overdue => "overdue",
             Status::Blocked => "blocked",
+            Status::Unverified => "unverified",
         }
     }
 
     fn parse(s: &str) -> Option<Status> {
-        [
-            Status::Ok,
-            Status::Due,
-            Status::Held,
-            Status::Overdue,
-            Status::Blocked,
-        ]
-        .into_iter()
-        .find(|st| st.as_str() == s)
+        STATUSES.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Whether a JUnit test case for this status fails: the user needs someone's attention.
+    pub fn fails_audit(self) -> bool {
+        matches!(self, Status::Blocked | Status::Overdue | Status::Unverified)
     }
 }
 
@@ -82,6 +100,12 @@ pub struct Row {
     pub rotated_at: Option<String>,
     /// When it must be replaced by (`password_age_deadline`), if set.
     pub deadline: Option<String>,
+    /// `single` (thingspace_password_rotation) or `alternating` (one user of thingspace_alternating_password_rotation).
+    pub strategy: &'static str,
+    /// When the password was proven by a log-in (`verified_at`), if it was.
+    pub verified_at: Option<String>,
+    /// When the next `rotation_window` opens (`next_window_start`), if a window is set.
+    pub next_window: Option<String>,
 }
 
 /// What a `terraform show -json` document describes.
@@ -133,6 +157,8 @@ struct Object<'a> {
     values: &'a Value,
     /// A plan that rotates it (its password is unknown until apply).
     rotating: bool,
+    /// A plan that verifies its stored password (`verified_at` unknown, the password not).
+    verifying: bool,
 }
 
 fn objects<'a>(doc: &Document<'a>) -> Vec<Object<'a>> {
@@ -152,11 +178,13 @@ fn objects<'a>(doc: &Document<'a>) -> Vec<Object<'a>> {
                 let unknown = |name: &str| {
                     c.pointer(&format!("/change/after_unknown/{name}")) == Some(&Value::Bool(true))
                 };
+                let rotating = unknown("password") || unknown("active_password");
                 out.push(Object {
                     address: c.get("address").and_then(Value::as_str).unwrap_or_default(),
                     kind,
                     values: after,
-                    rotating: unknown("password") || unknown("active_password"),
+                    rotating,
+                    verifying: !rotating && unknown("verified_at"),
                 });
             }
         }
@@ -174,6 +202,7 @@ fn objects<'a>(doc: &Document<'a>) -> Vec<Object<'a>> {
                     kind,
                     values,
                     rotating: false,
+                    verifying: false,
                 });
             }
         }
@@ -194,21 +223,33 @@ fn time_of(a: &Attr<String>) -> Option<OffsetDateTime> {
     a.known().and_then(|s| time_attr("time", s).ok())
 }
 
-/// The status of one password: whether it rotates now, its block, its deadline, and whether the schedule holds it.
+/// Whether a password's proof is pending: planned in this apply, missing, or not asked for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Proof {
+    Verifying,
+    Missing,
+    Fine,
+}
+
+/// The status of one password: whether it rotates now, its block, its deadline, its proof, and whether the schedule
+/// holds it.
+#[allow(clippy::too_many_arguments)]
 fn judge(
     rotating: bool,
     blocked: Option<&str>,
     deadline: Option<OffsetDateTime>,
+    proof: Proof,
     schedule: &Schedule<'_>,
     last: &Last<'_>,
     now: OffsetDateTime,
     stand_in: bool,
 ) -> (Status, String) {
-    if rotating {
-        return (Status::Due, "this apply rotates it".to_owned());
-    }
+    // A plan that would rotate a blocked user is refused at apply: blocked, not due.
     if let Some(reason) = blocked {
         return (Status::Blocked, reason.to_owned());
+    }
+    if rotating {
+        return (Status::Due, "this apply rotates it".to_owned());
     }
     if let Some(d) = deadline.filter(|d| now >= *d) {
         return (
@@ -218,6 +259,23 @@ fn judge(
                 format_rfc3339(d)
             ),
         );
+    }
+    match proof {
+        Proof::Verifying => {
+            return (
+                Status::Due,
+                "this apply verifies its password with one log-in".to_owned(),
+            );
+        }
+        Proof::Missing => {
+            return (
+                Status::Unverified,
+                "no log-in has proven the current password (verified_at is null): a verification that got no usable \
+answer is offered again by the next plan; a password set before verification existed is proven at its next rotation"
+                    .to_owned(),
+            );
+        }
+        Proof::Fine => {}
     }
     if stand_in {
         return (
@@ -243,24 +301,35 @@ fn judge(
     }
 }
 
+/// The time a document is judged as of: `now` if given, else the plan's `timestamp`, else the clock.
+fn judged_at(doc: &Value, now: Option<OffsetDateTime>) -> OffsetDateTime {
+    now.or_else(|| {
+        doc.get("timestamp")
+            .and_then(Value::as_str)
+            .and_then(|t| parse_rfc3339(t).ok())
+    })
+    .unwrap_or_else(OffsetDateTime::now_utc)
+}
+
 /// The rows of a `terraform show -json` document, as of `now` (default: the plan's `timestamp`, else the clock).
 pub fn rows(doc: &Value, now: Option<OffsetDateTime>) -> Result<Vec<Row>, String> {
     let parsed = document(doc)?;
-    let now = now
-        .or_else(|| {
-            doc.get("timestamp")
-                .and_then(Value::as_str)
-                .and_then(|t| parse_rfc3339(t).ok())
-        })
-        .unwrap_or_else(OffsetDateTime::now_utc);
+    let now = judged_at(doc, now);
     let mut out = Vec::new();
     for o in objects(&parsed) {
         if o.kind == password_rotation::TYPE_NAME {
             let m: password_rotation::Model = model(&o)?;
+            let proof = proof(
+                o.verifying,
+                m.verifies(),
+                &m.verified_at,
+                m.password.is_known(),
+            );
             let (status, reason) = judge(
                 o.rotating,
                 m.blocked_reason.known().map(String::as_str),
                 time_of(&m.password_age_deadline),
+                proof,
                 &m.schedule(),
                 &m.last(),
                 now,
@@ -273,6 +342,9 @@ pub fn rows(doc: &Value, now: Option<OffsetDateTime>) -> Result<Vec<Row>, String
                 reason,
                 rotated_at: m.rotated_at.known().cloned(),
                 deadline: m.password_age_deadline.known().cloned(),
+                strategy: "single",
+                verified_at: m.verified_at.known().cloned(),
+                next_window: m.next_window_start.known().cloned(),
             });
         } else {
             let m: alternating::Model = model(&o)?;
@@ -298,11 +370,24 @@ pub fn rows(doc: &Value, now: Option<OffsetDateTime>) -> Result<Vec<Row>, String
                     .contains(user)
                     .then(|| m.blocked_reason.known().map(String::as_str))
                     .flatten();
+                // verified_at is the active password's proof; the standby's was proven while it was active.
+                let active = m.active_username.known() == Some(user);
+                let proof = if active {
+                    proof(
+                        o.verifying,
+                        m.verifies(),
+                        &m.verified_at,
+                        m.active_password.is_known(),
+                    )
+                } else {
+                    Proof::Fine
+                };
                 // The next rotation replaces the standby's password; the active one waits its turn.
                 let (status, reason) = judge(
                     o.rotating && (standby || m.active_username.known().is_none()),
                     blocked,
                     deadline,
+                    proof,
                     &m.schedule(),
                     &m.last(),
                     now,
@@ -315,6 +400,9 @@ pub fn rows(doc: &Value, now: Option<OffsetDateTime>) -> Result<Vec<Row>, String
                     reason,
                     rotated_at: set_at.known().cloned(),
                     deadline: deadline.map(format_rfc3339),
+                    strategy: "alternating",
+                    verified_at: active.then(|| m.verified_at.known().cloned()).flatten(),
+                    next_window: m.next_window_start.known().cloned(),
                 });
             }
         }
@@ -322,26 +410,130 @@ pub fn rows(doc: &Value, now: Option<OffsetDateTime>) -> Result<Vec<Row>, String
     Ok(out)
 }
 
+/// Whether a password needs its proof, from what the plan or state says of it.
+fn proof(verifying: bool, verifies: bool, verified_at: &Attr<String>, has_password: bool) -> Proof {
+    if verifying {
+        Proof::Verifying
+    } else if verifies && verified_at.is_null() && has_password {
+        Proof::Missing
+    } else {
+        Proof::Fine
+    }
+}
+
 /// The report as a Markdown table, for a CI job summary.
 pub fn markdown(rows: &[Row]) -> String {
     let mut out = String::from(
-        "### ThingSpace password rotation\n\n| status | resource | user | password set | must be rotated by | why |\n\
-         |---|---|---|---|---|---|\n",
+        "### ThingSpace password rotation\n\n| status | resource | user | password set | verified | must be rotated by \
+| why |\n|---|---|---|---|---|---|---|\n",
     );
     if rows.is_empty() {
-        out.push_str("| | | no ThingSpace rotation resources | | | |\n");
+        out.push_str("| | | no ThingSpace rotation resources | | | | |\n");
     }
     for r in rows {
         out.push_str(&format!(
-            "| {} | `{}` | `{}` | {} | {} | {} |\n",
+            "| {} | `{}` | `{}` | {} | {} | {} | {} |\n",
             r.status,
             cell(&r.address),
             cell(&r.username),
             r.rotated_at.as_deref().unwrap_or("–"),
+            r.verified_at.as_deref().unwrap_or("–"),
             r.deadline.as_deref().unwrap_or("–"),
             cell(&r.reason)
         ));
     }
+    out
+}
+
+/// The report as a `--json` document of schema [`SCHEMA`], judged as of `now` from a plan or a state (`source`).
+pub fn json(rows: &[Row], now: OffsetDateTime, source: &str) -> Value {
+    let users: Vec<Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "address": r.address,
+                "username": r.username,
+                "strategy": r.strategy,
+                "status": r.status.as_str(),
+                "reason": r.reason,
+                "rotated_at": r.rotated_at,
+                "verified_at": r.verified_at,
+                "password_age_deadline": r.deadline,
+                "next_window_start": r.next_window,
+            })
+        })
+        .collect();
+    let counts: serde_json::Map<String, Value> = STATUSES
+        .iter()
+        .map(|st| {
+            let n = rows.iter().filter(|r| r.status == *st).count();
+            (st.as_str().to_owned(), Value::from(n))
+        })
+        .collect();
+    serde_json::json!({
+        "report_version": REPORT_VERSION,
+        "generated_by": concat!("terraform-provider-thingspace ", env!("CARGO_PKG_VERSION")),
+        "as_of": format_rfc3339(now),
+        "source": source,
+        "counts": counts,
+        "users": users,
+    })
+}
+
+/// Text for XML: the five special characters escaped, and control characters (other than tab and line breaks),
+/// which XML 1.0 cannot hold, dropped.
+fn xml(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            '\t' | '\n' | '\r' => out.push(c),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The report as JUnit XML: one test suite, one test case per user (class name: the resource address; name: the
+/// user), failed when the user is blocked, overdue or unverified.
+pub fn junit(rows: &[Row], now: OffsetDateTime) -> String {
+    let failures = rows.iter().filter(|r| r.status.fails_audit()).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"thingspace-password-rotation\" tests=\"{n}\" \
+failures=\"{failures}\" errors=\"0\">\n  <testsuite name=\"thingspace-password-rotation\" tests=\"{n}\" \
+failures=\"{failures}\" errors=\"0\" skipped=\"0\" timestamp=\"{}\">\n",
+        format_rfc3339(now),
+        n = rows.len(),
+    );
+    for r in rows {
+        out.push_str(&format!(
+            "    <testcase classname=\"{}\" name=\"{}\">\n",
+            xml(&r.address),
+            xml(&r.username)
+        ));
+        if r.status.fails_audit() {
+            out.push_str(&format!(
+                "      <failure type=\"{}\" message=\"{}: {}\"/>\n",
+                r.status,
+                r.status,
+                xml(&r.reason)
+            ));
+        }
+        out.push_str(&format!(
+            "      <system-out>status={} rotated_at={} verified_at={} password_age_deadline={}</system-out>\n    \
+</testcase>\n",
+            r.status,
+            r.rotated_at.as_deref().unwrap_or("null"),
+            r.verified_at.as_deref().unwrap_or("null"),
+            r.deadline.as_deref().unwrap_or("null"),
+        ));
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
     out
 }
 
@@ -352,16 +544,22 @@ fn cell(s: &str) -> String {
         .replace('`', "'")
 }
 
-const USAGE: &str = "usage: terraform-provider-thingspace report [--fail-on STATUSES] [--markdown FILE] [--now TIME] [FILE|-]
+const USAGE: &str = "usage: terraform-provider-thingspace report [--fail-on STATUSES] [--markdown FILE] [--json FILE]
+       [--junit FILE] [--now TIME] [FILE|-]
+       terraform-provider-thingspace report --schema FILE
 
 Reads `terraform show -json` of a saved plan or of the state (from FILE, or standard input) and reports the rotation
-status of each ThingSpace user: ok, due, held, overdue or blocked. No API call; no secret is read or written.
+status of each ThingSpace user: ok, due, held, unverified, overdue or blocked. No API call; no secret is read or
+written.
 
   --fail-on STATUSES  exit 1 when any user has one of these comma-separated statuses (default: blocked,overdue;
                       \"none\" never fails)
   --markdown FILE     append the report as a Markdown table to FILE (for example \"$GITHUB_STEP_SUMMARY\"); an
                       empty FILE writes none
-  --now TIME          judge as of this RFC 3339 time (default: the plan's timestamp, or now for a state)";
+  --json FILE         write the report as JSON of the versioned schema that --schema writes
+  --junit FILE        write the report as JUnit XML: a test case per user, failed when blocked, overdue or unverified
+  --now TIME          judge as of this RFC 3339 time (default: the plan's timestamp, or now for a state)
+  --schema FILE       write the JSON Schema of --json documents to FILE, and nothing else";
 
 /// Runs the subcommand with the arguments after `report`.
 pub fn main(args: &[String]) -> ExitCode {
@@ -378,6 +576,8 @@ pub fn main(args: &[String]) -> ExitCode {
 fn run(args: &[String]) -> Result<bool, String> {
     let mut fail_on = vec![Status::Blocked, Status::Overdue];
     let mut markdown_file: Option<PathBuf> = None;
+    let mut json_file: Option<PathBuf> = None;
+    let mut junit_file: Option<PathBuf> = None;
     let mut now = None;
     let mut input: Option<String> = None;
     let mut it = args.iter();
@@ -407,6 +607,13 @@ fn run(args: &[String]) -> Result<bool, String> {
                     .filter(|v| !v.is_empty())
                     .map(PathBuf::from);
             }
+            "--json" => json_file = Some(PathBuf::from(value("--json")?)),
+            "--junit" => junit_file = Some(PathBuf::from(value("--junit")?)),
+            "--schema" => {
+                let path = value("--schema")?;
+                std::fs::write(&path, SCHEMA).map_err(|e| format!("cannot write {path}: {e}"))?;
+                return Ok(false);
+            }
             "--now" => now = Some(parse_rfc3339(&value("--now")?)?),
             "-h" | "--help" => {
                 eprintln!("{USAGE}");
@@ -432,7 +639,12 @@ fn run(args: &[String]) -> Result<bool, String> {
     };
     let doc: Value = serde_json::from_str(&text)
         .map_err(|e| format!("the input is not JSON ({e}); pipe `terraform show -json` into it"))?;
-    let rows = rows(&doc, now)?;
+    let as_of = judged_at(&doc, now);
+    let source = match document(&doc)? {
+        Document::Plan(_) => "plan",
+        Document::State(_) => "state",
+    };
+    let rows = rows(&doc, Some(as_of))?;
     let failing: Vec<&Row> = rows
         .iter()
         .filter(|r| fail_on.contains(&r.status))
@@ -468,18 +680,22 @@ fn run(args: &[String]) -> Result<bool, String> {
         f.write_all(markdown(&rows).as_bytes())
             .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
     }
+    if let Some(path) = json_file {
+        let text = serde_json::to_string_pretty(&json(&rows, as_of, source))
+            .map_err(|e| format!("cannot encode the report: {e}"))?;
+        std::fs::write(&path, text + "\n")
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
+    if let Some(path) = junit_file {
+        std::fs::write(&path, junit(&rows, as_of))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+    }
     Ok(!failing.is_empty())
 }
 
 fn summary_counts(rows: &[Row]) -> String {
     let mut parts = Vec::new();
-    for st in [
-        Status::Blocked,
-        Status::Overdue,
-        Status::Held,
-        Status::Due,
-        Status::Ok,
-    ] {
+    for st in STATUSES {
         let n = rows.iter().filter(|r| r.status == st).count();
         if n > 0 {
             parts.push(format!("{n} {st}"));
@@ -528,6 +744,7 @@ mod tests {
             "max_password_age": "90d",
             "password_age_deadline": "2027-04-04T06:17:00Z",
             "blocked_reason": null,
+            "verified_at": "2027-01-04T06:17:00Z",
         });
         if let (Some(v), Some(extra)) = (v.as_object_mut(), extra.as_object()) {
             for (k, x) in extra {
@@ -687,5 +904,62 @@ mod tests {
         assert!(run(&args(&["--bogus"])).is_err());
         std::fs::write(&input, "not json").unwrap();
         assert!(run(&args(&[])).unwrap_err().contains("not JSON"));
+    }
+
+    /// Issue 25: a password no log-in has proven is `unverified` (a JUnit failure, not an exit-1 unless asked); a plan
+    /// that verifies it says `due`; the JSON document names every field and the JUnit file one failed case.
+    #[test]
+    fn unverified_passwords_are_reported_in_every_output() {
+        let doc = json!({
+            "format_version": "1.2",
+            "timestamp": "2027-02-01T06:17:00Z",
+            "resource_changes": [
+                change("thingspace_password_rotation.a", "thingspace_password_rotation",
+                    values("svc-a", json!({"verified_at": null})), json!({})),
+                change("thingspace_password_rotation.b", "thingspace_password_rotation",
+                    values("svc-b", json!({"verified_at": null})), json!({"verified_at": true})),
+                change("thingspace_password_rotation.c", "thingspace_password_rotation",
+                    values("svc-c", json!({"verified_at": null, "verify_new_password": false})), json!({})),
+                change("thingspace_password_rotation.d", "thingspace_password_rotation",
+                    values("svc-d<&>", json!({})), json!({})),
+            ],
+        });
+        let rows = rows(&doc, None).unwrap();
+        assert_eq!(status_of(&rows, "svc-a"), Status::Unverified);
+        assert_eq!(status_of(&rows, "svc-b"), Status::Due);
+        assert_eq!(
+            status_of(&rows, "svc-c"),
+            Status::Ok,
+            "verification turned off"
+        );
+        assert_eq!(status_of(&rows, "svc-d<&>"), Status::Ok);
+
+        let j = json(&rows, NOW, "plan");
+        assert_eq!(j["report_version"], 1);
+        assert_eq!(j["counts"]["unverified"], 1);
+        assert_eq!(j["users"][0]["strategy"], "single");
+        assert!(j["users"][0]["verified_at"].is_null());
+        assert_eq!(j["users"][3]["verified_at"], "2027-01-04T06:17:00Z");
+        assert!(!j.to_string().contains("Secret-Must-Not-Show"));
+
+        let x = junit(&rows, NOW);
+        assert_eq!(x.matches("<testcase ").count(), 4);
+        assert_eq!(x.matches("<failure ").count(), 1, "{x}");
+        assert!(x.contains("failures=\"1\""), "{x}");
+        assert!(x.contains("name=\"svc-d&lt;&amp;&gt;\""), "escaped: {x}");
+        assert!(!x.contains("Secret-Must-Not-Show"));
+        // The schema the binary carries is JSON, names this version, and lists every status.
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        assert_eq!(
+            schema["properties"]["report_version"]["const"],
+            REPORT_VERSION
+        );
+        let listed = &schema["$defs"]["user"]["properties"]["status"]["enum"];
+        for st in STATUSES {
+            assert!(
+                listed.as_array().unwrap().contains(&json!(st.as_str())),
+                "{st}"
+            );
+        }
     }
 }

@@ -224,6 +224,8 @@ struct Example {
     name: &'static str,
     yaml: Yaml,
     header: Vec<String>,
+    /// The file as written.
+    text: String,
 }
 
 impl Example {
@@ -240,6 +242,7 @@ impl Example {
             name,
             yaml: Parser::parse(&text),
             header,
+            text,
         }
     }
 
@@ -741,6 +744,27 @@ fn pipeline_rotates_then_runs_on_schedule_without_the_seed(
         run.text()
     );
     assert_one_rotation(&emu, "the scheduled rotation");
+    // The run's report, kept as the run's artifact: the files the example publishes exist, JSON of the report's
+    // schema version and JUnit XML, naming the user and holding no password.
+    for (file, want) in [
+        ("thingspace-report.json", "\"report_version\": 1"),
+        (
+            "thingspace-report.xml",
+            "<testcase classname=\"thingspace_password_rotation.billing\" name=\"svc-billing\">",
+        ),
+    ] {
+        assert!(
+            example.text.contains(&format!("infra/thingspace/{file}")),
+            "{} does not publish {file}",
+            example.name
+        );
+        let text = p.ws.read(file);
+        assert!(text.contains(want), "{file}: {text}");
+        assert!(
+            !text.contains(&emu.user(USER).password),
+            "{file} holds a password"
+        );
+    }
     let second = assert_state_holds_the_live_password(&emu, &p);
     assert_ne!(second, first);
     let user = emu.user(USER);

@@ -42,6 +42,7 @@ mod pipeline;
 mod plugin;
 mod plugin_transport;
 mod release;
+mod report;
 mod schedule;
 mod secret_store;
 mod secrets;

@@ -119,6 +119,10 @@ impl Plans for Model {
         } else {
             Attr::Unknown
         };
+        // A refused create (an error, or a warning in a speculative plan nobody applies) shows why in the plan.
+        if let Some(b) = block.as_ref().filter(|_| !retried) {
+            planned.blocked_reason = Attr::Known(b.reason.clone());
+        }
 
         Plan {
             planned,
