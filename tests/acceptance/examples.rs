@@ -20,7 +20,8 @@ const APPLIED_PATTERNS: &[&str] = &[
 ];
 /// Pattern directories applied with the real provider they also need, from a filesystem mirror, by their own test
 /// module (`secret_store`: hashicorp/aws against moto).
-const APPLIED_WITH_ANOTHER_PROVIDER: &[&str] = &["secret-store-aws"];
+const APPLIED_WITH_ANOTHER_PROVIDER: &[&str] =
+    &["app-accounts", "per-department", "secret-store-aws"];
 /// Pattern directories that need another provider which cannot be installed or served here (Vault, time), or whose
 /// AWS half is the same as `secret-store-aws`'s: fmt-checked only.
 const FMT_ONLY_PATTERNS: &[&str] = &[
@@ -125,7 +126,9 @@ fn examples_are_terraform_fmt_clean() {
 fn every_pattern_is_applied_or_needs_another_provider() {
     let mut found: Vec<String> = std::fs::read_dir(examples_dir().join("patterns"))
         .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .map(|e| e.unwrap())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
     found.sort();
     let mut listed: Vec<&str> = APPLIED_PATTERNS

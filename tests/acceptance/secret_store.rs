@@ -2,7 +2,7 @@
 //! `hashicorp/aws` provider installed from a filesystem mirror, against moto's server (a local AWS emulator from
 //! PyPI) started on loopback, and our provider against the ThingSpace emulator. The secret Secrets Manager holds,
 //! read back with boto3 (an AWS client independent of Terraform), must be the password ThingSpace holds, after the
-//! first apply and after a rotation.
+//! first apply and after a rotation. The per-department and app-accounts patterns (issue 25) are applied the same way.
 //!
 //! Needs the aws provider in a mirror (`THINGSPACE_TEST_AWS_MIRROR`, default `/opt/tf-plugins`) and moto
 //! (`scripts/setup-moto.sh` installs it into `.venvs/moto`; `THINGSPACE_TEST_MOTO_PYTHON` names another python).
@@ -278,4 +278,233 @@ fn the_aws_pattern_stores_the_password_thingspace_holds_after_create_and_after_a
     );
     let out = ws.plan(&["-detailed-exitcode"]);
     assert_eq!(out.code, 0, "nothing left to do:\n{out}");
+}
+
+/// A workspace with `pattern`'s `main.tf`, unchanged, initialised with the aws provider from the mirror and AWS's
+/// standard environment pointing at a fresh moto; `None` (after a `SKIPPED` line) without the mirror or moto.
+fn aws_pattern(test: &str, pattern: &str, emu: &Emulator) -> Option<(Moto, Workspace)> {
+    let mirror = match aws_mirror() {
+        Ok(m) => m,
+        Err(reason) => {
+            skip(test, &reason);
+            return None;
+        }
+    };
+    let python = match moto_python() {
+        Ok(p) => p,
+        Err(reason) => {
+            skip(test, &reason);
+            return None;
+        }
+    };
+    let moto = Moto::start(&python);
+    let mut ws = Workspace::new(emu);
+    let plugins = ws.root().join("plugins");
+    ws.write_cli_config(&format!(
+        "provider_installation {{\n  dev_overrides {{\n    \"registry.terraform.io/{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  filesystem_mirror {{\n    path    = \"{}\"\n    include = [\"{AWS_SOURCE}\"]\n  }}\n}}\n",
+        plugins.display(),
+        mirror.display()
+    ));
+    // The pattern's Terraform files as they are, its modules included.
+    let dir = repo_root().join(format!("examples/patterns/{pattern}"));
+    let mut pending = vec![dir.clone()];
+    while let Some(d) = pending.pop() {
+        for entry in std::fs::read_dir(&d).expect("read the pattern") {
+            let path = entry.expect("entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "tf") {
+                let rel = path
+                    .strip_prefix(&dir)
+                    .expect("inside")
+                    .display()
+                    .to_string();
+                ws.write(&rel, &std::fs::read_to_string(&path).expect("read"));
+            }
+        }
+    }
+    for (k, v) in [
+        ("AWS_ENDPOINT_URL", moto.url.as_str()),
+        ("AWS_REGION", "us-east-1"),
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_EC2_METADATA_DISABLED", "true"),
+    ] {
+        ws.set_env(k, v);
+    }
+    for k in ["AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_REGION"] {
+        ws.unset_env(k);
+    }
+    ws.tf(&["init", "-input=false"]).assert_success();
+    Some((moto, ws))
+}
+
+/// The `{ username, password }` a pattern stored under `secret_id`.
+fn credentials_at(moto: &Moto, secret_id: &str) -> (String, String) {
+    let secret: Value =
+        serde_json::from_str(&moto.secret_string(secret_id)).expect("a JSON secret");
+    (
+        secret["username"].as_str().unwrap_or_default().to_owned(),
+        secret["password"].as_str().unwrap_or_default().to_owned(),
+    )
+}
+
+/// Issue 25: one user per department, each with its own seed and secret path. A department whose seed is wrong is
+/// blocked after exactly one failed log-in and neither blocks nor delays the others: they are created and stored in
+/// the same apply, and rotated again on schedule while the blocked one is refused before any log-in.
+#[test]
+fn per_department_pattern_rotates_each_department_and_a_blocked_one_holds_back_no_other() {
+    let test = "secret_store::per_department_pattern_rotates_each_department_and_a_blocked_one_holds_back_no_other";
+    let emu = Emulator::start();
+    let departments = [
+        ("provisioning", "svc-provisioning"),
+        ("billing", "svc-billing"),
+        ("support", "svc-support"),
+    ];
+    for (_, user) in departments {
+        emu.add_user(user, SEED);
+    }
+    let Some((moto, mut ws)) = aws_pattern(test, "per-department", &emu) else {
+        return;
+    };
+    // billing's CI secret holds a wrong seed.
+    ws.set_env(
+        "TF_VAR_seeds",
+        &serde_json::json!({"provisioning": SEED, "billing": "Wrong-Seed-1", "support": SEED})
+            .to_string(),
+    );
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "billing's create fails: {out}");
+    assert!(out.combined().contains("svc-billing"), "{out}");
+    assert_eq!(emu.user("svc-billing").failed_logins, 1);
+    let mut first = Vec::new();
+    for (dept, user) in departments.iter().filter(|(d, _)| *d != "billing") {
+        let live = emu.user(user);
+        assert_eq!((live.resets, live.failed_logins), (1, 0), "{dept}");
+        assert_eq!(
+            credentials_at(&moto, &format!("thingspace/{dept}/{user}")),
+            ((*user).to_owned(), live.password.clone()),
+            "{dept} is stored in the same apply"
+        );
+        first.push(live.password);
+    }
+
+    // 84 days later, the seeds gone from CI: the healthy departments rotate on schedule, billing is refused before
+    // any log-in (its block stands), and nothing waits for it.
+    ws.unset_env("TF_VAR_seeds");
+    ws.set_clock_offset(84 * 86_400);
+    emu.clear_requests();
+    let out = ws.try_apply(&[]);
+    assert!(!out.success(), "billing still fails the run: {out}");
+    assert_eq!(
+        emu.user("svc-billing").failed_logins,
+        1,
+        "no second failed log-in"
+    );
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.username.as_deref() != Some("svc-billing")),
+        "billing is refused before any log-in"
+    );
+    for ((dept, user), before) in departments
+        .iter()
+        .filter(|(d, _)| *d != "billing")
+        .zip(&first)
+    {
+        let live = emu.user(user);
+        assert_eq!(
+            (live.resets, live.failed_logins),
+            (2, 0),
+            "{dept} rotated again"
+        );
+        assert_ne!(&live.password, before);
+        assert_eq!(
+            credentials_at(&moto, &format!("thingspace/{dept}/{user}")),
+            ((*user).to_owned(), live.password.clone()),
+            "{dept}'s secret holds its new password"
+        );
+    }
+}
+
+/// Issue 25: one API user behind an application's accounts. The application side (`app/credentials.py`, boto3
+/// against moto) reads the pair; after a rotation its cached pair is still the one ThingSpace holds for the standby
+/// user, its next read gives the new active pair, and a refused pair is never handed back: all in one process, no
+/// restart.
+#[test]
+fn app_accounts_pattern_picks_up_a_new_pair_without_a_restart() {
+    let test = "secret_store::app_accounts_pattern_picks_up_a_new_pair_without_a_restart";
+    let emu = Emulator::start();
+    for u in ["svc-app-blue", "svc-app-green"] {
+        emu.add_user(u, SEED);
+    }
+    let Some((moto, mut ws)) = aws_pattern(test, "app-accounts", &emu) else {
+        return;
+    };
+    ws.set_env(
+        "TF_VAR_current_passwords",
+        &serde_json::json!({"svc-app-blue": SEED, "svc-app-green": SEED}).to_string(),
+    );
+    ws.apply();
+
+    const DRIVER: &str = "import json, sys, boto3\n\
+sys.path.insert(0, sys.argv[2])\n\
+from credentials import ThingSpaceCredentials\n\
+c = boto3.client('secretsmanager', endpoint_url=sys.argv[1], region_name='us-east-1', aws_access_key_id='testing', aws_secret_access_key='testing')\n\
+creds = ThingSpaceCredentials('thingspace/app-api', max_age_seconds=3600, client=c)\n\
+first = creds.current()\n\
+print(json.dumps(first), flush=True)\n\
+sys.stdin.readline()\n\
+print(json.dumps(creds.current()), flush=True)\n\
+creds.max_age = 0\n\
+fresh = creds.current()\n\
+print(json.dumps(fresh), flush=True)\n\
+print(json.dumps([creds.after_refused_login(first), creds.after_refused_login(fresh)]), flush=True)\n";
+    let python = moto_python().expect("moto's python, as aws_pattern found it");
+    let app_dir = repo_root().join("examples/patterns/app-accounts/app");
+    let mut app = Command::new(&python)
+        .args(["-c", DRIVER, &moto.url, &app_dir.display().to_string()])
+        .env_remove("AWS_PROFILE")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the application sketch");
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(app.stdout.take().unwrap()));
+    let mut next = || -> Value { serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap() };
+    let pair = |v: &Value| {
+        (
+            v[0].as_str().unwrap().to_owned(),
+            v[1].as_str().unwrap().to_owned(),
+        )
+    };
+    let holds = |(u, p): &(String, String)| emu.user(u).password == *p;
+
+    let first = pair(&next());
+    assert!(
+        holds(&first),
+        "the pair the application read is the one ThingSpace holds"
+    );
+
+    // A rotation (the period passes on the provider's clock) while the application runs.
+    ws.set_clock_offset(31 * 86_400);
+    ws.apply();
+    writeln!(app.stdin.as_mut().unwrap()).unwrap();
+    let cached = pair(&next());
+    assert_eq!(cached, first, "still the cached pair");
+    assert!(holds(&cached), "which still works: it is the standby now");
+    let fresh = pair(&next());
+    assert_ne!(fresh.0, first.0, "the other user is active now");
+    assert!(holds(&fresh), "the new pair works");
+    let retry = next();
+    assert_eq!(
+        pair(&retry[0]),
+        fresh,
+        "after a refusal of the old pair: the new one"
+    );
+    assert!(
+        retry[1].is_null(),
+        "a refused pair still in the secret is never handed back"
+    );
+    let _ = app.wait();
 }

@@ -208,7 +208,27 @@ impl Applies for Model {
             .or_else(|| ctx.users.blocked(&username, &seed))
             .filter(|n| !(handoff.is_some() && n.retry_lifts(config.retry())));
         if let Some(noted) = blocked {
-            return Applied::failed(blocked_error(&username, &noted.reason).into());
+            // Refused before any log-in. The object Terraform stores (tainted, as a failed create) keeps the block and
+            // any password it took over, so no later plan logs in with the blocked seed either.
+            let state = Model {
+                id: Attr::Known(username.clone()),
+                password: handoff.map_or(Attr::Null, Attr::Known),
+                rotated_at: Attr::Null,
+                rotate_after: known_or_null(planned.rotate_after.clone()),
+                next_window_start: known_or_null(planned.next_window_start.clone()),
+                password_age_deadline: Attr::Null,
+                blocked_reason: Attr::Known(noted.reason.clone()),
+                current_password_wo: Attr::Null,
+                verified_at: Attr::Null,
+                ..planned
+            };
+            return Applied {
+                new_state: Some(state),
+                private: Private::settled(private.block.clone(), None)
+                    .blocked_on(Some(seed))
+                    .to_bytes(),
+                diagnostics: blocked_error(&username, &noted.reason).into(),
+            };
         }
         let Some(login) = handoff.clone().or_else(|| config.configured_password()) else {
             return Applied::failed(no_password_error(config).into());

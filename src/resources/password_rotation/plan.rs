@@ -14,9 +14,9 @@ use super::private::{PlannedRotation, Private, recorded_block};
 use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
-use crate::resources::block::{Noted, Remedy, blocked_error, blocked_warning, refused_at_apply};
+use crate::resources::block::{Noted, Remedy, blocked_warning, refused_at_apply};
 use crate::resources::claims::ClaimKind;
-use crate::resources::planning::{missing_seed, refusal};
+use crate::resources::planning::missing_seed;
 use crate::resources::rotating::{Plans, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::users::Users;
@@ -105,7 +105,10 @@ impl Plans for Model {
                 .as_ref()
                 .is_some_and(|b| b.retry_lifts(config.retry()));
         if let Some(b) = block.as_ref().filter(|_| !retried) {
-            diagnostics.push(refusal(blocked_error(username_of(config), &b.reason)));
+            // A warning, as for an in-place rotation: the plan goes on, so the other resources of the configuration
+            // (and what depends on them) still apply, and this create's apply refuses before any log-in, keeping
+            // the block in state.
+            diagnostics.push(refused_at_apply(username_of(config), &b.reason));
         } else if handoff.is_none() && config.configured_password().is_none() {
             diagnostics.push(missing_seed(no_password_error(config)));
         }

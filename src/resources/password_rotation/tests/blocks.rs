@@ -193,11 +193,14 @@ fn the_halves_of_a_replacement_are_one_claim_and_hand_the_password_on() {
     assert_eq!(create.private.login, Some(Secret::new("Wh0a1545a84d")));
     assert_eq!(create.private.claim, update.private.claim);
 
-    // The same with a blocked object: the create half refuses too.
+    // The same with a blocked object: the create half refuses too, at apply (a warning here, so the rest of the
+    // configuration still applies), and shows why.
     let users = Users::default();
     let update = plan_in_run(Some(&prior), &config(), NOW, &blocked_private(), &users);
     let create = plan_in_run(None, &config(), NOW, &update.private, &users);
-    assert!(create.diagnostics.has_errors());
+    assert!(!create.diagnostics.has_errors(), "{:?}", create.diagnostics);
+    assert!(create.blocked.is_some());
+    assert!(create.planned.blocked_reason.is_known());
 }
 
 #[test]
