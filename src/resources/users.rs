@@ -36,6 +36,8 @@ struct Entry {
     password: Option<(Seed, Secret)>,
     /// Plans in this process that manage the user.
     claims: Claims,
+    /// This process deleted an object of this user (the destroy half of a replacement, or a rename).
+    deleted: bool,
 }
 
 impl Users {
@@ -121,6 +123,17 @@ impl Users {
     /// Records that the create with claim `nonce` rotated the password: it holds the current one now.
     pub fn settle(&self, username: &str, nonce: Option<u64>) {
         self.with(username, |e| e.claims.settle(nonce));
+    }
+
+    /// Whether this process deleted an object of this user: the create of a replacement then runs after the destroy,
+    /// and without it (`create_before_destroy` creates first) the object it replaces is still in state.
+    pub fn was_deleted(&self, username: &str) -> bool {
+        self.with(username, |e| e.deleted).unwrap_or(false)
+    }
+
+    /// Notes that this process deleted the user's object from state.
+    pub fn deleted(&self, username: &str) {
+        self.with(username, |e| e.deleted = true);
     }
 
     /// Whether an object of `username` may leave state now (see [`Claims::may_delete`]).

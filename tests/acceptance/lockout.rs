@@ -246,7 +246,8 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     ws.try_apply(&[]).assert_failure();
     assert_eq!(emu.user(USER).failed_logins, 1);
     assert!(ws.tainted("thingspace_password_rotation.ci"));
-    // Every workflow that would log in again with the same seed is refused at plan, without an API call.
+    // Every workflow that would log in again with the same seed is refused (at apply, warned at plan: issue 25, so
+    // that the rest of a configuration still applies), without an API call.
     let logins = count(&emu, LOGIN_PATH);
     let workflows: Vec<(&str, Vec<&str>, bool)> = vec![
         ("apply", vec![], false),
@@ -256,6 +257,8 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
             vec!["-replace=thingspace_password_rotation.ci"],
             false,
         ),
+    ];
+    let cbd_workflows: Vec<(&str, Vec<&str>, bool)> = vec![
         ("create_before_destroy", vec![], true),
         (
             "create_before_destroy -refresh=false",
@@ -263,15 +266,20 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
             true,
         ),
     ];
-    for (name, extra, with_cbd) in workflows {
-        write(&ws, &resource("ci", if with_cbd { cbd } else { "" }));
-        let out = ws.try_apply(&extra);
-        out.assert_failure();
-        assert!(
-            flat(&out.combined()).contains("Rotation blocked to protect the user"),
-            "{name}:\n{out}"
-        );
-    }
+    let run = |workflows: Vec<(&str, Vec<&str>, bool)>| {
+        for (name, extra, with_cbd) in workflows {
+            write(&ws, &resource("ci", if with_cbd { cbd } else { "" }));
+            let out = ws.try_apply(&extra);
+            out.assert_failure();
+            let text = flat(&out.combined());
+            assert!(
+                text.contains("Rotation blocked to protect the user")
+                    || text.contains("Provider produced inconsistent final plan"),
+                "{name}:\n{out}"
+            );
+        }
+    };
+    run(workflows);
     // untaint: a normal object without a password, same seed: still refused.
     ws.tf(&["untaint", "thingspace_password_rotation.ci"])
         .assert_success();
@@ -301,6 +309,31 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
     assert_eq!(state["password"].as_str(), Some(&*user.password));
     assert!(state["blocked_reason"].is_null());
     assert_eq!(count(&emu, RESET_PATH), 1);
+
+    // create_before_destroy, from the same start: refused too, before any log-in (by the block, or by Terraform's
+    // final-plan check, which leaves the old object deposed: the troubleshooting guide's recovery).
+    let emu = Emulator::start();
+    emu.add_user(USER, "the-real-password");
+    let ws = Workspace::new(&emu);
+    write(&ws, &resource("ci", ""));
+    ws.try_apply(&[]).assert_failure();
+    let logins = count(&emu, LOGIN_PATH);
+    let run = |workflows: Vec<(&str, Vec<&str>, bool)>| {
+        for (name, extra, _) in workflows {
+            write(&ws, &resource("ci", cbd));
+            let out = ws.try_apply(&extra);
+            out.assert_failure();
+            let text = flat(&out.combined());
+            assert!(
+                text.contains("Rotation blocked to protect the user")
+                    || text.contains("Provider produced inconsistent final plan"),
+                "{name}:\n{out}"
+            );
+        }
+    };
+    run(cbd_workflows);
+    assert_eq!(count(&emu, LOGIN_PATH), logins, "no log-in with create_before_destroy");
+    assert_eq!(emu.user(USER).failed_logins, 1);
 }
 
 /// A block outlives removing the seed: the stored password rejected (changed outside Terraform), the seed line is

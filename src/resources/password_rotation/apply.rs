@@ -208,8 +208,13 @@ impl Applies for Model {
             .or_else(|| ctx.users.blocked(&username, &seed))
             .filter(|n| !(handoff.is_some() && n.retry_lifts(config.retry())));
         if let Some(noted) = blocked {
-            // Refused before any log-in. The object Terraform stores (tainted, as a failed create) keeps the block and
-            // any password it took over, so no later plan logs in with the blocked seed either.
+            // Refused before any log-in. While the object it would replace is still in state (create_before_destroy
+            // creates first), that object keeps the evidence and Terraform restores it: nothing to store here.
+            if private.replaces && !ctx.users.was_deleted(&username) {
+                return Applied::failed(blocked_error(&username, &noted.reason).into());
+            }
+            // Otherwise the object Terraform stores (tainted, as a failed create) keeps the block and any password it
+            // took over, so no later plan logs in with the blocked seed either.
             let state = Model {
                 id: Attr::Known(username.clone()),
                 password: handoff.map_or(Attr::Null, Attr::Known),
@@ -504,6 +509,7 @@ fails, this object holds the only copy of the current password. If you renamed t
         }
         // No warning here: a real destroy warned at plan time (`plan_destroy`), while the state still held the password;
         // the delete half of a replacement hands the password on to the create, and nothing is left unchanged.
+        ctx.users.deleted(&username);
         Applied {
             new_state: None,
             private: Vec::new(),

@@ -137,6 +137,7 @@ impl Plans for Model {
                 })),
                 block: prior_private.block.clone(),
                 blocked_seed: prior_private.blocked_seed.clone(),
+                replaces: handoff.is_some() || block.is_some(),
                 login: handoff,
                 retry: retried,
                 ..Private::default()

@@ -50,6 +50,10 @@ pub struct Private {
     /// offers the verification again. Plan to apply: verify the stored password (no reset).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub verify: bool,
+    /// Create plan to its apply: the create replaces an object of this user seen in state (see
+    /// `Users::was_deleted`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replaces: bool,
 }
 
 /// How the apply must treat a planned rotation.
@@ -179,6 +183,7 @@ mod tests {
             claim: Some(99),
             retry: true,
             verify: true,
+            replaces: true,
         };
         assert_eq!(Private::from_bytes(&full.to_bytes()), full);
         let decide = Private {
