@@ -13,7 +13,7 @@
 # Packaging several platforms into one --out-dir (one run per --target) leaves one SHA256SUMS listing them all.
 #
 # Usage: scripts/release.sh [--binary PATH] [--target TRIPLE] [--out-dir DIR]
-#   --binary PATH    package this already built provider binary instead of running `cargo build --release`
+#   --binary PATH    package this already built provider binary instead of running `cargo auditable build --release`
 #                    (scripts/test.sh builds the release binary once; the release test reuses it)
 #   --target TRIPLE  build for a Rust target triple (default: the host) and name the zip after its <os>_<arch>;
 #                    with --binary, only names the zip (the release workflow builds on each OS, packages here)
@@ -88,7 +88,9 @@ exe=
 [[ $os == windows ]] && exe=.exe
 
 if [[ -z $binary ]]; then
-    build_args=(build --release --locked --bin "$name")
+    # `cargo auditable build`: the binary carries its dependency list for scanners (scripts/setup-cargo-auditable.sh).
+    PATH=$("$repo/scripts/setup-cargo-auditable.sh" | tail -n 1):$PATH
+    build_args=(auditable build --release --locked --bin "$name")
     [[ -n $target ]] && build_args+=(--target "$target")
     echo "release: cargo ${build_args[*]}" >&2
     (cd "$repo" && cargo "${build_args[@]}" >&2)

@@ -42,14 +42,17 @@ fi
 release_dir=$PWD/target/release-build
 release_log=target/release-build.log
 mkdir -p target
+# `cargo auditable build`, as the release: the binary carries its dependency list (`.dep-v0`), which
+# tests/acceptance/release.rs reads back and compares with the SBOM.
+PATH=$(scripts/setup-cargo-auditable.sh | tail -n 1):$PATH
 if [[ $(uname -s) == Linux ]]; then
   static_target=$(scripts/setup-musl.sh | tail -n 1)
   release_bin=$release_dir/$static_target/release/terraform-provider-thingspace
   export TS_STATIC_PROVIDER_BIN=$release_bin
-  release_cmd=(cargo build --release --locked --bin terraform-provider-thingspace --target "$static_target" --target-dir "$release_dir")
+  release_cmd=(cargo auditable build --release --locked --bin terraform-provider-thingspace --target "$static_target" --target-dir "$release_dir")
 else
   release_bin=$release_dir/release/terraform-provider-thingspace
-  release_cmd=(cargo build --release --locked --bin terraform-provider-thingspace --target-dir "$release_dir")
+  release_cmd=(cargo auditable build --release --locked --bin terraform-provider-thingspace --target-dir "$release_dir")
 fi
 export TS_PROVIDER_BIN=$release_bin
 release_started=$SECONDS

@@ -332,7 +332,11 @@ fn a_rejected_seed_blocks_every_later_workflow_until_a_reseed() {
         }
     };
     run(cbd_workflows);
-    assert_eq!(count(&emu, LOGIN_PATH), logins, "no log-in with create_before_destroy");
+    assert_eq!(
+        count(&emu, LOGIN_PATH),
+        logins,
+        "no log-in with create_before_destroy"
+    );
     assert_eq!(emu.user(USER).failed_logins, 1);
 }
 

@@ -9,6 +9,7 @@ use crate::common::{
 };
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
@@ -636,4 +637,42 @@ fn release_refuses_to_publish_until_the_publisher_is_filled_in() {
     .unwrap();
     let (ok, err) = check(dir.path(), &[]);
     assert!(!ok && err.contains("Cargo.toml's repository"), "{err}");
+}
+
+/// Issue 25: the release binary (the one scripts/test.sh builds with `cargo auditable build`, as the release
+/// workflow does) carries its dependency list, which scanners read: scripts/check-auditable.py decodes the `.dep-v0`
+/// section, every crate in it is in Cargo.lock at that version, and the provider's main runtime crates are there.
+/// A plain `cargo build` binary has none, which the same check refuses.
+#[test]
+fn the_release_binary_carries_its_dependency_list() {
+    let Some(release) = std::env::var_os("TS_PROVIDER_BIN").filter(|v| !v.is_empty()) else {
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED release::the_release_binary_carries_its_dependency_list: TS_PROVIDER_BIN is not set (scripts/test.sh sets it to the cargo auditable release build)"
+        );
+        return;
+    };
+    let check = |bin: &std::ffi::OsStr| {
+        Command::new("python3")
+            .arg(repo_root().join("scripts/check-auditable.py"))
+            .arg(bin)
+            .arg(repo_root().join("Cargo.lock"))
+            .args(["tonic", "prost", "reqwest", "rustls", "tokio", "secrecy"])
+            .output()
+            .unwrap()
+    };
+    let out = check(&release);
+    let listed = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{listed}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(listed.lines().count() > 50, "{listed}");
+    // The check can fail: the test build's binary was built without cargo auditable.
+    let plain = check(std::ffi::OsStr::new(env!(
+        "CARGO_BIN_EXE_terraform-provider-thingspace"
+    )));
+    assert!(!plain.status.success());
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("no .dep-v0 section"));
 }
