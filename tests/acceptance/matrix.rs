@@ -2,7 +2,7 @@
 //! with the invariants I1–I5 checked after every command from the emulator's records and Terraform's state and
 //! output.
 //!
-//! - Steps: token, log-in, reset, log-out. Outcomes: refused (4xx before effect), 5xx before effect, 5xx after
+//! - Steps: token, log-in, reset, log-out, and the log-in that verifies the new password (issue 25). Outcomes: refused (4xx before effect), 5xx before effect, 5xx after
 //!   effect, connection dropped after effect, timeout with a late effect, malformed (a garbled 200 after effect).
 //! - Workflows: `apply`, `apply -refresh=false`, `-replace`, `create_before_destroy`, `taint`, `state rm` then apply,
 //!   two instances for one user, Ctrl-C (SIGINT) while the faulted request is held, `kill -9` of Terraform then, the
@@ -12,9 +12,9 @@
 //! I1 is checked as the README states it: at most one failed log-in per password value, plus one per move of the
 //! acknowledgement.
 //!
-//! The full matrix is 4 × 6 × 11 = 264 sequences: `TS_MATRIX=full cargo test --test acceptance matrix:: --
+//! The full matrix is 5 × 6 × 11 = 330 sequences: `TS_MATRIX=full cargo test --test acceptance matrix:: --
 //! --nocapture` (see the README for its duration). The README's test command runs a fixed sample: every step ×
-//! outcome once, each with a workflow picked by a fixed seed, so all 24 fault classes and every workflow are covered
+//! outcome once, each with a workflow picked by a fixed seed, so all 30 fault classes and every workflow are covered
 //! on each run. `TS_MATRIX_JOBS` sets how many sequences run at once (default 2);
 //! `TS_MATRIX_FILTER=Reset,Kill9` runs only the cells whose description contains every listed word.
 
@@ -43,6 +43,8 @@ pub(crate) enum Step {
     Login,
     Reset,
     Logout,
+    /// The log-in that verifies the new password (`verify_new_password`, on by default): the rotation's second.
+    Verify,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -70,7 +72,13 @@ enum Workflow {
     MaxAge,
 }
 
-const STEPS: [Step; 4] = [Step::Token, Step::Login, Step::Reset, Step::Logout];
+const STEPS: [Step; 5] = [
+    Step::Token,
+    Step::Login,
+    Step::Reset,
+    Step::Logout,
+    Step::Verify,
+];
 pub(crate) const OUTCOMES: [Outcome; 6] = [
     Outcome::Refused,
     Outcome::Status5xxBefore,
@@ -107,6 +115,7 @@ impl Step {
             Step::Login => LOGIN_PATH,
             Step::Reset => RESET_PATH,
             Step::Logout => LOGOUT_PATH,
+            Step::Verify => LOGIN_PATH,
         }
     }
 }
@@ -139,6 +148,8 @@ pub(crate) fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
             .content_type("text/html")
             .after(),
     };
+    // The verification is the rotation's second log-in: the first passes untouched.
+    let f = if step == Step::Verify { f.skip(1) } else { f };
     match (hold, outcome) {
         (true, Outcome::TimeoutLateEffect) | (false, _) => f,
         (true, _) => f.delay_ms(HOLD_MS),
@@ -146,7 +157,7 @@ pub(crate) fn fault(step: Step, outcome: Outcome, hold: bool) -> Fault {
 }
 
 /// The cells the README's test command runs: each step × outcome once, with a workflow from a fixed seed, shifted so
-/// the 24 cells cover all 11 workflows.
+/// the 30 cells cover all 11 workflows.
 fn sample() -> Vec<Cell> {
     let mut rng = fastrand::Rng::with_seed(0x7115_5eed);
     let offset = rng.usize(..WORKFLOWS.len());
@@ -665,10 +676,10 @@ fn the_sample_covers_every_fault_class_and_every_workflow() {
     let mut classes: Vec<(Step, Outcome)> = cells.iter().map(|c| (c.step, c.outcome)).collect();
     classes.sort();
     classes.dedup();
-    assert_eq!(classes.len(), 24);
+    assert_eq!(classes.len(), 30);
     let mut workflows: Vec<Workflow> = cells.iter().map(|c| c.workflow).collect();
     workflows.sort();
     workflows.dedup();
     assert_eq!(workflows.len(), WORKFLOWS.len());
-    assert_eq!(full().len(), 264);
+    assert_eq!(full().len(), 330);
 }
