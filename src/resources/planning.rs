@@ -66,13 +66,15 @@ pub fn speculative() -> bool {
 /// A plan's refusal of what the state (not the configuration) makes impossible: an error, or a warning in a
 /// [`speculative`] plan, which nobody applies.
 pub fn refusal(d: Diagnostic) -> Diagnostic {
+    if_speculative(d, "A speculative plan, so a warning: the apply would fail.")
+}
+
+/// `d` as a warning saying `why`, in a [`speculative`] plan; else `d` unchanged.
+fn if_speculative(d: Diagnostic, why: &str) -> Diagnostic {
     if speculative() {
         Diagnostic {
             severity: Severity::Warning,
-            detail: format!(
-                "{} (A speculative plan, so a warning: the apply would fail.)",
-                d.detail
-            ),
+            detail: format!("{} ({why})", d.detail),
             ..d
         }
     } else {
@@ -83,19 +85,11 @@ pub fn refusal(d: Diagnostic) -> Diagnostic {
 /// A plan's error for a seed it does not have: a warning in a [`speculative`] plan, whose job is given no seed on
 /// purpose (a pull request's plan must not hold production secrets); the apply job's plan still fails on it.
 pub fn missing_seed(d: Diagnostic) -> Diagnostic {
-    if speculative() {
-        Diagnostic {
-            severity: Severity::Warning,
-            detail: format!(
-                "{} (A speculative plan, which is given no seed, so a warning: the apply job needs the seed, or its \
-plan fails here.)",
-                d.detail
-            ),
-            ..d
-        }
-    } else {
-        d
-    }
+    if_speculative(
+        d,
+        "A speculative plan, which is given no seed, so a warning: the apply job needs the seed, or its plan fails \
+here.",
+    )
 }
 
 /// Plans so that Terraform's second plan at apply agrees with the first. Terraform plans every change again at

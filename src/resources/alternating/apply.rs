@@ -22,7 +22,7 @@ use crate::plugin::cty::Attr;
 use crate::plugin::diagnostics::{Diagnostic, Diagnostics, quote};
 use crate::plugin::secret::Secret;
 use crate::resources::applying::known_or_null;
-use crate::resources::block::{Block, LoginWith, Noted, block_kind, blocked_error};
+use crate::resources::block::{Block, BlockKind, LoginWith, Noted, block_kind, blocked_error};
 use crate::resources::rotating::{Applies, PrivateState, Rotating};
 use crate::resources::schedule::{self, age};
 use crate::resources::verify::{self, Verified};
@@ -44,6 +44,7 @@ fn unknown_usernames() -> Diagnostics {
 }
 
 /// The result of running the resets of one apply.
+#[derive(Default)]
 struct Run {
     /// New passwords, in the order the users were reset.
     rotated: Vec<(String, Secret)>,
@@ -70,14 +71,7 @@ async fn run(
     config: &Model,
     now: fn() -> OffsetDateTime,
 ) -> Run {
-    let mut out = Run {
-        rotated: Vec::new(),
-        warnings: Diagnostics::new(),
-        failure: None,
-        verified: Vec::new(),
-        unverified: Vec::new(),
-        rejected: None,
-    };
+    let mut out = Run::default();
     for (user, login) in steps {
         tracing::debug!(username = %user, "alternating: resetting");
         match client
@@ -168,6 +162,30 @@ fn verified_at(
             known_or_null(p.verified_at.clone())
         }
         _ => Attr::Null,
+    }
+}
+
+/// What a failed run leaves for the user it failed on: the block (the refused verification's, or, when the failure
+/// may have counted or taken effect, one of the kind its effect gives, made by `new`) and the error to show.
+fn failed_user(
+    refused: Option<(String, Block, Diagnostic)>,
+    failed: &str,
+    e: &RotateError,
+    config: &Model,
+    new: impl FnOnce(BlockKind) -> Block,
+) -> (Option<UserBlock>, Diagnostic) {
+    let user_block = |block| UserBlock {
+        user: failed.to_owned(),
+        block,
+        seed: Some(config.seed(failed)),
+    };
+    match refused {
+        Some((_, block, error)) => (Some(user_block(block)), error),
+        None => {
+            let block = block_kind(e).map(|k| user_block(new(k)));
+            let error = failure_diagnostic(e, block.as_ref());
+            (block, error)
+        }
     }
 }
 
@@ -406,34 +424,17 @@ impl Applies for Model {
                 diagnostics,
             };
         };
-        let rejected = out.rejected.filter(|(u, _, _)| *u == failed);
-        let kind = match &rejected {
-            Some((_, b, _)) => Some(b.kind),
-            None => block_kind(&e),
-        };
-        if kind.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
+        let refused = out.rejected.is_some();
+        let login = with.get(&failed).copied().unwrap_or(LoginWith::Seed);
+        let (block, error) = failed_user(out.rejected, &failed, &e, config, |k| {
+            Block::new(k, at, login, config.retry().cloned())
+        });
+        diagnostics.push(error);
+        if block.is_none() && out.rotated.is_empty() && private.logins.is_empty() {
             // Nothing happened at ThingSpace and Terraform held nothing for these users: nothing to keep.
-            diagnostics.push(failure_diagnostic(&e, None));
             return Applied::failed(diagnostics);
         }
-        let block = kind.map(|k| UserBlock {
-            user: failed.clone(),
-            block: match &rejected {
-                Some((_, b, _)) => b.clone(),
-                None => Block::new(
-                    k,
-                    at,
-                    with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-                    config.retry().cloned(),
-                ),
-            },
-            seed: Some(config.seed(&failed)),
-        });
-        match &rejected {
-            Some((_, _, error)) => diagnostics.push(error.clone()),
-            None => diagnostics.push(failure_diagnostic(&e, block.as_ref())),
-        }
-        if !out.rotated.is_empty() && rejected.is_none() {
+        if !out.rotated.is_empty() && !refused {
             diagnostics.push(partial_error(&out.rotated, &failed, true));
         }
         if let Some(b) = &block {
@@ -469,7 +470,7 @@ impl Applies for Model {
         if !out.rotated.is_empty() {
             state.rotated_at = Attr::Known(format_rfc3339(at));
         }
-        if rejected.is_some() {
+        if refused {
             demote(&mut state, &failed);
         }
         state.verified_at = verified_at(&state, None, &out.verified, &out.rotated, at);
@@ -562,14 +563,7 @@ impl Applies for Model {
                 Ok(c) => c,
                 Err(d) => return keep_prior(d),
             };
-            let mut out = Run {
-                rotated: Vec::new(),
-                warnings: Diagnostics::new(),
-                failure: None,
-                verified: Vec::new(),
-                unverified: Vec::new(),
-                rejected: None,
-            };
+            let mut out = Run::default();
             let mut blocks = kept;
             for user in &private.verify {
                 let Some(password) = prior.password_of(user) else {
@@ -701,37 +695,21 @@ impl Applies for Model {
                 diagnostics,
             };
         };
-        let rejected = out.rejected.filter(|(u, _, _)| *u == failed);
-        let kind = match &rejected {
-            Some((_, b, _)) => Some(b.kind),
-            None => block_kind(&e),
-        };
-        if kind.is_none() && out.rotated.is_empty() {
-            // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
-            diagnostics.push(failure_diagnostic(&e, None));
-            return keep_prior(diagnostics);
-        }
         // A failed retry says what it retried.
         let retried = matches!(standing(prior, config, &private, &failed), Standing::Retry)
             .then(|| user_block(prior, &private, &failed))
             .flatten();
-        let block = kind.map(|k| UserBlock {
-            user: failed.clone(),
-            block: match &rejected {
-                Some((_, b, _)) => b.clone(),
-                None => Block::new(
-                    k,
-                    at,
-                    with.get(&failed).copied().unwrap_or(LoginWith::Seed),
-                    config.retry().cloned(),
-                )
-                .retrying(retried.as_ref().map(|b| &b.block)),
-            },
-            seed: Some(config.seed(&failed)),
+        let refused = out.rejected.is_some();
+        let login = with.get(&failed).copied().unwrap_or(LoginWith::Seed);
+        let (block, error) = failed_user(out.rejected, &failed, &e, config, |k| {
+            Block::new(k, at, login, config.retry().cloned())
+                .retrying(retried.as_ref().map(|b| &b.block))
         });
-        match &rejected {
-            Some((_, _, error)) => diagnostics.push(error.clone()),
-            None => diagnostics.push(failure_diagnostic(&e, block.as_ref())),
+        let kind = block.as_ref().map(|b| b.block.kind);
+        diagnostics.push(error);
+        if kind.is_none() && out.rotated.is_empty() {
+            // Nothing that counts happened at ThingSpace: the prior state stands and the next plan tries again.
+            return keep_prior(diagnostics);
         }
         if let Some(b) = &block {
             record(ctx, config, b);
@@ -763,11 +741,11 @@ impl Applies for Model {
         state.retry_stored_password_version = config.retry_stored_password_version.clone();
         state.blocked_reason = joined_reasons(&blocks).map_or(Attr::Null, Attr::Known);
         if !out.rotated.is_empty() {
-            if rejected.is_none() {
+            if !refused {
                 diagnostics.push(partial_error(&out.rotated, &failed, false));
             }
             set_roles(&mut state, &names, &out.rotated, &before, &prior_active);
-            if rejected.is_some() {
+            if refused {
                 demote(&mut state, &failed);
             }
             let stamp = format_rfc3339(at);

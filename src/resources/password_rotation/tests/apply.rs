@@ -80,6 +80,47 @@ async fn a_create_with_a_blocked_seed_makes_no_api_call() {
     assert_eq!(out.diagnostics.0[0].summary, "Provider not configured");
 }
 
+/// A refused create that replaces an object still in state (create_before_destroy creates first) stores nothing:
+/// that object keeps the evidence and Terraform restores it. Once this process has deleted the object (the destroy
+/// of a plain replacement runs first), the refused create keeps the block and the password it took over.
+#[tokio::test]
+async fn a_refused_replacement_leaves_the_block_to_the_object_it_replaces_until_that_is_deleted() {
+    let users = Users::default();
+    users.record_failure(
+        "alice",
+        &config().seed(),
+        crate::resources::block::Noted {
+            reason: "rejected before".into(),
+            retry: None,
+            locked: false,
+        },
+    );
+    let private = Private {
+        replaces: true,
+        login: Some(Secret::new("Taken-Over-1")),
+        ..Private::default()
+    };
+    let ctx = no_client(&users);
+    let config = config();
+    let out = Model::create(&ctx, &config, from_config(&config), private.clone(), || NOW).await;
+    assert!(out.diagnostics.has_errors());
+    assert!(
+        out.new_state.is_none(),
+        "the object in state keeps the evidence"
+    );
+
+    let prior = state(&config, "2027-03-01T00:00:00Z");
+    let deleted = Model::delete(&ctx, &prior);
+    assert!(deleted.new_state.is_none());
+    let out = Model::create(&ctx, &config, from_config(&config), private, || NOW).await;
+    assert!(out.diagnostics.has_errors());
+    let kept = out
+        .new_state
+        .expect("the block and the taken-over password are kept");
+    assert_eq!(kept.password, Attr::Known(Secret::new("Taken-Over-1")));
+    assert_eq!(kept.blocked_reason, Attr::Known("rejected before".into()));
+}
+
 /// A real destroy warns when it is planned, while the state still holds the password; the delete itself (also the
 /// delete half of a `-replace`, which hands the password on) says nothing.
 #[test]
